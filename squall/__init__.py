@@ -1,0 +1,10 @@
+"""squall: a fast HTTP client with Tornado's httpclient interface.
+
+The public modules are ``squall.httpclient`` (the clients, request, response
+and errors), ``squall.httputil``, ``squall.simple_httpclient`` and
+``squall.curl_httpclient``.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

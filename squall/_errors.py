@@ -1,0 +1,231 @@
+"""The error tree: what broke, and whose fault it was.
+
+``HTTPClientError`` (alias ``HTTPError``) is the root, as in Tornado. A response
+with a non-2xx status carries its real code; every failure that produced no
+HTTP response at all uses code 599 and is one of the leaves below. Each leaf is
+also the builtin exception that matches its cause, so code written against the
+standard library (``except TimeoutError``, ``except ConnectionRefusedError``,
+``except ssl.SSLCertVerificationError``) keeps working::
+
+    HTTPClientError                      any status error; 599 leaves below
+    +-- HTTPTimeoutError                 also TimeoutError; .phase says where
+    +-- HTTPConnectionError              also ConnectionError
+    |   +-- HTTPConnectionRefusedError   also ConnectionRefusedError
+    |   +-- HTTPConnectionResetError     also ConnectionResetError
+    |   +-- HTTPStreamClosedError        the peer closed before a full response
+    |       +-- RemoteProtocolError      the peer broke HTTP (malformed message)
+    |           +-- ResponseTooLargeError  a size limit was exceeded
+    +-- HTTPNameResolutionError          also socket.gaierror
+    +-- HTTPTLSError                     also ssl.SSLError
+    |   +-- HTTPCertificateError         also ssl.SSLCertVerificationError
+    +-- CurlError                        a libcurl failure with no closer match
+
+Misuse of the API (a bad option, a malformed URL) is not in this tree: it is a
+plain ``ValueError`` or ``TypeError`` raised before anything is sent.
+
+Engines translate low-level exceptions once, at their I/O boundary, with
+``translate_os_error``; the original exception stays in ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from http.client import responses
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from squall._response import HTTPResponse
+
+__all__ = [
+    "CurlError",
+    "HTTPCertificateError",
+    "HTTPClientError",
+    "HTTPConnectionError",
+    "HTTPConnectionRefusedError",
+    "HTTPConnectionResetError",
+    "HTTPError",
+    "HTTPNameResolutionError",
+    "HTTPStreamClosedError",
+    "HTTPTLSError",
+    "HTTPTimeoutError",
+    "RemoteProtocolError",
+    "ResponseTooLargeError",
+    "translate_os_error",
+]
+
+NO_RESPONSE = 599
+
+
+class HTTPClientError(Exception):
+    """An HTTP request failed.
+
+    Attributes:
+        code: the HTTP status code, or 599 when no HTTP response was received.
+        message: a human-readable description of the failure.
+        response: the ``HTTPResponse`` if one exists (it is also set on
+            transport errors, with code 599), else None.
+    """
+
+    def __init__(
+        self, code: int, message: str | None = None, response: HTTPResponse | None = None
+    ) -> None:
+        self.code = code
+        self.message = message or responses.get(code, "Unknown")
+        self.response = response
+        super().__init__(code, message, response)
+
+    def __str__(self) -> str:
+        return f"HTTP {self.code}: {self.message}"
+
+    __repr__ = __str__
+
+
+HTTPError = HTTPClientError
+
+
+class _NoResponseError(HTTPClientError):
+    """Base of the 599 leaves; constructed from a message alone."""
+
+    default_message = "Unknown"
+
+    def __init__(self, message: str | None = None, response: HTTPResponse | None = None) -> None:
+        self.code = NO_RESPONSE
+        self.message = message or self.default_message
+        self.response = response
+        # Exception.__init__ only; OSError bases must not parse our message as errno.
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message,), self.__dict__)
+
+
+class HTTPTimeoutError(_NoResponseError, TimeoutError):
+    """A timeout expired before the response was complete (code 599).
+
+    ``phase`` names where: ``"queue"``, ``"resolve"``, ``"connect"``, ``"tls"``
+    or ``"request"``.
+    """
+
+    default_message = "Timeout"
+
+    def __init__(
+        self, message: str | None = None, response: HTTPResponse | None = None, phase: str = ""
+    ) -> None:
+        super().__init__(message, response)
+        self.phase = phase
+
+
+class HTTPConnectionError(_NoResponseError, ConnectionError):
+    """The connection failed or broke (code 599)."""
+
+    default_message = "Connection error"
+
+
+class HTTPConnectionRefusedError(HTTPConnectionError, ConnectionRefusedError):
+    """The server refused the connection (code 599)."""
+
+    default_message = "Connection refused"
+
+
+class HTTPConnectionResetError(HTTPConnectionError, ConnectionResetError):
+    """The peer reset the connection (code 599)."""
+
+    default_message = "Connection reset by peer"
+
+
+class HTTPStreamClosedError(HTTPConnectionError):
+    """The connection closed before the response was complete (code 599)."""
+
+    default_message = "Stream closed"
+
+
+class RemoteProtocolError(HTTPStreamClosedError):
+    """The server sent a message that breaks HTTP (code 599); the connection is dropped."""
+
+    default_message = "Malformed HTTP response"
+
+
+class ResponseTooLargeError(RemoteProtocolError):
+    """The response exceeded max_header_size or max_body_size (code 599)."""
+
+    default_message = "Response too large"
+
+
+class HTTPNameResolutionError(_NoResponseError, socket.gaierror):
+    """The host name could not be resolved (code 599)."""
+
+    default_message = "Name resolution failed"
+
+
+class HTTPTLSError(_NoResponseError, ssl.SSLError):
+    """The TLS handshake or TLS layer failed (code 599)."""
+
+    default_message = "TLS error"
+
+
+class HTTPCertificateError(HTTPTLSError, ssl.SSLCertVerificationError):
+    """The server's certificate or host name failed verification (code 599)."""
+
+    default_message = "Certificate verification failed"
+
+
+class CurlError(_NoResponseError):
+    """A libcurl failure with no closer class (code 599); ``errno`` is libcurl's code."""
+
+    def __init__(
+        self, errno: int, message: str | None = None, response: HTTPResponse | None = None
+    ) -> None:
+        super().__init__(message or f"libcurl error {errno}", response)
+        self.errno = errno
+        self.args = (errno, message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.errno, self.message), self.__dict__)
+
+
+def _set_errno(err: _NoResponseError, cause: BaseException) -> _NoResponseError:
+    if isinstance(err, OSError) and isinstance(cause, OSError):
+        err.errno = cause.errno
+        err.strerror = cause.strerror
+    return err
+
+
+def translate_os_error(exc: BaseException, where: str) -> HTTPClientError:
+    """Map a low-level exception to the squall error for its cause.
+
+    Args:
+        exc: what the socket, resolver or TLS layer raised.
+        where: the peer or phase, for the message (e.g. ``"127.0.0.1:8080"``).
+
+    Returns:
+        The matching HTTPClientError (the caller raises it ``from exc``).
+        An HTTPClientError is returned as is.
+    """
+    if isinstance(exc, HTTPClientError):
+        return exc
+    detail = str(exc) or type(exc).__name__
+    err: _NoResponseError
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        err = HTTPCertificateError(f"Certificate verification failed for {where}: {detail}")
+    elif isinstance(exc, ssl.SSLError):
+        err = HTTPTLSError(f"TLS error with {where}: {detail}")
+    elif isinstance(exc, socket.gaierror):
+        err = HTTPNameResolutionError(f"Could not resolve {where}: {detail}")
+    elif isinstance(exc, ConnectionRefusedError):
+        err = HTTPConnectionRefusedError(f"Connection refused by {where}")
+    elif isinstance(exc, ConnectionResetError):
+        err = HTTPConnectionResetError(f"Connection reset by {where}")
+    elif isinstance(exc, TimeoutError):
+        err = HTTPTimeoutError(f"Timeout with {where}")
+    elif isinstance(exc, OSError):
+        err = HTTPConnectionError(f"Connection to {where} failed: {detail}")
+    else:
+        err = HTTPStreamClosedError(f"Connection to {where} failed: {detail}")
+    return _set_errno(err, exc)

@@ -1,0 +1,343 @@
+"""HTTPRequest: every option of a fetch, typed and validated at construction.
+
+An option left as ``None`` means "the client's default". Instead of Tornado's
+``_RequestProxy`` (defaults looked up through ``__getattr__`` on every access),
+the client calls ``resolved(defaults)`` once per fetch and hands the engine a
+plain copy in which every default is filled in and every cross-option rule has
+been checked. The caller's request object is never mutated.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import numbers
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, cast
+
+from squall._headers import HTTPHeaders, format_timestamp
+from squall._urls import parse_url
+
+__all__ = ["DEFAULTS", "HTTPRequest"]
+
+# Tornado's HTTPRequest._DEFAULTS plus the booleans whose None means a default.
+DEFAULTS: dict[str, Any] = {
+    "connect_timeout": 20.0,
+    "request_timeout": 20.0,
+    "follow_redirects": True,
+    "max_redirects": 5,
+    "decompress_response": True,
+    "proxy_password": "",
+    "allow_nonstandard_methods": False,
+    "validate_cert": True,
+    "allow_ipv6": True,
+}
+
+STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+_BODY_REQUIRED = frozenset({"POST", "PUT", "PATCH"})
+_HTTP_VERSIONS = (None, "1.1", "2", "3")
+_AUTH_MODES = (None, "basic", "digest")
+_FORBIDDEN_IN_HEADERS = ("\r", "\n", "\x00")
+
+StreamingCallback = Callable[[bytes], "Awaitable[None] | None"]
+HeaderCallback = Callable[[str], None]
+BodyProducer = Callable[[Callable[[bytes], Awaitable[None]]], "Awaitable[None] | None"]
+
+
+def _check(name: str, value: object, kinds: type | tuple[type, ...], what: str) -> None:
+    if value is None:
+        return
+    # bool is an int subclass: accept it only where a bool is asked for.
+    ok = (
+        isinstance(value, bool)
+        if kinds is bool
+        else (isinstance(value, kinds) and not isinstance(value, bool))
+    )
+    if not ok:
+        raise TypeError(f"{name} must be {what} or None, got {type(value).__name__}: {value!r}")
+
+
+def _check_seconds(name: str, value: object) -> None:
+    _check(name, value, numbers.Real, "a number of seconds")
+    if value is not None and not 0 <= cast(float, value) < float("inf"):
+        raise ValueError(f"{name} must be >= 0 and finite, got {value!r}")
+
+
+def _check_callable(name: str, value: object) -> None:
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
+
+
+def _check_header_text(kind: str, text: str) -> None:
+    for bad in _FORBIDDEN_IN_HEADERS:
+        if bad in text:
+            raise ValueError(f"{kind} contains a CR, LF or NUL character: {text!r}")
+
+
+class HTTPRequest:
+    """An HTTP client request: the URL and every option of one fetch.
+
+    All parameters except ``url`` are optional. ``None`` means the client's
+    default (see ``DEFAULTS`` and ``AsyncHTTPClient(defaults=...)``).
+
+    Args:
+        url: absolute ``http`` or ``https`` URL.
+        method: HTTP method, ``"GET"`` by default.
+        headers: dict or HTTPHeaders of extra request headers.
+        body: request body, bytes or str (encoded as UTF-8).
+        auth_username, auth_password: credentials for HTTP authentication.
+        auth_mode: ``"basic"`` (default) or ``"digest"`` (curl engine only).
+        connect_timeout: seconds for DNS, TCP and TLS setup; 0 means none.
+        request_timeout: seconds for the whole exchange; 0 means none.
+        if_modified_since: datetime (naive means UTC) or epoch seconds.
+        follow_redirects: follow 301/302/303/307/308 responses.
+        max_redirects: how many redirects to follow at most.
+        user_agent: the User-Agent header.
+        use_gzip: deprecated alias of decompress_response.
+        network_interface: source address (simple: IP literal; curl: name too).
+        streaming_callback: called with each body chunk instead of buffering;
+            may be a coroutine function, awaited before more data is read.
+        header_callback: called with each header line, as text with CRLF.
+        prepare_curl_callback: curl engine: called with the pycurl handle.
+        proxy_host, proxy_port, proxy_username, proxy_password,
+        proxy_auth_mode: proxy settings (curl engine).
+        allow_nonstandard_methods: allow other methods and body rules.
+        validate_cert: verify the server certificate and host name.
+        ca_certs: path of a CA bundle in PEM format.
+        allow_ipv6: False restricts to IPv4.
+        client_key, client_cert: paths of the client key and certificate.
+        body_producer: ``async f(write)`` streaming the body; ``await
+            write(chunk)`` waits for the connection to take it.
+        expect_100_continue: send ``Expect: 100-continue`` and wait for it.
+        decompress_response: ask for a compressed body and decode it.
+        ssl_options: an ``ssl.SSLContext`` or a dict of ssl arguments.
+        http_version: None (negotiate), ``"1.1"``, ``"2"`` or ``"3"``.
+
+    Raises:
+        TypeError: an option has the wrong type.
+        ValueError: an option has a bad value (malformed URL, negative
+            timeout, CR/LF in the method, both body and body_producer...).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        method: str = "GET",
+        headers: Mapping[str, str] | HTTPHeaders | None = None,
+        body: bytes | str | None = None,
+        auth_username: str | None = None,
+        auth_password: str | None = None,
+        auth_mode: str | None = None,
+        connect_timeout: float | None = None,
+        request_timeout: float | None = None,
+        if_modified_since: datetime.datetime | float | None = None,
+        follow_redirects: bool | None = None,
+        max_redirects: int | None = None,
+        user_agent: str | None = None,
+        use_gzip: bool | None = None,
+        network_interface: str | None = None,
+        streaming_callback: StreamingCallback | None = None,
+        header_callback: HeaderCallback | None = None,
+        prepare_curl_callback: Callable[[Any], None] | None = None,
+        proxy_host: str | None = None,
+        proxy_port: int | None = None,
+        proxy_username: str | None = None,
+        proxy_password: str | None = None,
+        proxy_auth_mode: str | None = None,
+        allow_nonstandard_methods: bool | None = None,
+        validate_cert: bool | None = None,
+        ca_certs: str | None = None,
+        allow_ipv6: bool | None = None,
+        client_key: str | None = None,
+        client_cert: str | None = None,
+        body_producer: BodyProducer | None = None,
+        expect_100_continue: bool = False,
+        decompress_response: bool | None = None,
+        ssl_options: Any = None,
+        http_version: str | None = None,
+    ) -> None:
+        self.url = url
+        if not isinstance(method, str) or not method:
+            raise TypeError(f"method must be a non-empty str, got {method!r}")
+        if not method.isascii() or not method.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"method must be an HTTP token, got {method!r}")
+        self.method = method
+        self.headers = headers
+        if if_modified_since is not None:
+            self.headers["If-Modified-Since"] = format_timestamp(if_modified_since)
+        self.body = body
+        if body is not None and body_producer is not None:
+            raise ValueError("body and body_producer are mutually exclusive")
+        self.body_producer = body_producer
+        self.auth_username = auth_username
+        self.auth_password = auth_password
+        self.auth_mode = auth_mode
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
+        self.user_agent = user_agent
+        self.decompress_response = use_gzip if decompress_response is None else decompress_response
+        self.network_interface = network_interface
+        self.streaming_callback = streaming_callback
+        self.header_callback = header_callback
+        self.prepare_curl_callback = prepare_curl_callback
+        self.proxy_host = proxy_host
+        self.proxy_port = proxy_port
+        self.proxy_username = proxy_username
+        self.proxy_password = proxy_password
+        self.proxy_auth_mode = proxy_auth_mode
+        self.allow_nonstandard_methods = allow_nonstandard_methods
+        self.validate_cert = validate_cert
+        self.ca_certs = ca_certs
+        self.allow_ipv6 = allow_ipv6
+        self.client_key = client_key
+        self.client_cert = client_cert
+        self.expect_100_continue = expect_100_continue
+        self.ssl_options = ssl_options
+        self.http_version = http_version
+        self.start_time = time.time()
+        self._validate_options()
+
+    def _validate_options(self) -> None:
+        for name in ("auth_username", "auth_password", "user_agent", "network_interface"):
+            _check(name, getattr(self, name), str, "a str")
+        for name in ("proxy_host", "proxy_username", "proxy_password", "ca_certs"):
+            _check(name, getattr(self, name), str, "a str")
+        for name in ("client_key", "client_cert"):
+            _check(name, getattr(self, name), str, "a file path (str)")
+        for name in ("connect_timeout", "request_timeout"):
+            _check_seconds(name, getattr(self, name))
+        for name in ("follow_redirects", "decompress_response", "allow_nonstandard_methods"):
+            _check(name, getattr(self, name), bool, "a bool")
+        for name in ("validate_cert", "allow_ipv6", "expect_100_continue"):
+            _check(name, getattr(self, name), bool, "a bool")
+        for name in ("streaming_callback", "header_callback", "prepare_curl_callback"):
+            _check_callable(name, getattr(self, name))
+        _check_callable("body_producer", self.body_producer)
+        _check("max_redirects", self.max_redirects, int, "an int")
+        if self.max_redirects is not None and self.max_redirects < 0:
+            raise ValueError(f"max_redirects must be >= 0, got {self.max_redirects}")
+        _check("proxy_port", self.proxy_port, int, "an int")
+        if self.proxy_port is not None and not 0 < self.proxy_port < 65536:
+            raise ValueError(f"proxy_port must be in 1..65535, got {self.proxy_port}")
+        if self.auth_mode not in _AUTH_MODES:
+            raise ValueError(f"unsupported auth_mode {self.auth_mode!r} (basic or digest)")
+        if self.proxy_auth_mode not in _AUTH_MODES:
+            raise ValueError(
+                f"unsupported proxy_auth_mode {self.proxy_auth_mode!r} (basic or digest)"
+            )
+        if self.http_version not in _HTTP_VERSIONS:
+            raise ValueError(
+                f"unsupported http_version {self.http_version!r} (None, '1.1', '2' or '3')"
+            )
+        if self.ssl_options is not None:
+            import ssl
+
+            if not isinstance(self.ssl_options, (ssl.SSLContext, dict)):
+                raise TypeError(
+                    "ssl_options must be an ssl.SSLContext or a dict, "
+                    f"got {type(self.ssl_options).__name__}"
+                )
+
+    # -- URL -----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The absolute URL; setting it re-validates and re-splits it."""
+        return self._url
+
+    @url.setter
+    def url(self, value: str) -> None:
+        parsed = parse_url(value)
+        self._url = value
+        self.scheme = parsed.scheme
+        self.host = parsed.host
+        self.port = parsed.port
+        self.target = parsed.target
+        self.netloc = parsed.netloc
+        self.url_username = parsed.username
+        self.url_password = parsed.password
+
+    # -- headers and body ------------------------------------------------------
+
+    @property
+    def headers(self) -> HTTPHeaders:
+        """The request headers (an HTTPHeaders; setting a dict converts it)."""
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Mapping[str, str] | HTTPHeaders | None) -> None:
+        if value is None:
+            self._headers = HTTPHeaders()
+        elif isinstance(value, HTTPHeaders):
+            self._headers = value
+        elif isinstance(value, Mapping):
+            self._headers = HTTPHeaders(value)
+        else:
+            raise TypeError(f"headers must be a mapping or None, got {type(value).__name__}")
+
+    @property
+    def body(self) -> bytes | None:
+        """The request body as bytes (a str is encoded as UTF-8), or None."""
+        return self._body
+
+    @body.setter
+    def body(self, value: bytes | bytearray | memoryview | str | None) -> None:
+        if isinstance(value, str):
+            self._body: bytes | None = value.encode("utf-8")
+        elif isinstance(value, (bytearray, memoryview)):
+            self._body = bytes(value)
+        elif value is None or isinstance(value, bytes):
+            self._body = value
+        else:
+            raise TypeError(f"body must be bytes, str or None, got {type(value).__name__}")
+
+    # -- resolution ------------------------------------------------------------
+
+    def resolved(self, defaults: Mapping[str, Any]) -> HTTPRequest:
+        """Return a copy with every ``None`` option taken from ``defaults``.
+
+        The copy has its own HTTPHeaders, and the rules that span options are
+        checked here: header text, the method's body rules.
+
+        Raises:
+            ValueError: a header has CR/LF/NUL, or the method/body combination
+                is not allowed without ``allow_nonstandard_methods``.
+        """
+        request = copy.copy(self)
+        request._headers = HTTPHeaders(self._headers)
+        fill = request.__dict__
+        for name, value in defaults.items():
+            if fill.get(name, 0) is None:
+                fill[name] = value
+        for name, value in request._headers.get_all():
+            _check_header_text("header name", name)
+            _check_header_text(f"value of header {name}", value)
+            if not name or ":" in name or " " in name:
+                raise ValueError(f"invalid header name {name!r}")
+        request._check_method_body()
+        return request
+
+    def _check_method_body(self) -> None:
+        if self.allow_nonstandard_methods:
+            return
+        method = self.method
+        if method not in STANDARD_METHODS:
+            raise ValueError(
+                f"unknown method {method} (set allow_nonstandard_methods=True to send it)"
+            )
+        has_body = self._body is not None or self.body_producer is not None
+        if method in _BODY_REQUIRED and not has_body:
+            raise ValueError(
+                f"Body must not be None for method {method} "
+                "(unless allow_nonstandard_methods is true)"
+            )
+        if method not in _BODY_REQUIRED and has_body:
+            raise ValueError(
+                f"Body must be None for method {method} (unless allow_nonstandard_methods is true)"
+            )
+
+    def __repr__(self) -> str:
+        return f"HTTPRequest({self.method} {self._url})"

@@ -1,0 +1,101 @@
+"""HTTPResponse: the plain-data result of a fetch.
+
+A response holds only data (code, headers, body buffer, timings, error), so
+it can cross threads safely: the blocking client builds it on its loop thread
+and returns it to the caller's thread.
+"""
+
+from __future__ import annotations
+
+from http.client import responses
+from io import BytesIO
+from typing import Any
+
+from squall._errors import HTTPClientError
+from squall._headers import HTTPHeaders
+from squall._request import HTTPRequest
+
+__all__ = ["HTTPResponse"]
+
+
+class HTTPResponse:
+    """The response to an HTTP request.
+
+    Attributes:
+        request: the HTTPRequest the caller passed (the original one, also
+            after redirects).
+        code: numeric status code, e.g. 200 or 404; 599 when no HTTP
+            response was received.
+        reason: the reason phrase (the server's, else the standard one).
+        headers: an HTTPHeaders.
+        buffer: a BytesIO of the body, or None.
+        body: the body as bytes (``b""`` without a buffer).
+        effective_url: the URL after following redirects.
+        error: the exception, if any. A non-2xx status without another error
+            gets an HTTPClientError for that status.
+        request_time: seconds from the start of the HTTP work to its end
+            (queue time excluded).
+        start_time: wall-clock time (``time.time()``) when the HTTP work
+            started; None if the request never left the queue.
+        time_info: timings in seconds with libcurl's meanings: ``queue``,
+            ``namelookup``, ``connect``, ``appconnect``, ``pretransfer``,
+            ``starttransfer``, ``total``, ``redirect``.
+    """
+
+    # Set when ``error`` was made from the status code alone (raise_error=False
+    # suppresses exactly these).
+    _error_is_response_code = False
+
+    def __init__(
+        self,
+        request: HTTPRequest,
+        code: int,
+        headers: HTTPHeaders | None = None,
+        buffer: BytesIO | None = None,
+        effective_url: str | None = None,
+        error: BaseException | None = None,
+        request_time: float | None = None,
+        time_info: dict[str, float] | None = None,
+        reason: str | None = None,
+        start_time: float | None = None,
+    ) -> None:
+        self.request = request
+        self.code = code
+        self.reason = reason or responses.get(code, "Unknown")
+        self.headers = headers if headers is not None else HTTPHeaders()
+        self.buffer = buffer
+        self._body: bytes | None = None
+        self.effective_url = request.url if effective_url is None else effective_url
+        self._error_is_response_code = False
+        if error is None and not 200 <= code < 300:
+            self._error_is_response_code = True
+            error = HTTPClientError(code, message=self.reason, response=self)
+        self.error = error
+        self.start_time = start_time
+        self.request_time = request_time
+        self.time_info = time_info if time_info is not None else {}
+
+    @property
+    def body(self) -> bytes:
+        """The response body as bytes, read once from ``buffer``."""
+        if self._body is None:
+            self._body = self.buffer.getvalue() if self.buffer is not None else b""
+        return self._body
+
+    def rethrow(self) -> None:
+        """Raise ``error`` if the request failed; otherwise do nothing."""
+        if self.error is not None:
+            raise self.error
+
+    def __repr__(self) -> str:
+        fields = ",".join(
+            f"{name}={value!r}"
+            for name, value in sorted(vars(self).items())
+            if not name.startswith("_")
+        )
+        return f"{type(self).__name__}({fields})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(vars(self))
+        state["_body"] = self.body
+        return state

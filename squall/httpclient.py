@@ -1,0 +1,379 @@
+"""Blocking and non-blocking HTTP clients with one interface and two engines.
+
+``AsyncHTTPClient`` runs on asyncio (uvloop too); ``HTTPClient`` is a thin
+blocking layer over it that works from any thread, including one whose own
+event loop is running. The engine behind both is chosen with
+``AsyncHTTPClient.configure``:
+
+- ``squall.simple_httpclient.SimpleAsyncHTTPClient`` (the default): HTTP/1.1
+  in Python over asyncio, with keep-alive pooling. No extra dependency.
+- ``squall.curl_httpclient.CurlAsyncHTTPClient``: libcurl through pycurl
+  (``pip install 'squall[curl]'``), driven by the same event loop; adds
+  proxies, digest auth and HTTP/2 and HTTP/3.
+
+Example::
+
+    from squall.httpclient import AsyncHTTPClient, HTTPClient
+
+    async def main() -> None:
+        client = AsyncHTTPClient()
+        response = await client.fetch("http://127.0.0.1:8000/")
+        print(response.code, response.body)
+
+    with HTTPClient() as client:
+        print(client.fetch("http://127.0.0.1:8000/").body)
+
+The base class does everything both engines share exactly once: defaults,
+validation, the ``max_clients`` queue, redirects, ``raise_error``, the
+callback form and ``time_info["queue"]``/``["redirect"]``. An engine
+implements a single coroutine, ``fetch_once(request) -> HTTPResponse``, for
+one exchange, plus ``close()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from squall._admission import Admission
+from squall._configurable import ConfigurableClient
+from squall._errors import (
+    NO_RESPONSE,
+    HTTPClientError,
+    HTTPError,
+    HTTPStreamClosedError,
+    HTTPTimeoutError,
+)
+from squall._loop_thread import LoopThread
+from squall._redirects import next_request, will_follow
+from squall._request import DEFAULTS, HTTPRequest
+from squall._response import HTTPResponse
+
+__all__ = [
+    "AsyncHTTPClient",
+    "HTTPClient",
+    "HTTPClientError",
+    "HTTPError",
+    "HTTPRequest",
+    "HTTPResponse",
+    "HTTPStreamClosedError",
+    "HTTPTimeoutError",
+    "main",
+]
+
+app_log = logging.getLogger("squall.application")
+
+MAX_BUFFER_SIZE = 100 * 1024 * 1024
+MAX_HEADER_SIZE = 64 * 1024
+
+
+def _queue_timeout(request: HTTPRequest) -> float:
+    """Tornado's rule: the smaller non-zero of connect_timeout and request_timeout."""
+    connect = request.connect_timeout or 0.0
+    total = request.request_timeout or 0.0
+    return min(connect, total) if connect and total else connect or total
+
+
+class AsyncHTTPClient(ConfigurableClient):
+    """A non-blocking HTTP client on asyncio.
+
+    ``AsyncHTTPClient()`` returns the configured engine, one instance per
+    event loop unless ``force_instance=True``.
+
+    Args:
+        force_instance: make a new instance instead of the loop's shared one.
+        defaults: option values used where a request leaves them None.
+        max_clients: how many fetches run at once; the rest wait in a FIFO
+            queue whose timeout is the smaller of the request's non-zero
+            connect_timeout and request_timeout.
+        hostname_mapping: maps a host (or ``(host, port)``) to another.
+        resolver: an object with ``async resolve(host, port, family)``
+            returning ``[(family, sockaddr), ...]``.
+        max_buffer_size: the most body bytes buffered in memory (100 MiB).
+        max_header_size: the most bytes of response headers (64 KiB).
+        max_body_size: the most decoded body bytes, streamed or not
+            (defaults to max_buffer_size).
+    """
+
+    @classmethod
+    def configurable_base(cls) -> type[ConfigurableClient]:
+        return AsyncHTTPClient
+
+    def initialize(  # type: ignore[override]
+        self,
+        defaults: dict[str, Any] | None = None,
+        max_clients: int = 10,
+        hostname_mapping: dict[Any, Any] | None = None,
+        resolver: Any = None,
+        max_buffer_size: int = MAX_BUFFER_SIZE,
+        max_header_size: int | None = None,
+        max_body_size: int | None = None,
+    ) -> None:
+        """Set up the client (called once per new instance; see _configurable)."""
+        self.defaults = dict(DEFAULTS)
+        if defaults:
+            self.defaults.update(defaults)
+        self.max_clients = max_clients
+        self._admission = Admission(max_clients)
+        self.hostname_mapping = dict(hostname_mapping or {})
+        self.resolver = resolver
+        self.max_buffer_size = max_buffer_size
+        self.max_header_size = max_header_size or MAX_HEADER_SIZE
+        self.max_body_size = max_body_size if max_body_size is not None else max_buffer_size
+        self._closed = False
+
+    # -- the engine's part -----------------------------------------------------
+
+    async def fetch_once(self, request: HTTPRequest) -> HTTPResponse:
+        """One HTTP exchange for a resolved request (implemented by each engine)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Free every socket and handle. Idempotent; no fetch() afterwards."""
+        if self._closed:
+            return
+        self._closed = True
+        self._forget_instance()
+
+    async def __aenter__(self) -> AsyncHTTPClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- fetch -------------------------------------------------------------------
+
+    def fetch(
+        self,
+        request: str | HTTPRequest,
+        callback: Callable[[HTTPResponse], Any] | None = None,
+        raise_error: bool = True,
+        **kwargs: Any,
+    ) -> asyncio.Future[HTTPResponse]:
+        """Start a request; return a Future of its HTTPResponse.
+
+        Args:
+            request: a URL or an HTTPRequest.
+            callback: if given, called with the response when it is done; the
+                response's ``error`` is set on failure (``rethrow()`` raises
+                it), and the Future then resolves to the response instead of
+                raising.
+            raise_error: if False, a non-2xx status does not raise (errors
+                without a response always do).
+            **kwargs: HTTPRequest options, when ``request`` is a URL.
+
+        Returns:
+            An ``asyncio.Future``; cancelling it stops the request.
+
+        Raises:
+            RuntimeError: the client is closed.
+            ValueError: kwargs given with an HTTPRequest, or a bad option.
+        """
+        if self._closed:
+            raise RuntimeError("fetch() called on closed AsyncHTTPClient")
+        if isinstance(request, HTTPRequest):
+            if kwargs:
+                raise ValueError("kwargs can't be used if request is an HTTPRequest object")
+        else:
+            request = HTTPRequest(url=request, **kwargs)
+        coro = self._fetch_response(request)
+        if callback is None:
+            return self.loop.create_task(self._raise_or_return(coro, raise_error))
+        task = self.loop.create_task(coro)
+        task.add_done_callback(functools.partial(_run_callback, callback))
+        return task
+
+    @staticmethod
+    async def _raise_or_return(coro: Any, raise_error: bool) -> HTTPResponse:
+        response: HTTPResponse = await coro
+        error = response.error
+        if error is not None and (raise_error or not response._error_is_response_code):
+            raise error
+        return response
+
+    async def _fetch_response(self, original: HTTPRequest) -> HTTPResponse:
+        """Run a fetch to its end; failures become a response with ``error`` set."""
+        started = time.time()
+        try:
+            request = original.resolved(self.defaults)
+            queue_time = await self._admission.acquire(_queue_timeout(request))
+        except Exception as exc:
+            return _failed(original, exc, None, 0.0, started)
+        hops = _Hops(queue_time)
+        try:
+            while True:
+                response = await self.fetch_once(request)
+                if not will_follow(request, response.code, response.headers):
+                    break
+                hops.add(response)
+                request = next_request(request, response.code, response.headers)
+        except Exception as exc:
+            return _failed(original, exc, hops.start_time, hops.elapsed, started)
+        finally:
+            self._admission.release()
+        return hops.finish(original, response)
+
+
+class _Hops:
+    """Adds up the timings of a redirect chain into the final response."""
+
+    __slots__ = ("elapsed", "queue", "redirect", "start_time")
+
+    def __init__(self, queue: float) -> None:
+        self.queue = queue
+        self.redirect = 0.0
+        self.elapsed = 0.0
+        self.start_time: float | None = None
+
+    def add(self, response: HTTPResponse) -> None:
+        if self.start_time is None:
+            self.start_time = response.start_time
+        self.redirect += response.request_time or 0.0
+
+    def finish(self, original: HTTPRequest, response: HTTPResponse) -> HTTPResponse:
+        info = response.time_info
+        redirect = self.redirect
+        if redirect:
+            for key in ("namelookup", "connect", "appconnect", "pretransfer", "starttransfer"):
+                if key in info:
+                    info[key] += redirect
+            info["total"] = info.get("total", 0.0) + redirect
+            response.request_time = (response.request_time or 0.0) + redirect
+            response.start_time = self.start_time
+        info["queue"] = self.queue
+        info["redirect"] = redirect
+        response.request = original
+        return response
+
+
+def _failed(
+    original: HTTPRequest,
+    exc: Exception,
+    start_time: float | None,
+    elapsed: float,
+    started: float,
+) -> HTTPResponse:
+    """The 599 response that carries an error (Tornado: ``HTTPResponse(code=599)``)."""
+    response = HTTPResponse(
+        original,
+        NO_RESPONSE,
+        error=exc,
+        request_time=elapsed or time.time() - started,
+        start_time=start_time,
+    )
+    if isinstance(exc, HTTPClientError) and exc.response is None:
+        exc.response = response
+    return response
+
+
+def _run_callback(
+    callback: Callable[[HTTPResponse], Any], task: asyncio.Task[HTTPResponse]
+) -> None:
+    if task.cancelled():
+        return
+    try:
+        callback(task.result())
+    except Exception:
+        app_log.exception("Exception in callback %r", callback)
+
+
+class HTTPClient:
+    """A blocking HTTP client: each ``fetch`` waits for its response.
+
+    It runs an AsyncHTTPClient on a private event loop in a daemon thread, so
+    it works from any thread (several at once on one instance) and from code
+    that is itself running inside an event loop. Connections are reused
+    across calls.
+
+    Example::
+
+        with HTTPClient() as client:
+            try:
+                response = client.fetch("http://127.0.0.1:8000/")
+                print(response.body)
+            except HTTPError as e:
+                print("Error:", e)
+
+    Args:
+        async_client_class: the engine (default: the configured one).
+        **kwargs: constructor arguments of the async client.
+    """
+
+    def __init__(
+        self, async_client_class: type[AsyncHTTPClient] | None = None, **kwargs: Any
+    ) -> None:
+        self._closed = True
+        self._thread = LoopThread()
+        cls = async_client_class or AsyncHTTPClient
+
+        async def make() -> AsyncHTTPClient:
+            return cls(**kwargs)
+
+        self._async_client = self._thread.run(make())
+        self._closed = False
+
+    def fetch(self, request: str | HTTPRequest, **kwargs: Any) -> HTTPResponse:
+        """Fetch and return the response.
+
+        Args:
+            request: a URL or an HTTPRequest.
+            **kwargs: HTTPRequest options (with a URL), and ``raise_error``.
+
+        Raises:
+            HTTPClientError: a non-2xx status (unless ``raise_error=False``)
+                or a failure without a response (code 599).
+        """
+        if self._closed:
+            raise RuntimeError("fetch() called on closed HTTPClient")
+
+        async def run() -> HTTPResponse:
+            return await self._async_client.fetch(request, **kwargs)
+
+        return self._thread.run(run())
+
+    def close(self) -> None:
+        """Close the client and its loop thread (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+
+        async def shut() -> None:
+            self._async_client.close()
+
+        try:
+            self._thread.run(shut())
+        finally:
+            self._thread.stop()
+
+    def __enter__(self) -> HTTPClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # Quietly, even at interpreter exit, when the loop may already be gone.
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: ``python -m squall.httpclient URL ...``."""
+    from squall._cli import main as cli_main
+
+    return cli_main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
