@@ -186,6 +186,8 @@ class CurlError(_NoResponseError):
         self.errno = errno
         self.args = (errno, message)
 
+    __str__ = HTTPClientError.__str__
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.errno, self.message), self.__dict__)
 

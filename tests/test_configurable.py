@@ -1,0 +1,126 @@
+"""AsyncHTTPClient construction: configure(), the per-loop instance, force_instance."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from squall.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+
+
+class RecordingClient(AsyncHTTPClient):
+    """An engine that answers without I/O: only construction is under test here."""
+
+    def initialize(self, marker: str = "", **kwargs: Any) -> None:  # type: ignore[override]
+        super().initialize(**kwargs)
+        self.marker = marker
+
+    async def fetch_once(self, request: HTTPRequest) -> HTTPResponse:
+        return HTTPResponse(request, 200)
+
+
+@pytest.fixture(autouse=True)
+def _reset_configuration() -> Iterator[None]:
+    yield
+    AsyncHTTPClient.configure(None)
+
+
+def test_default_engine_is_simple() -> None:
+    AsyncHTTPClient.configure(None)
+    assert AsyncHTTPClient.configured_class().__name__ == "SimpleAsyncHTTPClient"
+
+
+def test_configure_by_class_and_dotted_name() -> None:
+    AsyncHTTPClient.configure(RecordingClient, marker="a")
+
+    async def main() -> None:
+        client = AsyncHTTPClient(force_instance=True)
+        assert type(client) is RecordingClient
+        assert client.marker == "a"  # type: ignore[attr-defined]
+        client.close()
+
+    asyncio.run(main())
+    AsyncHTTPClient.configure(f"{__name__}.RecordingClient")
+    assert AsyncHTTPClient.configured_class() is RecordingClient
+
+
+@pytest.mark.parametrize("bad", [int, "no_dots", "squall.httpclient.NoSuchClass", object()])
+def test_configure_rejects(bad: Any) -> None:
+    with pytest.raises((ValueError, ImportError)):
+        AsyncHTTPClient.configure(bad)
+
+
+def test_one_instance_per_loop() -> None:
+    AsyncHTTPClient.configure(RecordingClient)
+
+    async def main() -> AsyncHTTPClient:
+        first = AsyncHTTPClient()
+        assert AsyncHTTPClient(marker="ignored") is first
+        assert AsyncHTTPClient(force_instance=True) is not first
+        return first
+
+    a = asyncio.run(main())
+    b = asyncio.run(main())
+    assert a is not b  # a new loop, a new instance
+    a.close()
+    b.close()
+
+
+def test_close_forgets_instance_and_refuses_fetch() -> None:
+    AsyncHTTPClient.configure(RecordingClient)
+
+    async def main() -> None:
+        first = AsyncHTTPClient()
+        first.close()
+        first.close()  # idempotent
+        with pytest.raises(RuntimeError, match="closed"):
+            first.fetch("http://127.0.0.1/")
+        second = AsyncHTTPClient()
+        assert second is not first
+        response = await second.fetch("http://127.0.0.1/")
+        assert response.code == 200 and set(response.time_info) >= {"queue", "redirect"}
+        second.close()
+
+    asyncio.run(main())
+
+
+def test_created_before_loop_runs() -> None:
+    AsyncHTTPClient.configure(RecordingClient)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        client = AsyncHTTPClient()
+        assert client.loop is loop
+        response = loop.run_until_complete(client.fetch("http://127.0.0.1/"))
+        assert response.code == 200
+        client.close()
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def test_kwargs_with_request_object_refused() -> None:
+    AsyncHTTPClient.configure(RecordingClient)
+
+    async def main() -> None:
+        client = AsyncHTTPClient(force_instance=True)
+        with pytest.raises(ValueError, match="kwargs can't be used"):
+            client.fetch(HTTPRequest("http://127.0.0.1/"), method="POST")
+        client.close()
+
+    asyncio.run(main())
+
+
+def test_async_context_manager_closes() -> None:
+    AsyncHTTPClient.configure(RecordingClient)
+
+    async def main() -> None:
+        async with AsyncHTTPClient(force_instance=True) as client:
+            await client.fetch("http://127.0.0.1/")
+        with pytest.raises(RuntimeError):
+            client.fetch("http://127.0.0.1/")
+
+    asyncio.run(main())
