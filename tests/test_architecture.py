@@ -1,0 +1,107 @@
+"""The layering rules of STYLE.md, checked on the import statements themselves."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "squall"
+
+# Module (relative path) -> names it must not import (prefix match on the dotted name).
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "_http1/protocol.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
+    "_errors.py": ("squall._request", "squall.httpclient", "squall._http1", "squall._curl"),
+    "_headers.py": ("squall.",),
+    "_urls.py": ("squall.",),
+    "_request.py": ("squall._response", "squall.httpclient", "squall._http1", "squall._curl"),
+    "_response.py": ("squall.httpclient", "squall._http1", "squall._curl"),
+    "_redirects.py": ("squall.httpclient", "squall._http1", "squall._curl"),
+    "_admission.py": ("squall.httpclient", "squall._http1", "squall._curl"),
+    "httpclient.py": ("squall._http1", "squall._curl", "squall.simple_httpclient", "pycurl"),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("module", sorted(FORBIDDEN))
+def test_layering(module: str) -> None:
+    path = ROOT / module
+    if not path.exists():
+        pytest.fail(f"{module} is missing")
+    bad = {
+        name
+        for name in _imports(path)
+        for prefix in FORBIDDEN[module]
+        if name == prefix.rstrip(".") or name.startswith(prefix)
+    }
+    assert not bad, f"{module} imports {sorted(bad)}"
+
+
+def test_engines_are_independent_and_pycurl_is_confined() -> None:
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        names = _imports(path)
+        if rel.startswith("_http1/"):
+            assert not any(n.startswith(("squall._curl", "pycurl")) for n in names), rel
+        if rel.startswith("_curl/"):
+            assert not any(n.startswith("squall._http1") for n in names), rel
+        if not (rel.startswith("_curl/") or rel == "curl_httpclient.py"):
+            assert "pycurl" not in names, f"{rel} imports pycurl"
+
+
+def test_public_names() -> None:
+    import squall.httpclient
+    import squall.httputil
+
+    assert set(squall.httpclient.__all__) == {
+        "AsyncHTTPClient",
+        "HTTPClient",
+        "HTTPClientError",
+        "HTTPError",
+        "HTTPRequest",
+        "HTTPResponse",
+        "HTTPStreamClosedError",
+        "HTTPTimeoutError",
+        "main",
+    }
+    assert set(squall.httputil.__all__) == {
+        "HTTPHeaders",
+        "format_timestamp",
+        "responses",
+        "url_concat",
+    }
+    for name in squall.httpclient.__all__:
+        assert hasattr(squall.httpclient, name)
+
+
+def test_import_without_pycurl() -> None:
+    # A meta-path blocker makes "import pycurl" fail as if it were not installed.
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'pycurl': raise ImportError('blocked')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import squall.httpclient, squall.simple_httpclient\n"
+        "assert 'pycurl' not in sys.modules\n"
+        "try:\n"
+        "    import squall.curl_httpclient\n"
+        "except ImportError as e:\n"
+        "    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "pip install" in out.stdout and "squall[curl]" in out.stdout
