@@ -1,0 +1,328 @@
+"""Opening connections: DNS, TCP (happy eyeballs), TLS; and the hop timer.
+
+``Dialer.connect`` turns a resolved request into a connected asyncio
+transport/protocol pair, in three timed phases -- resolve, connect, TLS -- each
+recorded in a ``Timings`` and each named in its timeout message. Errors are
+translated once, here, with ``translate_os_error``.
+
+What counts as "the same connection" is decided here too: ``Dialer.pool_key``
+covers every option that changes the connection, so the pool never hands a
+connection made for one TLS setting or source address to a request that asked
+for another.
+
+SSL contexts are expensive (loading a CA bundle takes milliseconds): one is
+built per distinct setting and cached for the life of the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import sys
+from asyncio.staggered import staggered_race
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from squall._errors import HTTPTimeoutError, translate_os_error
+from squall._request import HTTPRequest
+
+__all__ = ["HAPPY_EYEBALLS_DELAY", "Dialer", "HopTimer", "Timings"]
+
+#: Seconds before trying the next address in parallel (RFC 8305 §8 recommends 250 ms).
+HAPPY_EYEBALLS_DELAY = 0.25
+
+
+class Timings:
+    """Monotonic stamps of one hop's phases (0.0 = did not happen)."""
+
+    __slots__ = ("connected", "resolved", "secured", "start")
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.resolved = start
+        self.connected = start
+        self.secured = start
+
+
+class HopTimer:
+    """One timer handle per hop: when the current deadline passes, cancel the hop's task.
+
+    Cheaper than ``asyncio.wait_for`` (no extra task or future per request). The
+    hop catches ``CancelledError`` and calls ``check`` to turn it into the
+    ``HTTPTimeoutError`` of the phase that was running.
+    """
+
+    __slots__ = ("_handle", "_loop", "_task", "fired", "message", "phase")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+        self._loop = loop
+        self._task = task
+        self._handle: asyncio.TimerHandle | None = None
+        self.fired = False
+        self.phase = "connect"
+        self.message = "Timeout while connecting"
+
+    def arm(self, when: float | None, phase: str, message: str) -> None:
+        """Set the deadline (monotonic, None for none) and what a timeout then means."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self.phase = phase
+        self.message = message
+        if when is not None:
+            self._handle = self._loop.call_at(when, self._fire)
+
+    def cancel(self) -> None:
+        """Stop the timer (the hop is over)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        self.fired = True
+        self._task.cancel()
+
+    def check(self, exc: asyncio.CancelledError) -> None:
+        """Raise the timeout error if ``exc`` came from this timer, else return.
+
+        Raises:
+            HTTPTimeoutError: the timer fired.
+        """
+        if not self.fired:
+            return
+        # Python 3.11+ counts cancellations; ours must not leak into the caller's
+        # own timeouts. If someone else cancelled too, let their cancel win.
+        if sys.version_info >= (3, 11) and self._task.uncancel() > 0:
+            return
+        raise HTTPTimeoutError(self.message, phase=self.phase) from exc
+
+
+def _ip_family(text: str) -> int | None:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+        except OSError:
+            continue
+        return family
+    return None
+
+
+def _interleave(addrs: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+    # RFC 8305 §4: alternate address families, starting with the first one given.
+    firsts = [a for a in addrs if a[0] == addrs[0][0]]
+    others = [a for a in addrs if a[0] != addrs[0][0]]
+    out: list[tuple[int, Any]] = []
+    for i in range(max(len(firsts), len(others))):
+        out.extend(group[i] for group in (firsts, others) if i < len(group))
+    return out
+
+
+class Dialer:
+    """Opens connections for one client: resolver, host mapping and SSL context cache.
+
+    Args:
+        loop: the client's event loop.
+        resolver: None for ``loop.getaddrinfo``, or an object with
+            ``async resolve(host, port, family) -> [(family, sockaddr), ...]``.
+        hostname_mapping: ``host`` or ``(host, port)`` -> ``host`` or ``(host, port)``.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        resolver: Any = None,
+        hostname_mapping: dict[Any, Any] | None = None,
+    ) -> None:
+        self.loop = loop
+        self.resolver = resolver
+        self.hostname_mapping = hostname_mapping or {}
+        self._ssl_cache: dict[Hashable, ssl.SSLContext] = {}
+
+    # -- what to dial ------------------------------------------------------------
+
+    def destination(self, request: HTTPRequest) -> tuple[str, int]:
+        """The host and port actually dialled, after ``hostname_mapping``."""
+        host, port = request.host, request.port
+        mapping = self.hostname_mapping
+        if mapping:
+            mapped = mapping.get((host, port), mapping.get(host))
+            if isinstance(mapped, tuple):
+                host, port = mapped
+            elif mapped is not None:
+                host = mapped
+        return host, port
+
+    def pool_key(self, request: HTTPRequest) -> Hashable:
+        """Everything that makes two connections interchangeable."""
+        tls: Hashable = None
+        if request.scheme == "https":
+            tls = self._tls_key(request)
+        return (
+            request.scheme,
+            request.host,
+            request.port,
+            self.destination(request),
+            tls,
+            request.network_interface,
+            request.allow_ipv6,
+        )
+
+    @staticmethod
+    def _tls_key(request: HTTPRequest) -> Hashable:
+        options = request.ssl_options
+        if isinstance(options, ssl.SSLContext):
+            return options  # hashed by identity: the caller's own context
+        if isinstance(options, dict):
+            return ("dict", tuple(sorted((k, repr(v)) for k, v in options.items())))
+        return (request.validate_cert, request.ca_certs, request.client_cert, request.client_key)
+
+    def ssl_context(self, request: HTTPRequest) -> ssl.SSLContext:
+        """The (cached) SSL context for the request's TLS options."""
+        options = request.ssl_options
+        if isinstance(options, ssl.SSLContext):
+            return options
+        key = self._tls_key(request)
+        context = self._ssl_cache.get(key)
+        if context is None:
+            if isinstance(options, dict):
+                context = _context_from_dict(options)
+            else:
+                context = _context_from_options(request)
+            self._ssl_cache[key] = context
+        return context
+
+    # -- dialling ----------------------------------------------------------------
+
+    async def connect(
+        self,
+        request: HTTPRequest,
+        protocol_factory: Callable[[], asyncio.Protocol],
+        timer: HopTimer,
+        timings: Timings,
+    ) -> tuple[asyncio.BaseTransport, asyncio.Protocol]:
+        """Resolve, connect and (for https) handshake; the timer's deadline is already set.
+
+        Raises:
+            ValueError: ``network_interface`` is not an IP address.
+            HTTPClientError: a 599 leaf naming the failed phase (timeouts are
+                raised by the caller through ``timer.check``).
+        """
+        host, port = self.destination(request)
+        source = request.network_interface
+        source_family = None
+        if source:
+            source_family = _ip_family(source)
+            if source_family is None:
+                raise ValueError(
+                    f"Unrecognized IPv4 or IPv6 address for network_interface, got {source!r}"
+                )
+        context = self.ssl_context(request) if request.scheme == "https" else None
+        family: int = socket.AF_UNSPEC if request.allow_ipv6 is not False else socket.AF_INET
+        if source_family is not None and family == socket.AF_UNSPEC:
+            family = source_family
+        timer.phase, timer.message = "resolve", f"Timeout while resolving {host}"
+        addrs = await self._resolve(host, port, family)
+        timings.resolved = timings.connected = timings.secured = self.loop.time()
+        timer.phase, timer.message = "connect", f"Timeout while connecting to {host}:{port}"
+        sock = await self._connect_any(addrs, source, f"{host}:{port}")
+        timings.connected = timings.secured = self.loop.time()
+        if context is None:
+            return await self.loop.create_connection(protocol_factory, sock=sock)
+        timer.phase = "tls"
+        timer.message = f"Timeout during TLS handshake with {request.host}:{request.port}"
+        try:
+            pair = await self.loop.create_connection(
+                protocol_factory,
+                sock=sock,
+                ssl=context,
+                server_hostname=request.host,
+            )
+        except (OSError, ssl.SSLError) as exc:
+            sock.close()
+            raise translate_os_error(exc, f"{request.host}:{request.port}") from exc
+        timings.secured = self.loop.time()
+        return pair
+
+    async def _resolve(self, host: str, port: int, family: int) -> list[tuple[int, Any]]:
+        try:
+            if self.resolver is not None:
+                result = list(await self.resolver.resolve(host, port, family))
+            elif (literal := _ip_family(host)) is not None:
+                result = [(literal, (host, port))]
+            else:
+                infos = await self.loop.getaddrinfo(
+                    host, port, family=family, type=socket.SOCK_STREAM
+                )
+                result = [(info[0], info[4]) for info in infos]
+        except OSError as exc:
+            raise translate_os_error(exc, host) from exc
+        if family != socket.AF_UNSPEC:
+            result = [addr for addr in result if addr[0] == family]
+        if not result:
+            raise translate_os_error(socket.gaierror(f"no address for {host}"), host)
+        return result
+
+    async def _connect_any(
+        self, addrs: list[tuple[int, Any]], source: str | None, where: str
+    ) -> socket.socket:
+        try:
+            if len(addrs) == 1:
+                return await self._connect_one(addrs[0], source)
+            # Happy eyeballs (RFC 8305): start the next address if one is slow.
+            fns = [
+                (lambda addr=addr: self._connect_one(addr, source)) for addr in _interleave(addrs)
+            ]
+            sock, _, errors = await staggered_race(fns, HAPPY_EYEBALLS_DELAY)
+        except OSError as exc:
+            raise translate_os_error(exc, where) from exc
+        if sock is None:
+            first = next((e for e in errors if e is not None), OSError("connect failed"))
+            raise translate_os_error(first, where) from first
+        assert isinstance(sock, socket.socket)
+        return sock
+
+    async def _connect_one(self, addr: tuple[int, Any], source: str | None) -> socket.socket:
+        family, sockaddr = addr
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            if source:
+                sock.bind((source, 0))
+            await self.loop.sock_connect(sock, sockaddr)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+
+def _context_from_options(request: HTTPRequest) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=request.ca_certs)
+    if not request.validate_cert:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if request.client_cert:
+        context.load_cert_chain(request.client_cert, request.client_key)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def _context_from_dict(options: dict[str, Any]) -> ssl.SSLContext:
+    """Tornado's ``ssl_options`` dict (``ssl.wrap_socket`` arguments) as a context."""
+    context = ssl.SSLContext(options.get("ssl_version", ssl.PROTOCOL_TLS_CLIENT))
+    if "certfile" in options:
+        context.load_cert_chain(options["certfile"], options.get("keyfile"))
+    if "cert_reqs" in options:
+        if options["cert_reqs"] == ssl.CERT_NONE:
+            context.check_hostname = False
+        context.verify_mode = options["cert_reqs"]
+    if "ca_certs" in options:
+        context.load_verify_locations(options["ca_certs"])
+    elif context.verify_mode != ssl.CERT_NONE:
+        context.load_default_certs()
+    if "ciphers" in options:
+        context.set_ciphers(options["ciphers"])
+    context.options |= ssl.OP_NO_COMPRESSION
+    context.set_alpn_protocols(["http/1.1"])
+    return context

@@ -1,0 +1,187 @@
+"""Streaming content decoders for ``decompress_response`` (RFC 9110 §8.4).
+
+``make_decoder(content_encoding, limit)`` returns None when there is nothing to
+decode (identity, or a coding we do not know, which is then passed through
+undecoded as Tornado does), else a ``Decoder`` whose ``decode(chunk)`` returns
+decoded bytes and whose ``flush()`` returns what is left at the end. Codings
+listed in one header are undone in reverse order (RFC 9110 §8.4: they were
+applied in the order listed).
+
+The size limit counts *decoded* bytes, so a small compressed body cannot
+expand past ``max_body_size``: for zlib-based codings the decompressor is asked
+for at most ``limit + 1`` bytes, so a "zip bomb" is refused without ever being
+expanded in memory.
+
+br and zstd are available when ``brotli`` and ``zstandard`` import;
+``ACCEPT_ENCODING`` advertises exactly what this process can decode.
+"""
+
+from __future__ import annotations
+
+import importlib
+import zlib
+from typing import Any, Final, Protocol
+
+from squall._errors import RemoteProtocolError, ResponseTooLargeError
+
+__all__ = ["ACCEPT_ENCODING", "SUPPORTED", "Decoder", "make_decoder"]
+
+
+def _optional(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:  # pragma: no cover - both are installed in CI
+        return None
+
+
+brotli = _optional("brotli")
+zstandard = _optional("zstandard")
+
+
+class _Stage(Protocol):
+    name: str
+
+    def decode(self, data: bytes, limit: int) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
+
+class _ZlibStage:
+    """gzip (RFC 1952), or deflate as zlib (RFC 1950) or, as some servers send, raw."""
+
+    __slots__ = ("_obj", "_started", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._started = False
+        wbits = 16 + zlib.MAX_WBITS if name in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._obj = zlib.decompressobj(wbits)
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        if not self._started and self.name == "deflate" and data:
+            self._started = True
+            # RFC 9110 §8.4.1.2 says zlib-wrapped, but raw deflate is common in the wild:
+            # a zlib header is CM=8 in the low nibble and a 16-bit value divisible by 31.
+            if len(data) < 2 or data[0] & 0x0F != 8 or (data[0] * 256 + data[1]) % 31:
+                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+        # Ask for one byte over the limit: getting it proves the limit is exceeded
+        # (max_length 0 means unbounded, for inner stages of a chain).
+        return self._obj.decompress(data, limit + 1 if limit >= 0 else 0)
+
+    def flush(self) -> bytes:
+        return self._obj.flush()
+
+
+class _BrotliStage:
+    __slots__ = ("_obj", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._obj = brotli.Decompressor()
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        return bytes(self._obj.process(data))
+
+    def flush(self) -> bytes:
+        return b""
+
+
+class _ZstdStage:
+    __slots__ = ("_obj", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._obj = zstandard.ZstdDecompressor().decompressobj()
+
+    def decode(self, data: bytes, limit: int) -> bytes:
+        return bytes(self._obj.decompress(data))
+
+    def flush(self) -> bytes:
+        return b""
+
+
+_STAGES: dict[str, Any] = {"gzip": _ZlibStage, "x-gzip": _ZlibStage, "deflate": _ZlibStage}
+if brotli is not None:
+    _STAGES["br"] = _BrotliStage
+if zstandard is not None:
+    _STAGES["zstd"] = _ZstdStage
+
+#: The content codings this process can decode.
+SUPPORTED: Final = tuple(name for name in ("gzip", "deflate", "br", "zstd") if name in _STAGES)
+#: The Accept-Encoding value sent when decompress_response is on.
+ACCEPT_ENCODING: Final = ", ".join(SUPPORTED)
+
+
+class Decoder:
+    """Undoes a chain of content codings, bounded by a decoded-size limit.
+
+    Args:
+        names: the codings as listed in Content-Encoding (applied in that order).
+        limit: the most decoded bytes accepted; exceeding it raises
+            ``ResponseTooLargeError``.
+    """
+
+    __slots__ = ("_limit", "_stages", "_total")
+
+    def __init__(self, names: list[str], limit: int) -> None:
+        self._stages: list[_Stage] = [_STAGES[name](name) for name in reversed(names)]
+        self._limit = limit
+        self._total = 0
+
+    def decode(self, data: bytes) -> bytes:
+        """Decode one piece of the body.
+
+        Raises:
+            RemoteProtocolError: the data is not valid for its coding (named).
+            ResponseTooLargeError: the decoded body exceeds the limit.
+        """
+        last = self._stages[-1]
+        for stage in self._stages:
+            if not data:
+                return data
+            try:
+                # Only the outermost result is bounded: an inner stage's output cut
+                # short would be lost, not refused.
+                data = stage.decode(data, self._limit - self._total if stage is last else -1)
+            except Exception as exc:
+                raise RemoteProtocolError(f"invalid {stage.name} data: {exc}") from exc
+        return self._count(data)
+
+    def flush(self) -> bytes:
+        """Return the decoded bytes still buffered at the end of the body."""
+        out = b""
+        last = self._stages[-1]
+        for stage in self._stages:
+            try:
+                if out:
+                    out = stage.decode(out, self._limit - self._total if stage is last else -1)
+                out += stage.flush()
+            except Exception as exc:
+                raise RemoteProtocolError(f"invalid {stage.name} data: {exc}") from exc
+        return self._count(out)
+
+    def _count(self, data: bytes) -> bytes:
+        self._total += len(data)
+        if self._total > self._limit:
+            raise ResponseTooLargeError(
+                f"Decompressed body exceeds the limit of {self._limit} bytes"
+            )
+        return data
+
+
+def make_decoder(content_encoding: str, limit: int) -> Decoder | None:
+    """Build the decoder for a Content-Encoding value, or None to pass the body through.
+
+    Args:
+        content_encoding: the header value, e.g. ``"gzip"`` or ``"deflate, br"``.
+        limit: the most decoded bytes accepted.
+
+    Returns:
+        None for identity or when any listed coding is unknown (the body is then
+        delivered as received, with its Content-Encoding header kept).
+    """
+    names = [name.strip().lower() for name in content_encoding.split(",")]
+    names = [name for name in names if name and name != "identity"]
+    if not names or any(name not in _STAGES for name in names):
+        return None
+    return Decoder(names, limit)

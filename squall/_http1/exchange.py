@@ -1,0 +1,268 @@
+"""One request/response exchange on a connection: the ``ResponseSink``.
+
+``Exchange.run`` writes the request (whole, after a ``100 Continue``, or from
+a ``body_producer`` with flow control) and waits for the response. The
+connection calls ``on_response``/``on_data``/``on_end`` synchronously from
+``data_received``; they apply, in order: the redirect rule (a response the
+base client will follow is read and dropped, with no callbacks, as Tornado's
+simple client does), ``header_callback``, content decoding, the body size
+limit (on decoded bytes), then ``streaming_callback`` or the buffer.
+
+A ``streaming_callback`` that returns an awaitable gets back-pressure: reading
+pauses until every awaitable so far has completed, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import deque
+from collections.abc import Awaitable
+from io import BytesIO
+from typing import Any
+
+from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
+from squall._http1.connect import Timings
+from squall._http1.connection import HTTP1Connection
+from squall._http1.decoding import Decoder, make_decoder
+from squall._http1.protocol import InformationalResponse, Response
+from squall._redirects import will_follow
+from squall._request import HTTPRequest
+from squall._response import HTTPResponse
+
+__all__ = ["Exchange"]
+
+
+class Exchange:
+    """The client side of one exchange (see the module docstring).
+
+    Args:
+        client: the AsyncHTTPClient (for its loop and size limits).
+        request: the resolved request.
+        conn: the connection to use.
+    """
+
+    __slots__ = (
+        "chunks",
+        "conn",
+        "continue_waiter",
+        "decoder",
+        "discard",
+        "done",
+        "first_byte",
+        "limit",
+        "loop",
+        "must_close",
+        "pending",
+        "pretransfer",
+        "request",
+        "response",
+        "signal",
+        "size",
+        "streaming",
+    )
+
+    def __init__(self, client: Any, request: HTTPRequest, conn: HTTP1Connection) -> None:
+        self.request = request
+        self.conn = conn
+        loop: asyncio.AbstractEventLoop = client.loop
+        self.loop = loop
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.response: Response | None = None
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.streaming = request.streaming_callback
+        if self.streaming is None:
+            self.limit: int = min(client.max_buffer_size, client.max_body_size)
+        else:
+            self.limit = client.max_body_size
+        self.decoder: Decoder | None = None
+        self.discard = False
+        self.pending: deque[Awaitable[Any]] = deque()
+        self.signal: asyncio.Future[None] | None = None
+        self.continue_waiter: asyncio.Future[bool] | None = None
+        self.must_close = False
+        self.pretransfer = 0.0
+        self.first_byte = 0.0
+
+    # -- sending -------------------------------------------------------------------
+
+    async def run(self, fields: list[tuple[str, str]]) -> None:
+        """Send the request and wait until the response is complete.
+
+        Raises:
+            HTTPClientError: a 599 leaf (the connection broke, the peer broke HTTP,
+                a limit was exceeded), or whatever a user callback raised.
+        """
+        request, conn = self.request, self.conn
+        start_request = conn.protocol.start_request
+        body = request.body
+        if request.body_producer is not None:
+            chunked = "Content-Length" not in request.headers
+            conn.start(self, start_request(request.method, request.target, fields, None, chunked))
+            if not request.expect_100_continue or await self._wait_continue():
+                await self._produce()
+        elif request.expect_100_continue and body:
+            conn.start(self, start_request(request.method, request.target, fields))
+            if await self._wait_continue():
+                conn.write(body)
+        else:
+            conn.start(self, start_request(request.method, request.target, fields, body))
+        if self.streaming is None:
+            await self.done
+        else:
+            await self._pump()
+
+    async def _wait_continue(self) -> bool:
+        # RFC 9110 §10.1.1: send the body after a 100; a final response first means
+        # the body is not wanted, and the connection must then close.
+        waiter = self.continue_waiter = self.loop.create_future()
+        if await waiter:
+            return True
+        self.must_close = True
+        return False
+
+    async def _produce(self) -> None:
+        conn = self.conn
+        frame = conn.protocol.frame
+        loop = self.loop
+
+        def write(chunk: bytes | str) -> asyncio.Future[None]:
+            if isinstance(chunk, str):
+                chunk = chunk.encode("utf-8")
+            if conn.closed:
+                raise HTTPStreamClosedError(f"Connection to {conn.where} closed")
+            conn.write(frame(bytes(chunk)))
+            return asyncio.ensure_future(conn.drain(), loop=loop)
+
+        producer = self.request.body_producer
+        assert producer is not None
+        result = producer(write)
+        if result is not None and inspect.isawaitable(result):
+            await result
+        conn.write(conn.protocol.end_request())
+
+    async def _pump(self) -> None:
+        pending = self.pending
+        while True:
+            while pending:
+                await pending.popleft()
+            if self.done.done():
+                self.done.result()
+                return
+            self.conn.resume_reading()
+            signal = self.signal = self.loop.create_future()
+            await signal
+
+    def _poke(self) -> None:
+        signal = self.signal
+        if signal is not None and not signal.done():
+            signal.set_result(None)
+
+    # -- ResponseSink ----------------------------------------------------------------
+
+    def on_informational(self, event: InformationalResponse) -> None:
+        waiter = self.continue_waiter
+        if event.status_code == 100 and waiter is not None and not waiter.done():
+            waiter.set_result(True)
+
+    def on_response(self, event: Response) -> None:
+        waiter = self.continue_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(False)
+        self.response = event
+        request = self.request
+        headers = event.headers
+        if will_follow(request, event.status_code, headers):
+            self.discard = True
+            return
+        callback = request.header_callback
+        if callback is not None:
+            for line in event.header_lines():
+                callback(line)
+        if request.decompress_response and "Content-Encoding" in headers:
+            coding = headers["Content-Encoding"]
+            self.decoder = make_decoder(coding, self.limit)
+            if self.decoder is not None:
+                # Tornado's convention: the body is no longer encoded.
+                headers.add("X-Consumed-Content-Encoding", coding)
+                del headers["Content-Encoding"]
+        length = headers.get("Content-Length")
+        if self.decoder is None and length is not None and length.isdigit():
+            has_body = request.method != "HEAD" and event.status_code not in (204, 304)
+            if has_body and int(length) > self.limit:
+                raise ResponseTooLargeError(
+                    f"Content-Length too long ({length} > limit of {self.limit} bytes)"
+                )
+
+    def on_data(self, data: bytes) -> None:
+        decoder = self.decoder
+        if decoder is not None:
+            data = decoder.decode(data)
+            if not data:
+                return
+        else:
+            self.size += len(data)
+            if self.size > self.limit:
+                raise ResponseTooLargeError(f"Body too long (over the limit of {self.limit} bytes)")
+        if self.discard:
+            return
+        callback = self.streaming
+        if callback is None:
+            self.chunks.append(data)
+            return
+        result = callback(data)
+        if result is not None and inspect.isawaitable(result):
+            self.pending.append(result)
+            self.conn.pause_reading()
+            self._poke()
+
+    def on_end(self) -> None:
+        self.first_byte = self.conn.first_byte
+        if self.decoder is not None:
+            tail = self.decoder.flush()
+            self.decoder = None
+            if tail:
+                self.on_data(tail)
+        if not self.done.done():
+            self.done.set_result(None)
+        self._poke()
+
+    def on_error(self, exc: BaseException) -> None:
+        waiter = self.continue_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(False)
+        if not self.done.done():
+            self.done.set_exception(exc)
+        self._poke()
+
+    # -- result ------------------------------------------------------------------------
+
+    def response_for(
+        self, request: HTTPRequest, start_wall: float, timings: Timings, end: float
+    ) -> HTTPResponse:
+        """The HTTPResponse of this exchange (after ``run`` returned)."""
+        event = self.response
+        assert event is not None
+        chunks = self.chunks
+        buffer = BytesIO(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        start = timings.start
+        time_info = {
+            "namelookup": timings.resolved - start,
+            "connect": timings.connected - start,
+            "appconnect": timings.secured - start if request.scheme == "https" else 0.0,
+            "pretransfer": self.pretransfer - start,
+            "starttransfer": (self.first_byte or end) - start,
+            "total": end - start,
+        }
+        return HTTPResponse(
+            request,
+            event.status_code,
+            headers=event.headers,
+            buffer=buffer,
+            effective_url=request.url,
+            request_time=end - start,
+            time_info=time_info,
+            reason=event.reason or None,
+            start_time=start_wall,
+        )

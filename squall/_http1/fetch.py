@@ -1,0 +1,285 @@
+"""One request end to end: pool -> connection -> exchange -> HTTPResponse.
+
+``Engine.fetch`` is the whole of ``SimpleAsyncHTTPClient.fetch_once``. Per hop:
+
+1. check options the engine cannot honour (before any I/O);
+2. build the header list once;
+3. take a pooled connection synchronously when one is idle, else dial one
+   (or wait for the per-host limit), under the connect deadline;
+4. write the request and await the exchange's single future, under the
+   request deadline (one ``call_at`` timer; see ``connect.HopTimer``);
+5. return the connection to the pool and build the HTTPResponse.
+
+A request that fails on a *reused* connection before any response byte
+arrived -- the server closed it while it was idle -- is retried once on a new
+connection if that is safe: the method is idempotent (RFC 9110 §9.2.2) or no
+byte of it was written, and the body is not a one-shot body_producer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+import unicodedata
+from collections.abc import Hashable
+from typing import Any
+
+from squall import __version__
+from squall._errors import HTTPConnectionError, HTTPStreamClosedError
+from squall._http1.connect import Dialer, HopTimer, Timings
+from squall._http1.connection import HTTP1Connection
+from squall._http1.decoding import ACCEPT_ENCODING
+from squall._http1.exchange import Exchange
+from squall._http1.pool import ConnectionPool, Handoff
+from squall._request import HTTPRequest
+from squall._response import HTTPResponse
+
+__all__ = ["Engine"]
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+_USER_AGENT = f"squall/{__version__}"
+_PROXY_OPTIONS = ("proxy_host", "proxy_port", "proxy_username", "proxy_password")
+
+Waiter = asyncio.Future[HTTP1Connection | None]
+
+
+def check_supported(request: HTTPRequest) -> None:
+    """Refuse, before any I/O, what this engine cannot do.
+
+    Raises:
+        ValueError: http_version "2"/"3", or an auth_mode other than basic.
+        NotImplementedError: a proxy option.
+    """
+    if request.http_version not in (None, "1.1"):
+        raise ValueError(
+            f"http_version {request.http_version!r} is not supported by "
+            "SimpleAsyncHTTPClient; use CurlAsyncHTTPClient"
+        )
+    for name in _PROXY_OPTIONS:
+        if getattr(request, name, None):
+            raise NotImplementedError(f"{name} not supported by SimpleAsyncHTTPClient")
+    if request.auth_mode not in (None, "basic"):
+        raise ValueError(f"unsupported auth_mode {request.auth_mode} (auth_mode)")
+
+
+def _basic_auth(username: str, password: str) -> str:
+    pair = unicodedata.normalize("NFC", f"{username}:{password}")
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
+def request_headers(request: HTTPRequest) -> list[tuple[str, str]]:
+    """The header fields to send, as Tornado's simple client adds them (minus
+    ``Connection: close``: connections are kept alive)."""
+    given = request.headers
+    extra: dict[str, str] = {}
+    if request.user_agent:
+        extra["User-Agent"] = request.user_agent
+    elif "User-Agent" not in given:
+        extra["User-Agent"] = _USER_AGENT
+    if request.decompress_response:
+        extra["Accept-Encoding"] = ACCEPT_ENCODING
+    body = request.body
+    if body is not None:
+        extra["Content-Length"] = str(len(body))
+    if request.method == "POST" and "Content-Type" not in given:
+        extra["Content-Type"] = "application/x-www-form-urlencoded"
+    if request.url_username is not None:
+        extra["Authorization"] = _basic_auth(request.url_username, request.url_password or "")
+    elif request.auth_username is not None:
+        extra["Authorization"] = _basic_auth(request.auth_username, request.auth_password or "")
+    if request.expect_100_continue:
+        extra["Expect"] = "100-continue"
+    fields = [] if "Host" in given else [("Host", request.netloc)]
+    fields.extend([(n, v) for n, v in given.get_all() if n not in extra])
+    fields.extend(extra.items())
+    return fields
+
+
+class Engine:
+    """The pooled HTTP/1.1 engine behind SimpleAsyncHTTPClient.
+
+    Args:
+        client: the AsyncHTTPClient whose settings apply (loop, resolver,
+            hostname_mapping, max_header_size, max_body_size, max_buffer_size).
+        max_connections_per_host: see ``pool.ConnectionPool``.
+        idle_timeout: see ``pool.ConnectionPool``.
+    """
+
+    def __init__(self, client: Any, max_connections_per_host: int | None, idle_timeout: float):
+        self.loop: asyncio.AbstractEventLoop = client.loop
+        self.client = client
+        self.dialer = Dialer(self.loop, client.resolver, client.hostname_mapping)
+        self.pool: ConnectionPool[HTTP1Connection, Waiter] = ConnectionPool(
+            max_connections_per_host, idle_timeout
+        )
+        self._expiry: asyncio.TimerHandle | None = None
+
+    async def fetch(self, request: HTTPRequest) -> HTTPResponse:
+        """One exchange for a resolved request (the engine contract's fetch_once)."""
+        check_supported(request)
+        fields = request_headers(request)
+        loop = self.loop
+        start_wall = time.time()
+        timings = Timings(loop.time())
+        task = asyncio.current_task()
+        assert task is not None
+        timer = HopTimer(loop, task)
+        key = self.dialer.pool_key(request)
+        try:
+            exchange = await self._run(request, key, fields, timer, timings)
+        except asyncio.CancelledError as exc:
+            timer.check(exc)
+            raise
+        finally:
+            timer.cancel()
+        return exchange.response_for(request, start_wall, timings, loop.time())
+
+    async def _run(
+        self,
+        request: HTTPRequest,
+        key: Hashable,
+        fields: list[tuple[str, str]],
+        timer: HopTimer,
+        timings: Timings,
+    ) -> Exchange:
+        reuse = True
+        while True:
+            conn = await self._connection(request, key, timer, timings, reuse)
+            total = request.request_timeout
+            timer.arm(timings.start + total if total else None, "request", "Timeout during request")
+            try:
+                return await self._exchange(request, key, conn, fields, timings)
+            except HTTPConnectionError:
+                if not reuse or not _retryable(request, conn):
+                    raise
+                reuse = False  # the server closed an idle connection: once more, on a new one
+
+    # -- connections -------------------------------------------------------------
+
+    async def _connection(
+        self, request: HTTPRequest, key: Hashable, timer: HopTimer, timings: Timings, reuse: bool
+    ) -> HTTP1Connection:
+        pool = self.pool
+        checkout = pool.acquire(key, self.loop.time(), reuse)
+        for stale in checkout.to_close:
+            stale.close()
+        if checkout.connection is not None:
+            return checkout.connection
+        connect, total = request.connect_timeout, request.request_timeout
+        limit = min(connect, total) if connect and total else connect or total
+        timer.arm(timings.start + limit if limit else None, "connect", "Timeout while connecting")
+        if not checkout.open_new:
+            conn = await self._wait_for_slot(request, key, timer)
+            if conn is not None:
+                return conn
+        return await self._dial(request, key, timer, timings)
+
+    async def _wait_for_slot(
+        self, request: HTTPRequest, key: Hashable, timer: HopTimer
+    ) -> HTTP1Connection | None:
+        waiter: Waiter = self.loop.create_future()
+        self.pool.enqueue(key, waiter)
+        timer.phase = "queue"
+        timer.message = f"Timeout waiting for a connection to {request.host}:{request.port}"
+        try:
+            return await waiter
+        except BaseException:
+            handed = not self.pool.remove_waiter(key, waiter) and waiter.done()
+            if handed and not waiter.cancelled() and waiter.exception() is None:
+                self._give_back(key, waiter.result())
+            raise
+
+    async def _dial(
+        self, request: HTTPRequest, key: Hashable, timer: HopTimer, timings: Timings
+    ) -> HTTP1Connection:
+        max_header_size = self.client.max_header_size
+        where = f"{request.host}:{request.port}"
+        try:
+            _, protocol = await self.dialer.connect(
+                request, lambda: HTTP1Connection(max_header_size, where), timer, timings
+            )
+        except BaseException:
+            self._wake(key, self.pool.open_failed(key))
+            raise
+        assert isinstance(protocol, HTTP1Connection)
+        self.pool.opened(key, protocol)
+        return protocol
+
+    def _give_back(self, key: Hashable, conn: HTTP1Connection | None) -> None:
+        """A waiter that was handed a connection (or a slot) no longer wants it."""
+        if conn is None:
+            self._wake(key, self.pool.open_failed(key))
+        else:
+            self._release(key, conn)
+
+    def _wake(self, key: Hashable, handoff: Handoff[HTTP1Connection, Waiter] | None) -> None:
+        if handoff is None:
+            return
+        if handoff.waiter.done():  # gave up meanwhile: pass it on
+            self._give_back(key, handoff.connection)
+        else:
+            handoff.waiter.set_result(handoff.connection)
+
+    def _release(self, key: Hashable, conn: HTTP1Connection) -> None:
+        if not conn.is_reusable:
+            conn.close()
+        self._wake(key, self.pool.release(key, conn, self.loop.time()))
+        if self._expiry is None and not conn.closed:
+            self._schedule_expiry()
+
+    def _discard(self, key: Hashable, conn: HTTP1Connection) -> None:
+        conn.finish()
+        conn.close()
+        self._wake(key, self.pool.discard(key, conn))
+
+    def _schedule_expiry(self) -> None:
+        when = self.pool.next_expiry()
+        if when is not None:
+            self._expiry = self.loop.call_at(when + 0.01, self._expire)
+
+    def _expire(self) -> None:
+        self._expiry = None
+        for conn in self.pool.expire(self.loop.time()):
+            conn.close()
+        self._schedule_expiry()
+
+    # -- the exchange --------------------------------------------------------------
+
+    async def _exchange(
+        self,
+        request: HTTPRequest,
+        key: Hashable,
+        conn: HTTP1Connection,
+        fields: list[tuple[str, str]],
+        timings: Timings,
+    ) -> Exchange:
+        exchange = Exchange(self.client, request, conn)
+        try:
+            exchange.pretransfer = self.loop.time()
+            await exchange.run(fields)
+        except BaseException:
+            self._discard(key, conn)
+            raise
+        if exchange.must_close:
+            conn.close()
+        self._release(key, conn)
+        return exchange
+
+    def close(self) -> None:
+        """Close every connection and fail every request waiting for one."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        conns, waiters = self.pool.close_all()
+        for conn in conns:
+            conn.close()
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(HTTPStreamClosedError("The client was closed"))
+
+
+def _retryable(request: HTTPRequest, conn: HTTP1Connection) -> bool:
+    if conn.requests < 2 or conn.response_started or request.body_producer is not None:
+        return False
+    return request.method in _IDEMPOTENT or not conn.sent

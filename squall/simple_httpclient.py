@@ -1,0 +1,73 @@
+"""The pure-Python engine: HTTP/1.1 over asyncio, with keep-alive pooling.
+
+``SimpleAsyncHTTPClient`` is the default ``AsyncHTTPClient``. It needs no
+extra dependency (httptools parses the responses, in C) and, unlike Tornado's
+client of the same name, keeps connections alive and reuses them.
+
+Example::
+
+    from squall.httpclient import AsyncHTTPClient
+
+    AsyncHTTPClient.configure(
+        "squall.simple_httpclient.SimpleAsyncHTTPClient",
+        max_connections_per_host=20,
+    )
+
+What it does not do (use ``CurlAsyncHTTPClient``): proxies, digest auth,
+HTTP/2 and HTTP/3.
+
+This module is glue: the engine lives in ``squall._http1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from squall._errors import HTTPStreamClosedError, HTTPTimeoutError
+from squall._http1.fetch import Engine
+from squall._request import HTTPRequest
+from squall._response import HTTPResponse
+from squall.httpclient import AsyncHTTPClient
+
+__all__ = ["HTTPStreamClosedError", "HTTPTimeoutError", "SimpleAsyncHTTPClient"]
+
+#: Default seconds an idle keep-alive connection is kept: below the 5 s idle
+#: timeout common in servers (uvicorn, hypercorn, Node), so we usually close first.
+IDLE_TIMEOUT = 4.0
+
+
+class SimpleAsyncHTTPClient(AsyncHTTPClient):
+    """HTTP/1.1 client in Python on asyncio, with connection reuse.
+
+    Constructor arguments, besides AsyncHTTPClient's (``max_clients``,
+    ``hostname_mapping``, ``max_buffer_size``, ``resolver``, ``defaults``,
+    ``max_header_size``, ``max_body_size``):
+
+    Args:
+        max_connections_per_host: the most connections (open or opening) to
+            one origin; further requests wait for one to be free. None (the
+            default) means no limit beyond ``max_clients``.
+        idle_timeout: seconds an idle connection is kept for reuse (4.0).
+    """
+
+    def initialize(  # type: ignore[override]
+        self,
+        max_connections_per_host: int | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        """Set up the client (called once per new instance)."""
+        super().initialize(**kwargs)
+        self._engine = Engine(self, max_connections_per_host, idle_timeout)
+
+    async def fetch_once(self, request: HTTPRequest) -> HTTPResponse:
+        """One HTTP/1.1 exchange for a resolved request (see AsyncHTTPClient)."""
+        return await self._engine.fetch(request)
+
+    def close(self) -> None:
+        """Close every connection; idempotent."""
+        super().close()
+        self._engine.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._engine.pool!r}>"

@@ -1,0 +1,95 @@
+"""Streaming content decoders (decompress_response)."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+import pytest
+
+from squall._errors import RemoteProtocolError, ResponseTooLargeError
+from squall._http1.decoding import ACCEPT_ENCODING, SUPPORTED, Decoder, make_decoder
+
+PLAIN = b"squall " * 5000
+
+
+def decode_in_pieces(decoder: Decoder, data: bytes, size: int = 97) -> bytes:
+    out = [decoder.decode(data[i : i + size]) for i in range(0, len(data), size)]
+    out.append(decoder.flush())
+    return b"".join(out)
+
+
+def compress(coding: str, data: bytes) -> bytes:
+    if coding == "gzip":
+        return gzip.compress(data)
+    if coding == "deflate":
+        return zlib.compress(data)
+    if coding == "raw-deflate":
+        obj = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+        return obj.compress(data) + obj.flush()
+    if coding == "br":
+        import brotli
+
+        return bytes(brotli.compress(data))
+    if coding == "zstd":
+        import zstandard
+
+        return bytes(zstandard.ZstdCompressor().compress(data))
+    raise AssertionError(coding)
+
+
+def test_accept_encoding_lists_what_is_importable() -> None:
+    assert SUPPORTED[:2] == ("gzip", "deflate")
+    assert ACCEPT_ENCODING == ", ".join(SUPPORTED)
+    # CI installs the speedups extra, so both are expected here.
+    assert "br" in SUPPORTED and "zstd" in SUPPORTED
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "raw-deflate", "br", "zstd"])
+def test_round_trip_in_small_pieces(coding: str) -> None:
+    header = "deflate" if coding == "raw-deflate" else coding
+    decoder = make_decoder(header, 10**9)
+    assert decoder is not None
+    assert decode_in_pieces(decoder, compress(coding, PLAIN)) == PLAIN
+
+
+def test_chain_is_undone_in_reverse_order() -> None:
+    data = compress("br", compress("gzip", PLAIN))
+    decoder = make_decoder("gzip, br", 10**9)
+    assert decoder is not None
+    assert decode_in_pieces(decoder, data) == PLAIN
+
+
+@pytest.mark.parametrize("header", ["", "identity", "compress", "gzip, compress"])
+def test_identity_and_unknown_codings_pass_through(header: str) -> None:
+    assert make_decoder(header, 100) is None
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd"])
+def test_limit_counts_decoded_bytes(coding: str) -> None:
+    decoder = make_decoder(coding, len(PLAIN) - 1)
+    assert decoder is not None
+    with pytest.raises(ResponseTooLargeError, match="Decompressed body"):
+        decode_in_pieces(decoder, compress(coding, PLAIN), size=len(PLAIN))
+
+
+def test_limit_exactly_reached_is_fine() -> None:
+    decoder = make_decoder("gzip", len(PLAIN))
+    assert decoder is not None
+    assert decode_in_pieces(decoder, compress("gzip", PLAIN)) == PLAIN
+
+
+def test_gzip_bomb_is_refused_without_expanding() -> None:
+    bomb = gzip.compress(b"\0" * 50_000_000)  # ~50 KB on the wire
+    decoder = make_decoder("gzip", 1_000_000)
+    assert decoder is not None
+    with pytest.raises(ResponseTooLargeError):
+        decoder.decode(bomb)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "zstd"])
+def test_bad_data_names_the_coding(coding: str) -> None:
+    decoder = make_decoder(coding, 10**6)
+    assert decoder is not None
+    with pytest.raises(RemoteProtocolError, match=f"invalid {coding} data"):
+        decode_in_pieces(decoder, b"this is not compressed at all" * 3)
