@@ -1,0 +1,255 @@
+"""The bridge between one libcurl multi handle and an asyncio event loop.
+
+Theory of operation
+-------------------
+libcurl's "multi socket" API does no waiting of its own. It tells us, through
+two callbacks, what it wants to wait for, and we tell it, through
+``socket_action``, when that happened:
+
+- ``M_SOCKETFUNCTION(event, fd, ...)``: watch ``fd`` for reading and/or
+  writing, or stop watching it (``POLL_REMOVE``). We map this onto the loop's
+  ``add_reader``/``add_writer``/``remove_*``.
+- ``M_TIMERFUNCTION(ms)``: call ``socket_action(SOCKET_TIMEOUT)`` in ``ms``
+  milliseconds (-1: cancel). We map this onto one ``call_later`` handle.
+
+Every loop callback calls ``socket_action`` once for its fd (or for the
+timeout), then collects finished transfers with ``info_read`` only when the
+running count libcurl returns says that some finished, so a wake-up with no
+completion costs one C call. There is no thread and no polling.
+
+Invariants
+----------
+1. libcurl callbacks never call back into the multi handle: pycurl forbids
+   it and libcurl would re-enter itself. Work that needs the multi handle
+   (timeouts, removal) is scheduled on the loop instead.
+2. ``_transfers`` holds exactly the easy handles added to the multi handle
+   and not yet removed; each maps to the object told when it finishes.
+3. After ``close()`` no reader, writer or timer of ours is left on the loop
+   and the multi handle holds no Python callback (no reference cycle keeps a
+   closed client alive).
+
+libcurl quirks handled here (tornado's curl_httpclient records the same):
+- An fd can be closed and reused by libcurl without a ``POLL_REMOVE`` in
+  between; epoll forgets closed fds, so updating the registration of the
+  "same" fd fails. A changed fd is always unregistered and registered again.
+- libcurl only calls the timer callback when its next deadline *changes*.
+  If our timer fires a hair before libcurl's clock agrees it is due, nothing
+  happens and libcurl would not ask again; after each timeout we therefore
+  re-read ``multi.timeout()`` and re-arm when no new timer was requested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+import pycurl
+
+__all__ = ["CurlMultiBridge", "TransferSink"]
+
+# Idle easy handles kept for reuse; more than this are closed when released.
+_MAX_IDLE_HANDLES = 128
+
+_POLL_IN = pycurl.POLL_IN
+_POLL_OUT = pycurl.POLL_OUT
+_POLL_REMOVE = pycurl.POLL_REMOVE
+_CSELECT_IN = pycurl.CSELECT_IN
+_CSELECT_OUT = pycurl.CSELECT_OUT
+_SOCKET_TIMEOUT = pycurl.SOCKET_TIMEOUT
+
+
+class TransferSink(Protocol):
+    """What the bridge tells when an easy handle's transfer ends."""
+
+    def transfer_done(self, errno: int, message: str) -> None:
+        """Called once from the loop; errno 0 means success."""
+
+
+class CurlMultiBridge:
+    """Runs libcurl transfers on an asyncio loop through one CurlMulti.
+
+    All transfers share the multi handle's connection cache (keep-alive and
+    HTTP/2 multiplexing) and DNS cache. Easy handles are pooled: ``acquire``
+    hands out a clean handle, ``release`` resets it completely (no option,
+    credential or callback survives) and keeps it for the next transfer.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, max_host_connections: int = 0) -> None:
+        self._loop = loop
+        self._multi: Any = pycurl.CurlMulti()
+        self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
+        self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
+        self._multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX)
+        if max_host_connections:
+            self._multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, max_host_connections)
+        self._fds: dict[int, int] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when = 0.0
+        self._transfers: dict[Any, TransferSink] = {}
+        self._idle: list[Any] = []
+        self._running = 0
+        self._closed = False
+
+    # -- easy handle pool ------------------------------------------------------
+
+    def acquire(self) -> Any:
+        """Return a clean easy handle (reused when one is idle)."""
+        if self._closed:
+            raise RuntimeError("the curl engine is closed")
+        if self._idle:
+            return self._idle.pop()
+        return pycurl.Curl()
+
+    def release(self, curl: Any) -> None:
+        """Give back a handle that is not (or no longer) in a transfer."""
+        if curl in self._transfers:
+            self.abort(curl)
+        if self._closed or len(self._idle) >= _MAX_IDLE_HANDLES:
+            curl.close()
+            return
+        # reset() drops every option and every Python callback pycurl holds,
+        # so credentials, certificates and closures cannot leak to the next use.
+        curl.reset()
+        self._idle.append(curl)
+
+    # -- transfers ---------------------------------------------------------------
+
+    def start(self, curl: Any, sink: TransferSink) -> None:
+        """Add a configured handle to the multi handle; ``sink`` hears the end."""
+        if self._closed:
+            raise RuntimeError("the curl engine is closed")
+        self._multi.add_handle(curl)
+        self._transfers[curl] = sink
+        self._running += 1
+        # add_handle asked for a timeout of 0 through _on_timer: the transfer
+        # starts on the next loop iteration, batched with any others added now.
+
+    def abort(self, curl: Any) -> None:
+        """Stop a transfer early (cancelled fetch, failed producer); no report."""
+        if self._transfers.pop(curl, None) is not None:
+            self._multi.remove_handle(curl)
+            self._running -= 1
+
+    @property
+    def active(self) -> int:
+        """How many transfers are in progress."""
+        return len(self._transfers)
+
+    # -- libcurl -> loop ---------------------------------------------------------
+
+    def _on_socket(self, event: int, fd: int, multi: Any, data: Any) -> None:
+        loop = self._loop
+        old = self._fds.pop(fd, 0)
+        if event == _POLL_REMOVE:
+            if old & _POLL_IN:
+                loop.remove_reader(fd)
+            if old & _POLL_OUT:
+                loop.remove_writer(fd)
+            return
+        if old == event:
+            self._fds[fd] = event
+            return
+        # Re-register from scratch: the fd may be a new socket (see module doc).
+        if old & _POLL_IN:
+            loop.remove_reader(fd)
+        if old & _POLL_OUT:
+            loop.remove_writer(fd)
+        if event & _POLL_IN:
+            loop.add_reader(fd, self._on_readable, fd)
+        if event & _POLL_OUT:
+            loop.add_writer(fd, self._on_writable, fd)
+        self._fds[fd] = event
+
+    def _on_timer(self, msecs: int) -> None:
+        # A timer that fires too early is harmless: _on_timeout re-reads
+        # libcurl's deadline afterwards. So a pending earlier timer is kept
+        # when libcurl moves its deadline later or cancels it (-1); that
+        # saves a cancel and a reschedule on most transfers.
+        if msecs < 0 or self._closed:
+            return
+        when = self._loop.time() + msecs / 1000.0
+        timer = self._timer
+        if timer is not None:
+            if self._timer_when <= when:
+                return
+            timer.cancel()
+        self._timer_when = when
+        self._timer = self._loop.call_at(when, self._on_timeout)
+
+    # -- loop -> libcurl ---------------------------------------------------------
+
+    def _on_readable(self, fd: int) -> None:
+        self._action(fd, _CSELECT_IN)
+
+    def _on_writable(self, fd: int) -> None:
+        self._action(fd, _CSELECT_OUT)
+
+    def _on_timeout(self) -> None:
+        self._timer = None
+        self._action(_SOCKET_TIMEOUT, 0)
+        if self._timer is None and not self._closed:
+            # libcurl only reports *changes* of its deadline; re-read it.
+            self._on_timer(self._multi.timeout())
+
+    def _action(self, fd: int, mask: int) -> None:
+        if self._closed:
+            return
+        try:
+            _, running = self._multi.socket_action(fd, mask)
+        except pycurl.error:
+            # A multi-level error (bad fd after a race with close): libcurl's
+            # state is unchanged, and any transfer it ended shows in info_read.
+            running = -1
+        if running != self._running:
+            self._collect()
+            self._running = running if running >= 0 else len(self._transfers)
+
+    def _collect(self) -> None:
+        multi = self._multi
+        while True:
+            queued, ok_list, err_list = multi.info_read()
+            for curl in ok_list:
+                self._finish(curl, 0, "")
+            for curl, errno, message in err_list:
+                self._finish(curl, errno, message)
+            if not queued:
+                break
+
+    def _finish(self, curl: Any, errno: int, message: str) -> None:
+        sink = self._transfers.pop(curl, None)
+        if sink is None:
+            return
+        self._multi.remove_handle(curl)
+        sink.transfer_done(errno, message)
+
+    # -- shutdown ----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop every transfer, free every handle and socket; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        multi = self._multi
+        transfers, self._transfers = self._transfers, {}
+        for curl in transfers:
+            multi.remove_handle(curl)
+            curl.close()
+        for curl in self._idle:
+            curl.close()
+        self._idle.clear()
+        # multi.close() closes cached connections, which reports POLL_REMOVE
+        # for their fds through _on_socket; anything left is removed by hand.
+        multi.close()
+        for fd, event in self._fds.items():
+            if event & _POLL_IN:
+                self._loop.remove_reader(fd)
+            if event & _POLL_OUT:
+                self._loop.remove_writer(fd)
+        self._fds.clear()
+        # Drop the bound-method callbacks so no cycle keeps this object alive.
+        self._multi = None
+        for sink in transfers.values():
+            sink.transfer_done(pycurl.E_ABORTED_BY_CALLBACK, "the curl engine was closed")

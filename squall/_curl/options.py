@@ -1,0 +1,295 @@
+"""HTTPRequest -> libcurl options, one short function per option group.
+
+Every handle comes out of ``CurlMultiBridge.acquire`` freshly ``reset()``, so
+each function only sets what differs from libcurl's defaults; a request that
+uses few options costs few ``setopt`` calls. ``configure`` is the entry point;
+it raises ValueError for what libcurl cannot express, before any I/O.
+"""
+
+from __future__ import annotations
+
+import ssl
+from unicodedata import normalize
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pycurl
+
+from squall import __version__
+
+if TYPE_CHECKING:
+    from squall._request import HTTPRequest
+
+__all__ = ["DEFAULT_USER_AGENT", "configure", "ssl_options_to_curl"]
+
+DEFAULT_USER_AGENT = f"squall/{__version__} (libcurl)"
+
+# CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54); pycurl 7.49 has no name for
+# it. Keeps a proxy's CONNECT response out of the header callback, so the
+# headers we parse are the origin's.
+_SUPPRESS_CONNECT_HEADERS = 265
+
+_HTTP_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
+_AUTH_MODES = {None: pycurl.HTTPAUTH_BASIC, "basic": pycurl.HTTPAUTH_BASIC,
+               "digest": pycurl.HTTPAUTH_DIGEST}
+_TLS_VERSIONS = {
+    ssl.TLSVersion.MINIMUM_SUPPORTED: pycurl.SSLVERSION_DEFAULT,
+    ssl.TLSVersion.TLSv1: pycurl.SSLVERSION_TLSv1_0,
+    ssl.TLSVersion.TLSv1_1: pycurl.SSLVERSION_TLSv1_1,
+    ssl.TLSVersion.TLSv1_2: pycurl.SSLVERSION_TLSv1_2,
+    ssl.TLSVersion.TLSv1_3: pycurl.SSLVERSION_TLSv1_3,
+}
+_TLS_MAX_VERSIONS = {
+    ssl.TLSVersion.MAXIMUM_SUPPORTED: 0,
+    ssl.TLSVersion.TLSv1: pycurl.SSLVERSION_MAX_TLSv1_0,
+    ssl.TLSVersion.TLSv1_1: pycurl.SSLVERSION_MAX_TLSv1_1,
+    ssl.TLSVersion.TLSv1_2: pycurl.SSLVERSION_MAX_TLSv1_2,
+    ssl.TLSVersion.TLSv1_3: pycurl.SSLVERSION_MAX_TLSv1_3,
+}
+# The ssl_options dict keys we can carry (ssl.wrap_socket / SSLContext names).
+_SSL_DICT_KEYS = frozenset({
+    "certfile", "keyfile", "password", "ca_certs", "cert_reqs", "check_hostname",
+    "ciphers", "minimum_version", "maximum_version", "ssl_version", "server_side",
+})
+_FORBIDDEN = ("\r", "\n", "\x00")
+
+
+def configure(curl: Any, request: HTTPRequest) -> None:
+    """Set every option of ``request`` on a freshly reset easy handle.
+
+    The transfer's callbacks, the routing (RESOLVE/CONNECT_TO) and
+    ``prepare_curl_callback`` are the caller's business.
+
+    Args:
+        curl: a ``pycurl.Curl`` straight from the pool (reset).
+        request: the resolved request of this hop.
+
+    Raises:
+        ValueError: an option libcurl cannot express, or CR/LF/NUL in headers.
+    """
+    setopt = curl.setopt
+    setopt(pycurl.URL, request.url)
+    setopt(pycurl.NOSIGNAL, 1)
+    setopt(pycurl.PROTOCOLS, _HTTP_PROTOCOLS)
+    setopt(pycurl.PROXY, "")  # ignore *_proxy environment variables, as the simple engine does
+    _set_method_and_body(setopt, request)
+    setopt(pycurl.HTTPHEADER, _header_lines(request))
+    _set_timeouts(setopt, request)
+    _set_auth(setopt, request)
+    if request.scheme == "https":
+        _set_tls(setopt, request)
+    if request.proxy_host:
+        _set_proxy(setopt, request)
+    if request.http_version is not None:
+        _set_http_version(setopt, request)
+    if request.allow_ipv6 is False:
+        setopt(pycurl.IPRESOLVE, pycurl.IPRESOLVE_V4)
+    if request.network_interface:
+        setopt(pycurl.INTERFACE, request.network_interface)
+    if request.decompress_response:
+        # "" asks libcurl for every encoding it was built with (gzip, deflate, br).
+        setopt(pycurl.ACCEPT_ENCODING, "")
+
+
+def _set_method_and_body(setopt: Callable[..., None], request: HTTPRequest) -> None:
+    method = request.method
+    body = request.body
+    if method == "GET":
+        if body is not None or request.body_producer is not None:
+            raise ValueError("the curl engine cannot send a body with GET")
+        return
+    if method == "HEAD":
+        setopt(pycurl.NOBODY, 1)
+        if body is not None or request.body_producer is not None:
+            raise ValueError("the curl engine cannot send a body with HEAD")
+        return
+    if method != "POST":
+        setopt(pycurl.CUSTOMREQUEST, method)
+    if request.body_producer is not None:
+        # POST mode reading from READFUNCTION (set by the transfer); size -1
+        # makes libcurl send chunked unless the caller gave a Content-Length.
+        setopt(pycurl.POST, 1)
+        length = request.headers.get("Content-Length")
+        setopt(pycurl.POSTFIELDSIZE_LARGE, int(length) if length else -1)
+    elif body is not None:
+        setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
+        setopt(pycurl.POSTFIELDS, body)
+
+
+def _header_lines(request: HTTPRequest) -> list[str | bytes]:
+    headers = request.headers
+    lines: list[str | bytes] = []
+    for name, value in headers.get_all():
+        # "Name:" would make libcurl *remove* the header; "Name;" sends it empty.
+        lines.append(f"{name}: {value}" if value else f"{name};")
+    # libcurl adds "Expect: 100-continue" on its own for big or unknown-size
+    # bodies (and waits up to 1 s for it); we send it only when asked, and
+    # then libcurl honours it. It also adds "Pragma: no-cache" to proxied
+    # requests. A bare "Name:" removes a header libcurl would add.
+    if request.expect_100_continue:
+        if "Expect" not in headers:
+            lines.append("Expect: 100-continue")
+    elif "Expect" not in headers:
+        lines.append("Expect:")
+    if "Pragma" not in headers:
+        lines.append("Pragma:")
+    if request.method != "POST" and request.body is not None and "Content-Type" not in headers:
+        # libcurl labels any body form-urlencoded; only POST gets that default.
+        lines.append("Content-Type:")
+    if request.user_agent:
+        lines.append(f"User-Agent: {request.user_agent}")
+    elif "User-Agent" not in headers:
+        lines.append(f"User-Agent: {DEFAULT_USER_AGENT}")
+    text = "".join(str(line) for line in lines) + request.method
+    if any(c in text for c in _FORBIDDEN):
+        raise ValueError("request method or headers contain a CR, LF or NUL character")
+    if not text.isascii():
+        try:
+            return [line.encode("latin-1") if isinstance(line, str) else line for line in lines]
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"header text must be latin-1: {exc}") from None
+    return lines
+
+
+def _set_timeouts(setopt: Callable[..., None], request: HTTPRequest) -> None:
+    if request.connect_timeout:
+        setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(1000 * request.connect_timeout)))
+    if request.request_timeout:
+        setopt(pycurl.TIMEOUT_MS, max(1, int(1000 * request.request_timeout)))
+
+
+def _set_auth(setopt: Callable[..., None], request: HTTPRequest) -> None:
+    # Credentials in the URL win over auth_username/auth_password.
+    if request.url_username is not None:
+        username, password = request.url_username, request.url_password or ""
+    elif request.auth_username is not None:
+        username, password = request.auth_username, request.auth_password or ""
+    else:
+        return
+    setopt(pycurl.HTTPAUTH, _AUTH_MODES[request.auth_mode])
+    # As Tornado's encode_username_password: NFC-normalised UTF-8.
+    setopt(pycurl.USERNAME, normalize("NFC", username).encode("utf-8"))
+    setopt(pycurl.PASSWORD, normalize("NFC", password).encode("utf-8"))
+
+
+def _set_tls(setopt: Callable[..., None], request: HTTPRequest) -> None:
+    if request.ssl_options is not None:
+        for option, value in ssl_options_to_curl(request.ssl_options):
+            setopt(option, value)
+        return
+    if not request.validate_cert:
+        setopt(pycurl.SSL_VERIFYPEER, 0)
+        setopt(pycurl.SSL_VERIFYHOST, 0)
+    if request.ca_certs is not None:
+        setopt(pycurl.CAINFO, request.ca_certs)
+    if request.client_cert is not None:
+        setopt(pycurl.SSLCERT, request.client_cert)
+    if request.client_key is not None:
+        setopt(pycurl.SSLKEY, request.client_key)
+
+
+def ssl_options_to_curl(ssl_options: ssl.SSLContext | dict[str, Any]) -> list[tuple[int, Any]]:
+    """Translate ``ssl_options`` into libcurl options.
+
+    A dict may use ``certfile``, ``keyfile``, ``password``, ``ca_certs``,
+    ``cert_reqs``, ``check_hostname``, ``ciphers``, ``minimum_version``,
+    ``maximum_version`` and ``ssl_version`` (``PROTOCOL_TLS``/``_CLIENT``).
+    From an SSLContext we carry ``verify_mode``, ``check_hostname``, the TLS
+    version range and the CA certificates it loaded explicitly; its client
+    certificate and cipher list cannot be read back from the object.
+
+    Raises:
+        ValueError: a key or setting libcurl cannot express.
+    """
+    if isinstance(ssl_options, ssl.SSLContext):
+        return _context_to_curl(ssl_options)
+    unknown = set(ssl_options) - _SSL_DICT_KEYS
+    if unknown:
+        raise ValueError(
+            f"ssl_options keys not supported by the curl engine: {', '.join(sorted(unknown))}"
+        )
+    opts: list[tuple[int, Any]] = []
+    get = ssl_options.get
+    if get("server_side"):
+        raise ValueError("ssl_options server_side=True makes no sense for a client")
+    version = get("ssl_version")
+    if version not in (None, ssl.PROTOCOL_TLS, ssl.PROTOCOL_TLS_CLIENT):
+        raise ValueError(f"ssl_options ssl_version {version!r} cannot be expressed with libcurl")
+    for key, option in (("certfile", pycurl.SSLCERT), ("keyfile", pycurl.SSLKEY),
+                        ("password", pycurl.KEYPASSWD), ("ca_certs", pycurl.CAINFO),
+                        ("ciphers", pycurl.SSL_CIPHER_LIST)):
+        if get(key) is not None:
+            opts.append((option, get(key)))
+    cert_reqs = get("cert_reqs")
+    if cert_reqs is not None and cert_reqs != ssl.CERT_REQUIRED:
+        opts += [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
+    elif get("check_hostname") is False:
+        opts.append((pycurl.SSL_VERIFYHOST, 0))
+    opts += _version_range(get("minimum_version"), get("maximum_version"))
+    return opts
+
+
+def _context_to_curl(context: ssl.SSLContext) -> list[tuple[int, Any]]:
+    opts: list[tuple[int, Any]] = []
+    if context.verify_mode == ssl.CERT_NONE:
+        opts += [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
+    elif not context.check_hostname:
+        opts.append((pycurl.SSL_VERIFYHOST, 0))
+    else:
+        cas = context.get_ca_certs(binary_form=True)
+        if cas:
+            # Certificates loaded with load_verify_locations(); the default
+            # store (load_default_certs) is not listed, and libcurl's applies.
+            pem = "".join(ssl.DER_cert_to_PEM_cert(der) for der in cas)
+            opts.append((pycurl.CAINFO_BLOB, pem.encode("ascii")))
+    opts += _version_range(context.minimum_version, context.maximum_version)
+    return opts
+
+
+def _version_range(minimum: Any, maximum: Any) -> list[tuple[int, Any]]:
+    if minimum is None and maximum is None:
+        return []
+    try:
+        low = _TLS_VERSIONS[minimum] if minimum is not None else pycurl.SSLVERSION_DEFAULT
+        high = _TLS_MAX_VERSIONS[maximum] if maximum is not None else 0
+    except KeyError as exc:
+        raise ValueError(f"TLS version {exc.args[0]!r} cannot be expressed with libcurl") from None
+    if low == pycurl.SSLVERSION_DEFAULT and high == 0:
+        return []
+    if low == pycurl.SSLVERSION_DEFAULT:
+        low = pycurl.SSLVERSION_TLSv1_0  # a maximum needs an explicit minimum
+    return [(pycurl.SSLVERSION, low | high)]
+
+
+def _set_proxy(setopt: Callable[..., None], request: HTTPRequest) -> None:
+    # proxy_host may carry a scheme: "socks5h://host" (names resolved by the
+    # proxy), "socks5://", "socks4a://", "socks4://", "https://" (TLS to the
+    # proxy) or "http://" (the default). libcurl reads the scheme itself.
+    setopt(pycurl.PROXY, request.proxy_host)
+    if request.proxy_port:
+        setopt(pycurl.PROXYPORT, request.proxy_port)
+    setopt(_SUPPRESS_CONNECT_HEADERS, 1)
+    if request.proxy_username:
+        setopt(pycurl.PROXYUSERNAME, request.proxy_username)
+        setopt(pycurl.PROXYPASSWORD, request.proxy_password or "")
+        setopt(pycurl.PROXYAUTH, _AUTH_MODES[request.proxy_auth_mode])
+
+
+def _set_http_version(setopt: Callable[..., None], request: HTTPRequest) -> None:
+    version = request.http_version
+    if version == "1.1":
+        setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+    elif version == "2":
+        tls = request.scheme == "https"
+        # Over TLS, ALPN picks h2; in clear text there is no negotiation, so
+        # "2" means HTTP/2 with prior knowledge (RFC 9113 section 3.3).
+        setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2_0 if tls
+               else pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+    elif version == "3":
+        if request.scheme != "https":
+            raise ValueError("http_version '3' (QUIC) needs an https URL")
+        if not pycurl.version_info()[4] & pycurl.VERSION_HTTP3:
+            raise ValueError("this libcurl was built without HTTP/3 support")
+        setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_3)
+    else:
+        raise ValueError(f"unsupported http_version {version!r} (None, '1.1', '2' or '3')")

@@ -1,0 +1,152 @@
+"""A finished easy handle -> HTTPResponse, or libcurl's error -> a squall error.
+
+libcurl reports failures as a CURLcode plus a message. We map each code to the
+error class the simple engine raises for the same cause (a table, not an
+if-ladder), and chain the original ``CurlError(errno, message)`` as
+``__cause__`` so libcurl's number stays reachable. Codes with no closer match
+are raised as ``CurlError`` itself.
+"""
+
+from __future__ import annotations
+
+import errno as os_errno
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pycurl
+
+from squall._errors import (
+    CurlError,
+    HTTPCertificateError,
+    HTTPClientError,
+    HTTPConnectionError,
+    HTTPConnectionRefusedError,
+    HTTPConnectionResetError,
+    HTTPNameResolutionError,
+    HTTPStreamClosedError,
+    HTTPTimeoutError,
+    HTTPTLSError,
+    RemoteProtocolError,
+    ResponseTooLargeError,
+)
+
+if TYPE_CHECKING:
+    from squall._request import HTTPRequest
+
+__all__ = ["curl_error", "time_info"]
+
+# (name in time_info, microsecond getinfo) in libcurl's documented order.
+_TIMINGS = (
+    ("namelookup", pycurl.NAMELOOKUP_TIME_T),
+    ("connect", pycurl.CONNECT_TIME_T),
+    ("appconnect", pycurl.APPCONNECT_TIME_T),
+    ("pretransfer", pycurl.PRETRANSFER_TIME_T),
+    ("starttransfer", pycurl.STARTTRANSFER_TIME_T),
+    ("total", pycurl.TOTAL_TIME_T),
+)
+
+
+def time_info(curl: Any) -> dict[str, float]:
+    """libcurl's phase timings of the last transfer, in seconds from its start."""
+    getinfo = curl.getinfo
+    return {name: getinfo(info) / 1e6 for name, info in _TIMINGS}
+
+
+def _where(request: HTTPRequest) -> str:
+    host = request.host
+    return f"[{host}]:{request.port}" if ":" in host else f"{host}:{request.port}"
+
+
+def _timeout(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+    # libcurl has one code for every timeout; its message names the state the
+    # transfer was in ("Resolving timed out", "Connection timed out" for TCP
+    # and TLS setup, "Operation timed out" after). The timestamps cannot tell
+    # alone: a reused connection has no connect time, and a failed connect
+    # still gets a pretransfer time.
+    where = _where(request)
+    if message.startswith("Resolving timed out"):
+        return HTTPTimeoutError(f"Timeout while resolving {request.host}", phase="resolve")
+    if message.startswith("Connection timed out"):
+        tcp_done = curl.getinfo(pycurl.CONNECT_TIME_T) > 0
+        if tcp_done and request.scheme == "https" and not request.proxy_host:
+            return HTTPTimeoutError(f"Timeout during TLS handshake with {where}", phase="tls")
+        return HTTPTimeoutError(f"Timeout while connecting to {where}", phase="connect")
+    return HTTPTimeoutError("Timeout during request", phase="request")
+
+
+def _connect_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+    if curl.getinfo(pycurl.OS_ERRNO) == os_errno.ECONNREFUSED or "refused" in message:
+        return HTTPConnectionRefusedError(f"Connection refused by {_where(request)}")
+    return HTTPConnectionError(f"Could not connect to {_where(request)}: {message}")
+
+
+def _recv_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+    if curl.getinfo(pycurl.OS_ERRNO) == os_errno.ECONNRESET:
+        return HTTPConnectionResetError(f"Connection reset by {_where(request)}")
+    return HTTPStreamClosedError(f"Connection to {_where(request)} closed: {message}")
+
+
+def _simple(cls: Callable[[str], HTTPClientError], text: str) -> Callable[..., HTTPClientError]:
+    def make(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+        return cls(text.format(where=_where(request), host=request.host, message=message))
+
+    return make
+
+
+_ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
+    pycurl.E_OPERATION_TIMEDOUT: _timeout,
+    pycurl.E_COULDNT_CONNECT: _connect_failed,
+    pycurl.E_RECV_ERROR: _recv_failed,
+    pycurl.E_SEND_ERROR: _recv_failed,
+    pycurl.E_COULDNT_RESOLVE_HOST: _simple(
+        HTTPNameResolutionError, "Could not resolve {host}: {message}"),
+    pycurl.E_COULDNT_RESOLVE_PROXY: _simple(
+        HTTPNameResolutionError, "Could not resolve the proxy: {message}"),
+    pycurl.E_PEER_FAILED_VERIFICATION: _simple(
+        HTTPCertificateError, "Certificate verification failed for {where}: {message}"),
+    51: _simple(  # CURLE_PEER_FAILED_VERIFICATION before libcurl 7.62 merged it into 60
+        HTTPCertificateError, "Certificate verification failed for {where}: {message}"),
+    pycurl.E_GOT_NOTHING: _simple(
+        HTTPStreamClosedError, "Connection to {where} closed without a response"),
+    pycurl.E_PARTIAL_FILE: _simple(
+        HTTPStreamClosedError, "Connection to {where} closed before the body was complete"),
+    92: _simple(  # CURLE_HTTP2_STREAM
+        HTTPStreamClosedError, "HTTP/2 stream to {where} closed: {message}"),
+    8: _simple(  # CURLE_WEIRD_SERVER_REPLY
+        RemoteProtocolError, "Malformed response from {where}: {message}"),
+    pycurl.E_UNSUPPORTED_PROTOCOL: _simple(
+        RemoteProtocolError, "Unsupported protocol from {where}: {message}"),
+    pycurl.E_HTTP2: _simple(RemoteProtocolError, "HTTP/2 error with {where}: {message}"),
+    pycurl.E_BAD_CONTENT_ENCODING: _simple(
+        RemoteProtocolError, "Could not decode the body from {where}: {message}"),
+    43: _simple(RemoteProtocolError, "Bad response from {where}: {message}"),
+    pycurl.E_FILESIZE_EXCEEDED: _simple(ResponseTooLargeError, "{message}"),
+    100: _simple(ResponseTooLargeError, "{message}"),  # CURLE_TOO_LARGE (libcurl 8.6)
+}
+for _code in (35, 53, 54, 58, 59, 64, 66, 77, 80, 82, 83, 90, 91, 98):
+    # SSL_CONNECT_ERROR, ENGINE_*, CERTPROBLEM, CIPHER, USE_SSL_FAILED,
+    # SSL_CACERT_BADFILE, SHUTDOWN_FAILED, CRL_BADFILE, ISSUER_ERROR,
+    # PINNEDPUBKEYNOTMATCH, INVALIDCERTSTATUS, CLIENTCERT
+    _ERRORS[_code] = _simple(HTTPTLSError, "TLS error with {where}: {message}")
+
+
+def curl_error(curl: Any, request: HTTPRequest, errno: int, message: str) -> HTTPClientError:
+    """The squall error for a failed transfer (raise it ``from`` its ``__cause__``).
+
+    Args:
+        curl: the easy handle, still holding the transfer's getinfo values.
+        request: the request of the hop.
+        errno: libcurl's CURLcode.
+        message: libcurl's error text.
+
+    Returns:
+        The mapped error with ``__cause__`` set to ``CurlError(errno, message)``,
+        or that CurlError itself when no class fits better.
+    """
+    original = CurlError(errno, message)
+    make = _ERRORS.get(errno)
+    if make is None:
+        return original
+    error = make(curl, request, message)
+    error.__cause__ = original
+    return error

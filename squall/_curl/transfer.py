@@ -1,0 +1,277 @@
+"""One transfer's state: libcurl's data callbacks and the coroutine waiting on them.
+
+libcurl calls ``on_header``, ``on_body`` and ``on_read`` from inside
+``socket_action`` (that is, from a loop callback of the bridge). They never
+touch the multi handle and never raise into libcurl: a failure is stored in
+``error`` and the callback returns a value that makes libcurl stop
+(``CURLE_WRITE_ERROR`` / ``CURLE_ABORTED_BY_CALLBACK``); ``wait()`` then
+raises the stored error rather than libcurl's.
+
+Back-pressure uses libcurl's pause bits, kept in ``_paused``:
+- a coroutine ``streaming_callback``: ``on_body`` consumes the chunk, pauses
+  receiving and hands the awaitable to ``wait()``, which awaits it in the
+  fetch's own task and then resumes receiving;
+- a ``body_producer``: ``on_read`` returns ``READFUNC_PAUSE`` while no chunk
+  is queued; ``write()`` queues one, resumes sending and waits until libcurl
+  has taken all of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from io import BytesIO
+from typing import TYPE_CHECKING, Any
+
+import pycurl
+
+from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
+from squall._headers import HTTPHeaders
+from squall._redirects import will_follow
+
+if TYPE_CHECKING:
+    from squall._request import HTTPRequest
+
+__all__ = ["Transfer"]
+
+_PAUSE_RECV = pycurl.PAUSE_RECV
+_PAUSE_SEND = pycurl.PAUSE_SEND
+_READFUNC_PAUSE: int = pycurl.READFUNC_PAUSE
+_READFUNC_ABORT: int = pycurl.READFUNC_ABORT
+
+
+class Transfer:
+    """Collects one response from libcurl callbacks; see the module docstring."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        curl: Any,
+        request: HTTPRequest,
+        body_limit: int,
+        header_limit: int,
+    ) -> None:
+        self.loop = loop
+        self.curl = curl
+        self.request = request
+        self.body_limit = body_limit
+        self.header_limit = header_limit
+        self.code = 0
+        self.reason: str | None = None
+        self.headers = HTTPHeaders()
+        self.buffer = BytesIO()
+        self.error: BaseException | None = None
+        self.result: tuple[int, str] | None = None
+        self._header_size = 0
+        self._raw_lines: list[bytes] = []
+        self._in_headers = False
+        self._final = False
+        self._discard = False
+        self._body_size = 0
+        self._streaming = request.streaming_callback
+        self._pending: Awaitable[Any] | None = None
+        self._backlog: list[bytes] = []
+        self._wake: asyncio.Future[None] | None = None
+        self._paused = 0
+        self._out = b""
+        self._out_pos = 0
+        self._drained: asyncio.Future[None] | None = None
+        self._producer_done = False
+
+    # -- libcurl callbacks -------------------------------------------------------
+
+    def on_header(self, line: bytes) -> int | None:
+        size = self._header_size + len(line)
+        if size > self.header_limit:
+            return self._fail(ResponseTooLargeError(
+                f"response headers exceeded max_header_size of {self.header_limit} bytes"))
+        self._header_size = size
+        if self._in_headers:
+            if line == b"\r\n" or line == b"\n":
+                return self._end_headers()
+            self._raw_lines.append(line)
+        elif line[:5] == b"HTTP/":
+            self._start_response(line)
+        # Lines after the header block are trailers; Tornado ignores them too.
+        return None
+
+    def _start_response(self, line: bytes) -> None:
+        parts = line.split(None, 2)
+        self.code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        self.reason = (parts[2].strip().decode("latin-1") or None) if len(parts) > 2 else None
+        self._raw_lines = [line]
+        self._header_size = len(line)
+        self._in_headers = True
+        if self._final:
+            # A second final response on one handle (digest or proxy auth
+            # retried by libcurl): only the last one counts.
+            self._final = False
+            self._discard = False
+            self._body_size = 0
+            self.buffer = BytesIO()
+
+    def _end_headers(self) -> int | None:
+        self._in_headers = False
+        if 100 <= self.code < 200:
+            return None  # an interim response; the real one follows
+        self._final = True
+        # Parsed once per block rather than per callback: fewer Python calls.
+        lines = [raw.decode("latin-1") for raw in self._raw_lines]
+        self.headers = headers = HTTPHeaders()
+        try:
+            for text in lines[1:]:
+                headers.parse_line(text)
+        except ValueError as exc:
+            return self._fail(RemoteProtocolError(f"malformed response header: {exc}"))
+        if will_follow(self.request, self.code, headers):
+            self._discard = True  # the base follows it: no body, no callbacks
+            return None
+        callback = self.request.header_callback
+        if callback is not None:
+            try:
+                for text in lines:
+                    callback(text)
+                callback("\r\n")
+            except Exception as exc:
+                return self._fail(exc)
+        return None
+
+    def on_body(self, data: bytes) -> int | None:
+        if self._discard:
+            return None
+        size = self._body_size + len(data)
+        if size > self.body_limit:
+            return self._fail(ResponseTooLargeError(
+                f"response body exceeded the limit of {self.body_limit} bytes"))
+        self._body_size = size
+        streaming = self._streaming
+        if streaming is None:
+            self.buffer.write(data)
+            return None
+        if self._paused & _PAUSE_RECV:
+            # libcurl may flush data it already decoded after we paused:
+            # keep it, in order, for after the running coroutine.
+            self._backlog.append(data)
+            return None
+        try:
+            pending = streaming(data)
+        except Exception as exc:
+            return self._fail(exc)
+        if pending is not None:
+            # A coroutine callback: hold further data until it has run.
+            self._pending = pending
+            self._set_pause(self._paused | _PAUSE_RECV)
+            self._notify()
+        return None
+
+    def on_read(self, size: int) -> bytes | int:
+        out = self._out
+        if out:
+            pos = self._out_pos
+            chunk = out[pos:pos + size]
+            pos += len(chunk)
+            if pos >= len(out):
+                self._out, self._out_pos = b"", 0
+                drained = self._drained
+                if drained is not None and not drained.done():
+                    drained.set_result(None)
+            else:
+                self._out_pos = pos
+            return chunk
+        if self._producer_done:
+            return b""
+        if self.error is not None:
+            return _READFUNC_ABORT
+        self._paused |= _PAUSE_SEND
+        return _READFUNC_PAUSE
+
+    def _fail(self, exc: BaseException) -> int:
+        if self.error is None:
+            self.error = exc
+        self._notify()
+        return 0  # any short count makes libcurl abort the transfer
+
+    # -- bridge -> transfer ------------------------------------------------------
+
+    def transfer_done(self, errno: int, message: str) -> None:
+        self.result = (errno, message)
+        drained = self._drained
+        if drained is not None and not drained.done():
+            drained.set_exception(
+                HTTPStreamClosedError("the transfer ended before the body was sent")
+            )
+        self._notify()
+
+    def _notify(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    def _set_pause(self, bits: int) -> None:
+        self._paused = bits
+        self.curl.pause(bits)
+
+    # -- coroutine side ----------------------------------------------------------
+
+    async def wait(self) -> None:
+        """Run until libcurl reports the end (``result``) or ``error`` is set.
+
+        Coroutine streaming callbacks run here, in the fetch's task, one at
+        a time and in order; the body is complete only once they all ran.
+        """
+        while self.error is None:
+            pending = self._pending
+            if pending is not None:
+                self._pending = None
+                await pending
+                await self._run_backlog()
+                if self.result is None and self.error is None:
+                    self._set_pause(self._paused & ~_PAUSE_RECV)
+                continue
+            if self.result is not None:
+                break
+            self._wake = self.loop.create_future()
+            try:
+                await self._wake
+            finally:
+                self._wake = None
+
+    def discard(self) -> None:
+        """Drop a coroutine callback that will not run (the fetch failed first)."""
+        pending, self._pending = self._pending, None
+        close = getattr(pending, "close", None)
+        if close is not None:
+            close()
+
+    async def _run_backlog(self) -> None:
+        streaming = self._streaming
+        assert streaming is not None
+        backlog = self._backlog
+        while backlog and self.error is None:
+            pending = streaming(backlog.pop(0))
+            if pending is not None:
+                await pending
+
+    async def write(self, chunk: bytes) -> None:
+        """The ``write`` given to a body_producer: returns once libcurl took ``chunk``."""
+        if self.result is not None or self.error is not None:
+            raise HTTPStreamClosedError("the transfer ended before the body was sent")
+        if not chunk:
+            return
+        self._out, self._out_pos = bytes(chunk), 0
+        self._drained = drained = self.loop.create_future()
+        if self._paused & _PAUSE_SEND:
+            self._set_pause(self._paused & ~_PAUSE_SEND)
+        await drained
+
+    def producer_finished(self, task: asyncio.Task[Any]) -> None:
+        """Done-callback of the body_producer task: EOF, or abort on its error."""
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._fail(exc)
+            return
+        self._producer_done = True
+        if self.result is None and self._paused & _PAUSE_SEND:
+            self._set_pause(self._paused & ~_PAUSE_SEND)

@@ -1,0 +1,435 @@
+"""The libcurl engine's own options and mappings, against real 127.0.0.1 servers.
+
+The behaviour both engines share is tested in tests/engines/; this file checks
+what is specific to the curl engine: how request options become libcurl
+options (what reaches the wire), the errno -> error mapping, handle reuse and
+reset, ssl_options translation, proxies, http_version, and close().
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import socket
+import ssl
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pycurl
+import pytest
+
+from squall._errors import (
+    HTTPCertificateError,
+    HTTPConnectionRefusedError,
+    HTTPStreamClosedError,
+    HTTPTimeoutError,
+    RemoteProtocolError,
+    ResponseTooLargeError,
+)
+from squall._request import HTTPRequest
+from squall.curl_httpclient import CurlAsyncHTTPClient
+from squall._curl.options import configure, ssl_options_to_curl
+from tests.conftest import PROXY_PASSWORD, PROXY_USER
+from tests.servers.app import AppServer
+from tests.servers.helpers import echoed, echoed_headers
+from tests.servers.scripted import ScriptedServer, response
+from tests.servers.tls import Certs
+
+Scripted = Callable[[Callable[[socket.socket, ScriptedServer], None]], ScriptedServer]
+
+
+@pytest.fixture
+def make_curl(event_loop: asyncio.AbstractEventLoop) -> Iterator[Callable[..., Any]]:
+    made: list[CurlAsyncHTTPClient] = []
+
+    def make(**kwargs: Any) -> CurlAsyncHTTPClient:
+        client = CurlAsyncHTTPClient(force_instance=True, **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def replying(*replies: bytes) -> Callable[[socket.socket, ScriptedServer], None]:
+    """A handler that reads one request per reply and sends the reply bytes."""
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        for reply in replies:
+            if not server.read_request(conn):
+                return
+            conn.sendall(reply)
+
+    return handler
+
+
+def head_lines(head: bytes) -> dict[str, str]:
+    lines = head.decode("latin-1").split("\r\n")[1:]
+    return {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+
+# -- what reaches the wire -----------------------------------------------------
+
+
+async def test_default_headers_on_the_wire(make_curl: Any, scripted: Scripted) -> None:
+    server = scripted(replying(response()))
+    client = make_curl()
+    await client.fetch(server.url + "/x", headers={"X-Empty": "", "X-Latin": "caf\xe9"})
+    head = server.requests[0]
+    sent = head_lines(head)
+    assert head.startswith(b"GET /x HTTP/1.1\r\n")
+    assert "expect" not in sent and "pragma" not in sent  # libcurl's own, blanked
+    assert sent["user-agent"].startswith("squall/")
+    assert sent["x-empty"] == ""
+    assert b"X-Latin: caf\xe9\r\n" in head  # latin-1 on the wire
+    assert "accept-encoding" in sent  # decompress_response defaults to on
+
+
+async def test_handle_reset_between_requests(make_curl: Any, scripted: Scripted) -> None:
+    # Two fetches on one keep-alive connection, hence on reused easy handles:
+    # the first one's credentials and options must not leak into the second.
+    server = scripted(replying(response(), response()))
+    client = make_curl(max_clients=1)
+    await client.fetch(
+        server.url + "/a", auth_username="user", auth_password="secret",
+        user_agent="first", method="PUT", body=b"data",
+    )
+    await client.fetch(server.url + "/b")
+    first, second = (head_lines(h) for h in server.requests)
+    assert first["authorization"].startswith("Basic ")
+    assert first["user-agent"] == "first"
+    assert "authorization" not in second and second["user-agent"] != "first"
+    assert server.requests[1].startswith(b"GET /b ")
+    assert server.connections == 1
+
+
+async def test_put_body_has_no_form_content_type(make_curl: Any, scripted: Scripted) -> None:
+    server = scripted(replying(response(), response()))
+    client = make_curl()
+    await client.fetch(server.url, method="PUT", body=b"abc")
+    await client.fetch(server.url, method="POST", body=b"abc")
+    put, post = (head_lines(h) for h in server.requests)
+    assert "content-type" not in put and put["content-length"] == "3"
+    assert post["content-type"] == "application/x-www-form-urlencoded"
+
+
+async def test_body_producer_is_chunked_without_length(
+    make_curl: Any, app_server: AppServer
+) -> None:
+    async def producer(write: Callable[[bytes], Any]) -> None:
+        for part in (b"one,", b"two,", b"three"):
+            await write(part)
+
+    client = make_curl()
+    data = echoed(await client.fetch(
+        app_server.http_url + "/echo", method="POST", body_producer=producer
+    ))
+    assert data["body"] == "one,two,three"
+    assert echoed_headers(data, "transfer-encoding") == ["chunked"]
+    data = echoed(await client.fetch(
+        app_server.http_url + "/echo", method="POST", body_producer=producer,
+        headers={"Content-Length": "13"},
+    ))
+    assert data["body"] == "one,two,three"
+    assert echoed_headers(data, "transfer-encoding") == []
+
+
+async def test_expect_100_continue_is_sent(make_curl: Any, app_server: AppServer) -> None:
+    client = make_curl()
+    data = echoed(await client.fetch(
+        app_server.http_url + "/echo", method="POST", body=b"x" * 10, expect_100_continue=True
+    ))
+    assert echoed_headers(data, "expect") == ["100-continue"]
+    assert data["body"] == "x" * 10
+
+
+async def test_proxy_absolute_form_and_auth(make_curl: Any, scripted: Scripted) -> None:
+    # The scripted server plays an HTTP proxy: it sees what libcurl sends to one.
+    server = scripted(replying(response(b"via proxy")))
+    client = make_curl()
+    resp = await client.fetch(
+        "http://origin.invalid/path", proxy_host="127.0.0.1", proxy_port=server.port,
+        proxy_username="pu", proxy_password="pp",
+    )
+    assert resp.body == b"via proxy"
+    head = server.requests[0]
+    assert head.startswith(b"GET http://origin.invalid/path HTTP/1.1\r\n")
+    assert head_lines(head)["proxy-authorization"].startswith("Basic ")
+
+
+async def test_https_through_connect_proxy(
+    make_curl: Any, app_server: AppServer, certs: Certs, http_proxy: tuple[str, int]
+) -> None:
+    client = make_curl()
+    resp = await client.fetch(
+        app_server.https_url + "/echo", ca_certs=certs.ca, proxy_host=http_proxy[0],
+        proxy_port=http_proxy[1], proxy_username=PROXY_USER, proxy_password=PROXY_PASSWORD,
+    )
+    # Only the origin's headers: the proxy's CONNECT reply is suppressed.
+    assert resp.code == 200 and echoed(resp)["path"] == "/echo"
+    assert "hypercorn" in resp.headers.get("Server", "")
+
+
+async def test_socks5h_proxy(
+    make_curl: Any, app_server: AppServer, socks_proxy: tuple[str, int]
+) -> None:
+    client = make_curl()
+    resp = await client.fetch(
+        app_server.http_url + "/echo", proxy_host=f"socks5h://{socks_proxy[0]}",
+        proxy_port=socks_proxy[1],
+    )
+    assert echoed(resp)["path"] == "/echo"
+
+
+# -- http_version --------------------------------------------------------------
+
+
+async def test_http_version_2_cleartext_uses_prior_knowledge(
+    make_curl: Any, app_server: AppServer
+) -> None:
+    client = make_curl()
+    assert echoed(await client.fetch(app_server.http_url + "/echo", http_version="2"))[
+        "http_version"] == "2"
+    assert echoed(await client.fetch(app_server.http_url + "/echo", http_version="1.1"))[
+        "http_version"] == "1.1"
+
+
+async def test_https_negotiates_http2(
+    make_curl: Any, app_server: AppServer, certs: Certs
+) -> None:
+    client = make_curl()
+    url = app_server.https_url + "/echo"
+    assert echoed(await client.fetch(url, ca_certs=certs.ca))["http_version"] == "2"
+    assert echoed(await client.fetch(url, ca_certs=certs.ca, http_version="1.1"))[
+        "http_version"] == "1.1"
+
+
+def test_http_version_3_needs_https() -> None:
+    curl = pycurl.Curl()
+    try:
+        with pytest.raises(ValueError, match="https"):
+            configure(curl, HTTPRequest("http://127.0.0.1/", http_version="3").resolved({}))
+    finally:
+        curl.close()
+
+
+# -- local misuse: ValueError before any I/O -----------------------------------
+
+
+def _configure(**kwargs: Any) -> None:
+    curl = pycurl.Curl()
+    try:
+        request = HTTPRequest("http://127.0.0.1:1/", **kwargs)
+        configure(curl, request)
+    finally:
+        curl.close()
+
+
+def test_get_with_body_is_refused() -> None:
+    with pytest.raises(ValueError, match="GET"):
+        _configure(body=b"x", allow_nonstandard_methods=True)
+
+
+def test_crlf_in_header_is_refused_before_libcurl() -> None:
+    # Bypasses HTTPRequest.resolved() (which checks too): the engine checks again.
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        _configure(headers={"X-Bad": "a\r\nInjected: yes"})
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        _configure(headers={"X-Bad": "a\x00b"})
+
+
+def test_ssl_options_dict_translation() -> None:
+    opts = dict(ssl_options_to_curl({
+        "ca_certs": "/ca.pem", "certfile": "/c.pem", "keyfile": "/k.pem",
+        "ciphers": "ECDHE+AESGCM", "cert_reqs": ssl.CERT_NONE,
+        "minimum_version": ssl.TLSVersion.TLSv1_2,
+    }))
+    assert opts[pycurl.CAINFO] == "/ca.pem"
+    assert opts[pycurl.SSLCERT] == "/c.pem" and opts[pycurl.SSLKEY] == "/k.pem"
+    assert opts[pycurl.SSL_CIPHER_LIST] == "ECDHE+AESGCM"
+    assert opts[pycurl.SSL_VERIFYPEER] == 0 and opts[pycurl.SSL_VERIFYHOST] == 0
+    assert opts[pycurl.SSLVERSION] == pycurl.SSLVERSION_TLSv1_2
+
+
+def test_ssl_options_that_libcurl_cannot_express() -> None:
+    with pytest.raises(ValueError, match="do_handshake_on_connect"):
+        ssl_options_to_curl({"do_handshake_on_connect": False})
+    with pytest.raises(ValueError, match="ssl_version"):
+        ssl_options_to_curl({"ssl_version": ssl.PROTOCOL_TLS_SERVER})
+
+
+async def test_ssl_options_context_and_dict_verify(
+    make_curl: Any, app_server: AppServer, certs: Certs
+) -> None:
+    client = make_curl()
+    url = app_server.https_url + "/echo"
+    ok = await client.fetch(url, ssl_options=ssl.create_default_context(cafile=certs.ca))
+    assert ok.code == 200
+    assert (await client.fetch(url, ssl_options={"ca_certs": certs.ca})).code == 200
+    with pytest.raises(HTTPCertificateError):
+        await client.fetch(url, ssl_options=ssl.create_default_context(cafile=certs.other_ca))
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    assert (await client.fetch(url, ssl_options=insecure)).code == 200
+
+
+async def test_prepare_curl_callback_gets_the_handle(
+    make_curl: Any, scripted: Scripted
+) -> None:
+    server = scripted(replying(response()))
+    seen: list[Any] = []
+
+    def prepare(curl: Any) -> None:
+        seen.append(curl)
+        curl.setopt(pycurl.HTTPHEADER, ["X-Prepared: yes"])  # runs after our setopts
+
+    await make_curl().fetch(server.url, prepare_curl_callback=prepare)
+    assert isinstance(seen[0], pycurl.Curl)
+    assert head_lines(server.requests[0])["x-prepared"] == "yes"
+
+
+# -- responses -------------------------------------------------------------------
+
+
+async def test_interim_responses_are_skipped(make_curl: Any, scripted: Scripted) -> None:
+    server = scripted(replying(
+        b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+        + response(b"final", "201 Made It", ["X-Final: 1"])
+    ))
+    lines: list[str] = []
+    resp = await make_curl().fetch(server.url, header_callback=lines.append)
+    assert (resp.code, resp.reason, resp.body) == (201, "Made It", b"final")
+    assert "X-Interim" not in resp.headers and resp.headers["X-Final"] == "1"
+    assert "X-Http-Reason" not in resp.headers
+    assert lines[0] == "HTTP/1.1 201 Made It\r\n" and lines[-1] == "\r\n"
+
+
+async def test_time_info_and_timings(make_curl: Any, scripted: Scripted) -> None:
+    server = scripted(replying(response()))
+    resp = await make_curl().fetch(server.url)
+    info = resp.time_info
+    for key in ("namelookup", "connect", "appconnect", "pretransfer", "starttransfer", "total"):
+        assert isinstance(info[key], float)
+    assert info["appconnect"] == 0.0
+    assert 0 < info["connect"] <= info["starttransfer"] <= info["total"]
+    assert resp.request_time is not None and resp.start_time is not None
+
+
+async def test_coroutine_streaming_callback_gets_every_byte_in_order(
+    make_curl: Any, app_server: AppServer
+) -> None:
+    received = bytearray()
+    running = 0
+
+    async def slow_consumer(chunk: bytes) -> None:
+        nonlocal running
+        running += 1
+        assert running == 1  # never two at once: back-pressure, not a pile of tasks
+        await asyncio.sleep(0)
+        received.extend(chunk)
+        running -= 1
+
+    client = make_curl()
+    resp = await client.fetch(app_server.http_url + "/large?size=500000",
+                              streaming_callback=slow_consumer)
+    plain = await client.fetch(app_server.http_url + "/large?size=500000")
+    assert resp.body == b"" and bytes(received) == plain.body
+
+
+async def test_header_and_body_limits(make_curl: Any, scripted: Scripted) -> None:
+    big_header = response(b"ok", headers=["X-Big: " + "h" * 5000])
+    big_body = response(b"b" * 5000)
+    server = scripted(replying(big_header, big_body))
+    client = make_curl(max_header_size=1000, max_body_size=1000, max_clients=1)
+    with pytest.raises(ResponseTooLargeError, match="max_header_size"):
+        await client.fetch(server.url)
+    server2 = scripted(replying(big_body))
+    with pytest.raises(ResponseTooLargeError, match="1000"):
+        await client.fetch(server2.url)
+
+
+# -- errno mapping ---------------------------------------------------------------
+
+
+async def test_connection_refused(make_curl: Any, closed_port: int) -> None:
+    with pytest.raises(HTTPConnectionRefusedError) as info:
+        await make_curl().fetch(f"http://127.0.0.1:{closed_port}/")
+    assert getattr(info.value.__cause__, "errno", None) == pycurl.E_COULDNT_CONNECT
+
+
+async def test_timeout_phases(make_curl: Any, scripted: Scripted, blackhole_port: int) -> None:
+    client = make_curl()
+    with pytest.raises(HTTPTimeoutError, match="Timeout while connecting") as info:
+        await client.fetch(f"http://127.0.0.1:{blackhole_port}/", connect_timeout=0.2)
+    assert info.value.phase == "connect"
+
+    def silent(conn: socket.socket, server: ScriptedServer) -> None:
+        server.read_request(conn)
+        server.wait()
+
+    server = scripted(silent)
+    with pytest.raises(HTTPTimeoutError, match="Timeout during request") as info:
+        await client.fetch(server.url, request_timeout=0.2)
+    assert info.value.phase == "request"
+
+
+async def test_broken_servers(make_curl: Any, scripted: Scripted) -> None:
+    def close_at_once(conn: socket.socket, server: ScriptedServer) -> None:
+        server.read_request(conn)
+
+    def garbage(conn: socket.socket, server: ScriptedServer) -> None:
+        server.read_request(conn)
+        conn.sendall(b"SPDY/9 nonsense\r\n\r\n")
+
+    client = make_curl()
+    with pytest.raises(HTTPStreamClosedError):
+        await client.fetch(scripted(close_at_once).url)
+    with pytest.raises(RemoteProtocolError):
+        await client.fetch(scripted(garbage).url)
+
+
+# -- routing ---------------------------------------------------------------------
+
+
+class _StaticResolver:
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.asked: list[tuple[str, int, int]] = []
+
+    async def resolve(self, host: str, port: int, family: int) -> list[tuple[int, Any]]:
+        self.asked.append((host, port, family))
+        return [(socket.AF_INET, (self.address, port))]
+
+
+async def test_resolver_and_hostname_mapping(make_curl: Any, app_server: AppServer) -> None:
+    port = app_server.http_port
+    resolver = _StaticResolver("127.0.0.1")
+    client = make_curl(resolver=resolver)
+    resp = await client.fetch(f"http://squall.invalid:{port}/echo", allow_ipv6=False)
+    assert echoed_headers(echoed(resp), "host") == [f"squall.invalid:{port}"]
+    assert resolver.asked == [("squall.invalid", port, socket.AF_INET)]
+
+    mapped = make_curl(hostname_mapping={("mapped.invalid", 80): ("127.0.0.1", port)})
+    resp = await mapped.fetch("http://mapped.invalid/echo")
+    assert echoed_headers(echoed(resp), "host") == ["mapped.invalid"]
+
+
+# -- close -----------------------------------------------------------------------
+
+
+async def test_close_frees_everything(app_server: AppServer) -> None:
+    client = CurlAsyncHTTPClient(force_instance=True)
+    await client.fetch(app_server.http_url + "/echo")  # leaves a keep-alive connection
+    bridge = client._bridge
+    client.close()
+    client.close()  # idempotent
+    assert not bridge._fds and bridge._timer is None and bridge._multi is None
+    with pytest.raises(RuntimeError):
+        await client.fetch(app_server.http_url + "/echo")
+    ref = weakref.ref(client)
+    del client, bridge
+    gc.collect()
+    assert ref() is None
