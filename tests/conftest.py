@@ -1,0 +1,298 @@
+"""Shared fixtures: the engine matrix, clients, a loop per test, and the test servers.
+
+``async def`` tests run without any plugin: ``pytest_pyfunc_call`` below runs
+the coroutine on the test's own event loop (the ``event_loop`` fixture, or a
+fresh one), under ``asyncio.wait_for`` so no test can hang. Sync tests are
+bounded by pytest-timeout when it is installed.
+
+Every engine test takes the ``engine`` fixture (directly or through
+``client``/``make_client``/``blocking_client``), so it runs once per engine,
+with ids ``simple`` and ``curl``.
+
+Setting ``SQUALL_TEST_AGAINST_TORNADO=1`` runs the same tests against Tornado's
+own clients instead (ids ``tornado-simple``/``tornado-curl``), to check the
+tests themselves where Tornado has the feature: ``squall.httpclient`` and
+``squall._errors`` are then stand-ins built from Tornado's names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.servers.app import AppServer
+from tests.servers.scripted import Handler, ScriptedServer
+from tests.servers.tls import Certs, make_certs
+
+ASYNC_TEST_TIMEOUT = 30.0
+SYNC_TEST_TIMEOUT = 60
+AGAINST_TORNADO = os.environ.get("SQUALL_TEST_AGAINST_TORNADO") == "1"
+
+ENGINES = {
+    "simple": "squall.simple_httpclient.SimpleAsyncHTTPClient",
+    "curl": "squall.curl_httpclient.CurlAsyncHTTPClient",
+}
+if AGAINST_TORNADO:
+    from tests.servers import tornado_shim
+
+    tornado_shim.install()
+    ENGINES = {
+        "tornado-simple": "tornado.simple_httpclient.SimpleAsyncHTTPClient",
+        "tornado-curl": "tornado.curl_httpclient.CurlAsyncHTTPClient",
+    }
+
+
+def import_object(dotted: str) -> Any:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+# -- running async tests ------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    func = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(func):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
+    loop = pyfuncitem.funcargs.get("event_loop")
+    coro = asyncio.wait_for(func(**kwargs), ASYNC_TEST_TIMEOUT)
+    if isinstance(loop, asyncio.AbstractEventLoop):
+        loop.run_until_complete(coro)
+    else:
+        asyncio.run(coro)
+    return True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "squall_only: squall API beyond Tornado's (skipped against Tornado)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if AGAINST_TORNADO:
+        skip = pytest.mark.skip(reason="squall-only API")
+        for item in items:
+            if item.get_closest_marker("squall_only") is not None:
+                item.add_marker(skip)
+    with contextlib.suppress(ImportError):
+        import pytest_timeout  # noqa: F401
+
+        for item in items:
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(SYNC_TEST_TIMEOUT))
+
+
+@pytest.fixture
+def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A new event loop for this test; async tests and client fixtures share it."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    with contextlib.suppress(RuntimeError):
+        tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            loop.run_until_complete(asyncio.wait(tasks, timeout=2))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
+# -- engines and clients ------------------------------------------------------
+
+
+@pytest.fixture(params=list(ENGINES), ids=list(ENGINES))
+def engine(request: pytest.FixtureRequest) -> str:
+    """The dotted name of the engine class under test."""
+    return ENGINES[request.param]
+
+
+def _settle(loop: asyncio.AbstractEventLoop) -> None:
+    # asyncio closes transports on the next loop iteration; give it a few.
+    if not loop.is_closed() and not loop.is_running():
+        loop.run_until_complete(asyncio.sleep(0.01))
+
+
+@pytest.fixture
+def make_client(
+    engine: str, event_loop: asyncio.AbstractEventLoop
+) -> Iterator[Callable[..., Any]]:
+    """A factory ``make_client(**kwargs)`` of force_instance clients of the engine.
+
+    Call it from inside the test's loop (an ``async def`` test); every client it
+    made is closed after the test.
+    """
+    made: list[Any] = []
+    cls = import_object(engine)
+
+    def make(**kwargs: Any) -> Any:
+        client = cls(force_instance=True, **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+    _settle(event_loop)
+
+
+@pytest.fixture
+def client(engine: str, event_loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+    """An AsyncHTTPClient of the engine (force_instance), built inside the test's loop."""
+    cls = import_object(engine)
+
+    async def build() -> Any:
+        return cls(force_instance=True)
+
+    instance = event_loop.run_until_complete(build())
+    yield instance
+    instance.close()
+    _settle(event_loop)
+
+
+@pytest.fixture
+def blocking_client(engine: str) -> Iterator[Any]:
+    """A blocking HTTPClient driving the engine."""
+    from squall.httpclient import HTTPClient
+
+    instance = HTTPClient(async_client_class=import_object(engine))
+    yield instance
+    instance.close()
+
+
+# -- servers -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture(scope="session")
+def app_server(certs: Certs) -> Iterator[AppServer]:
+    """The hypercorn test app: http_url, other_url (another origin), https_url."""
+    with AppServer(certs) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mtls_server(certs: Certs) -> Iterator[AppServer]:
+    """The test app whose https_url requires a client certificate from the test CA."""
+    with AppServer(certs, require_client_cert=True) as server:
+        yield server
+
+
+@pytest.fixture
+def scripted() -> Iterator[Callable[[Handler], ScriptedServer]]:
+    """A factory: ``scripted(handler)`` starts a ScriptedServer, stopped after the test.
+
+    A handler's exception (e.g. a failed assert) fails the test at teardown.
+    """
+    servers: list[ScriptedServer] = []
+
+    def start(handler: Handler) -> ScriptedServer:
+        server = ScriptedServer(handler).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+    for server in servers:
+        if server.errors:
+            raise server.errors[0]
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port with nothing listening (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def blackhole_port() -> Iterator[int]:
+    """A port whose connects hang: the listener's accept queue is full and never drained."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = int(listener.getsockname()[1])
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for filler in fillers:
+        filler.close()
+    listener.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"proxy on port {port} did not start")
+
+
+@contextlib.contextmanager
+def _subprocess_server(args: list[str], port: int) -> Iterator[None]:
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open("/tmp/proxy.err", "wb"))
+    try:
+        _wait_for_port(port, proc, time.monotonic() + 15)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+PROXY_USER, PROXY_PASSWORD = "proxyuser", "proxypass"
+
+
+@pytest.fixture(scope="session")
+def http_proxy() -> Iterator[tuple[str, int]]:
+    """proxy.py (HTTP forward proxy with CONNECT), requiring Basic proxy auth."""
+    port = _free_port()
+    args = [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", str(port)]
+    args += ["--num-workers", "1", "--num-acceptors", "1", "--threaded"]
+    args += ["--basic-auth", f"{PROXY_USER}:{PROXY_PASSWORD}", "--log-level", "ERROR"]
+    with _subprocess_server(args, port):
+        yield "127.0.0.1", port
+
+
+@pytest.fixture(scope="session")
+def socks_proxy() -> Iterator[tuple[str, int]]:
+    """pproxy as a SOCKS5 proxy (no auth)."""
+    port = _free_port()
+    pproxy = str(Path(sys.executable).with_name("pproxy"))
+    with _subprocess_server([pproxy, "-l", f"socks5://127.0.0.1:{port}"], port):
+        yield "127.0.0.1", port

@@ -1,0 +1,162 @@
+"""A raw-socket server whose every connection runs a test-supplied handler.
+
+The model is urllib3's ``SocketDummyServerTestCase``: a test writes, in a few
+lines of blocking socket code, exactly what a broken or hostile peer does
+(never answer, close mid-body, send a garbage status line, ...), and the client
+under test meets it on 127.0.0.1.
+
+Each accepted connection runs ``handler(conn, server)`` on its own daemon
+thread. Everything is bounded: accepted sockets have a timeout, ``wait()``
+returns when the server stops, and ``stop()`` closes every socket and joins the
+threads with a deadline, so a hung client can never hang the test run.
+A handler exception is kept in ``errors`` (the fixture re-raises the first one,
+so a handler's own ``assert`` fails the test).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+SOCKET_TIMEOUT = 5.0
+STOP_TIMEOUT = 5.0
+
+Handler = Callable[[socket.socket, "ScriptedServer"], None]
+
+
+class ScriptedServer:
+    """Listens on 127.0.0.1:0 and runs ``handler`` for each connection, on a thread.
+
+    Attributes:
+        port, url: where it listens (``url`` is ``http://127.0.0.1:<port>``).
+        connections: number of connections accepted so far.
+        requests: raw request heads read through ``read_request``, in order.
+        errors: exceptions raised by handlers.
+        events: named threading.Events for handlers and tests to signal each other.
+    """
+
+    def __init__(self, handler: Handler, backlog: int = 16) -> None:
+        self.handler = handler
+        self._listener = socket.socket()
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(backlog)
+        self.port: int = self._listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.errors: list[BaseException] = []
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._events: dict[str, threading.Event] = {}
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        self._acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+
+    def start(self) -> ScriptedServer:
+        self._acceptor.start()
+        return self
+
+    def event(self, name: str) -> threading.Event:
+        """A named Event shared by the handlers and the test (created on first use)."""
+        with self._lock:
+            return self._events.setdefault(name, threading.Event())
+
+    def wait(self, timeout: float = SOCKET_TIMEOUT) -> bool:
+        """Block a handler until the server stops (or ``timeout``); True if stopped."""
+        return self._stopped.wait(timeout)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def _accept_loop(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # the listener was closed by stop()
+            conn.settimeout(SOCKET_TIMEOUT)
+            with self._lock:
+                self.connections += 1
+                self._sockets.append(conn)
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            self.handler(conn, self)
+        except OSError:
+            pass  # the client went away: normal for hostile-peer scripts
+        except BaseException as exc:
+            self.errors.append(exc)
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        with self._lock:
+            sockets = list(self._sockets)
+        for conn in sockets:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self._acceptor.join(STOP_TIMEOUT)
+        for thread in self._threads:
+            thread.join(STOP_TIMEOUT)
+        for conn in sockets:
+            conn.close()
+
+    def __enter__(self) -> ScriptedServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # Helpers for handlers -------------------------------------------------
+
+    def read_request(self, conn: socket.socket) -> bytes:
+        """Read one request head and its Content-Length body; return the head.
+
+        Returns b"" if the client closed first.
+        """
+        data = bytearray()
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return b""
+            data += chunk
+        head, _, rest = bytes(data).partition(b"\r\n\r\n")
+        length = content_length(head)
+        while len(rest) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        with self._lock:
+            self.requests.append(head)
+        return head
+
+
+def content_length(head: bytes) -> int:
+    """The Content-Length of a message head, 0 if absent."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value.strip())
+    return 0
+
+
+def response(
+    body: bytes = b"ok", status: str = "200 OK", headers: list[str] | None = None
+) -> bytes:
+    """A complete HTTP/1.1 response with Content-Length (extra header lines optional)."""
+    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *(headers or [])]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
