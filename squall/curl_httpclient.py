@@ -26,8 +26,7 @@ try:
     import pycurl
 except ImportError as _exc:  # pragma: no cover - exercised without pycurl only
     raise ImportError(
-        "squall.curl_httpclient needs pycurl (libcurl's Python binding): "
-        "pip install 'squall[curl]'"
+        "squall.curl_httpclient needs pycurl (libcurl's Python binding): pip install 'squall[curl]'"
     ) from _exc
 
 import asyncio

@@ -9,13 +9,14 @@ it raises ValueError for what libcurl cannot express, before any I/O.
 from __future__ import annotations
 
 import ssl
-from unicodedata import normalize
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from unicodedata import normalize
 
 import pycurl
 
 from squall import __version__
+from squall._curl.decoding import ACCEPT_ENCODING
 
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
@@ -30,8 +31,11 @@ DEFAULT_USER_AGENT = f"squall/{__version__} (libcurl)"
 _SUPPRESS_CONNECT_HEADERS = 265
 
 _HTTP_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
-_AUTH_MODES = {None: pycurl.HTTPAUTH_BASIC, "basic": pycurl.HTTPAUTH_BASIC,
-               "digest": pycurl.HTTPAUTH_DIGEST}
+_AUTH_MODES = {
+    None: pycurl.HTTPAUTH_BASIC,
+    "basic": pycurl.HTTPAUTH_BASIC,
+    "digest": pycurl.HTTPAUTH_DIGEST,
+}
 _TLS_VERSIONS = {
     ssl.TLSVersion.MINIMUM_SUPPORTED: pycurl.SSLVERSION_DEFAULT,
     ssl.TLSVersion.TLSv1: pycurl.SSLVERSION_TLSv1_0,
@@ -47,10 +51,21 @@ _TLS_MAX_VERSIONS = {
     ssl.TLSVersion.TLSv1_3: pycurl.SSLVERSION_MAX_TLSv1_3,
 }
 # The ssl_options dict keys we can carry (ssl.wrap_socket / SSLContext names).
-_SSL_DICT_KEYS = frozenset({
-    "certfile", "keyfile", "password", "ca_certs", "cert_reqs", "check_hostname",
-    "ciphers", "minimum_version", "maximum_version", "ssl_version", "server_side",
-})
+_SSL_DICT_KEYS = frozenset(
+    {
+        "certfile",
+        "keyfile",
+        "password",
+        "ca_certs",
+        "cert_reqs",
+        "check_hostname",
+        "ciphers",
+        "minimum_version",
+        "maximum_version",
+        "ssl_version",
+        "server_side",
+    }
+)
 _FORBIDDEN = ("\r", "\n", "\x00")
 
 
@@ -86,9 +101,6 @@ def configure(curl: Any, request: HTTPRequest) -> None:
         setopt(pycurl.IPRESOLVE, pycurl.IPRESOLVE_V4)
     if request.network_interface:
         setopt(pycurl.INTERFACE, request.network_interface)
-    if request.decompress_response:
-        # "" asks libcurl for every encoding it was built with (gzip, deflate, br).
-        setopt(pycurl.ACCEPT_ENCODING, "")
 
 
 def _set_method_and_body(setopt: Callable[..., None], request: HTTPRequest) -> None:
@@ -103,7 +115,7 @@ def _set_method_and_body(setopt: Callable[..., None], request: HTTPRequest) -> N
         if body is not None or request.body_producer is not None:
             raise ValueError("the curl engine cannot send a body with HEAD")
         return
-    if method != "POST":
+    if method != "POST" or (body is None and request.body_producer is None):
         setopt(pycurl.CUSTOMREQUEST, method)
     if request.body_producer is not None:
         # POST mode reading from READFUNCTION (set by the transfer); size -1
@@ -136,6 +148,9 @@ def _header_lines(request: HTTPRequest) -> list[str | bytes]:
     if request.method != "POST" and request.body is not None and "Content-Type" not in headers:
         # libcurl labels any body form-urlencoded; only POST gets that default.
         lines.append("Content-Type:")
+    if request.decompress_response and "Accept-Encoding" not in headers:
+        # Decoded by squall._curl.decoding, not libcurl (see there why).
+        lines.append(f"Accept-Encoding: {ACCEPT_ENCODING}")
     if request.user_agent:
         lines.append(f"User-Agent: {request.user_agent}")
     elif "User-Agent" not in headers:
@@ -215,9 +230,13 @@ def ssl_options_to_curl(ssl_options: ssl.SSLContext | dict[str, Any]) -> list[tu
     version = get("ssl_version")
     if version not in (None, ssl.PROTOCOL_TLS, ssl.PROTOCOL_TLS_CLIENT):
         raise ValueError(f"ssl_options ssl_version {version!r} cannot be expressed with libcurl")
-    for key, option in (("certfile", pycurl.SSLCERT), ("keyfile", pycurl.SSLKEY),
-                        ("password", pycurl.KEYPASSWD), ("ca_certs", pycurl.CAINFO),
-                        ("ciphers", pycurl.SSL_CIPHER_LIST)):
+    for key, option in (
+        ("certfile", pycurl.SSLCERT),
+        ("keyfile", pycurl.SSLKEY),
+        ("password", pycurl.KEYPASSWD),
+        ("ca_certs", pycurl.CAINFO),
+        ("ciphers", pycurl.SSL_CIPHER_LIST),
+    ):
         if get(key) is not None:
             opts.append((option, get(key)))
     cert_reqs = get("cert_reqs")
@@ -283,8 +302,10 @@ def _set_http_version(setopt: Callable[..., None], request: HTTPRequest) -> None
         tls = request.scheme == "https"
         # Over TLS, ALPN picks h2; in clear text there is no negotiation, so
         # "2" means HTTP/2 with prior knowledge (RFC 9113 section 3.3).
-        setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_2_0 if tls
-               else pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+        setopt(
+            pycurl.HTTP_VERSION,
+            pycurl.CURL_HTTP_VERSION_2_0 if tls else pycurl.CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE,
+        )
     elif version == "3":
         if request.scheme != "https":
             raise ValueError("http_version '3' (QUIC) needs an https URL")

@@ -83,6 +83,9 @@ def _connect_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClient
 def _recv_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
     if curl.getinfo(pycurl.OS_ERRNO) == os_errno.ECONNRESET:
         return HTTPConnectionResetError(f"Connection reset by {_where(request)}")
+    if "chunk" in message.lower():
+        # libcurl reports broken chunked framing as a receive error.
+        return RemoteProtocolError(f"Malformed chunked body from {_where(request)}: {message}")
     return HTTPStreamClosedError(f"Connection to {_where(request)} closed: {message}")
 
 
@@ -99,26 +102,36 @@ _ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
     pycurl.E_RECV_ERROR: _recv_failed,
     pycurl.E_SEND_ERROR: _recv_failed,
     pycurl.E_COULDNT_RESOLVE_HOST: _simple(
-        HTTPNameResolutionError, "Could not resolve {host}: {message}"),
+        HTTPNameResolutionError, "Could not resolve {host}: {message}"
+    ),
     pycurl.E_COULDNT_RESOLVE_PROXY: _simple(
-        HTTPNameResolutionError, "Could not resolve the proxy: {message}"),
+        HTTPNameResolutionError, "Could not resolve the proxy: {message}"
+    ),
     pycurl.E_PEER_FAILED_VERIFICATION: _simple(
-        HTTPCertificateError, "Certificate verification failed for {where}: {message}"),
+        HTTPCertificateError, "Certificate verification failed for {where}: {message}"
+    ),
     51: _simple(  # CURLE_PEER_FAILED_VERIFICATION before libcurl 7.62 merged it into 60
-        HTTPCertificateError, "Certificate verification failed for {where}: {message}"),
+        HTTPCertificateError, "Certificate verification failed for {where}: {message}"
+    ),
     pycurl.E_GOT_NOTHING: _simple(
-        HTTPStreamClosedError, "Connection to {where} closed without a response"),
+        HTTPStreamClosedError, "Connection to {where} closed without a response"
+    ),
     pycurl.E_PARTIAL_FILE: _simple(
-        HTTPStreamClosedError, "Connection to {where} closed before the body was complete"),
+        HTTPStreamClosedError, "Connection to {where} closed before the body was complete"
+    ),
     92: _simple(  # CURLE_HTTP2_STREAM
-        HTTPStreamClosedError, "HTTP/2 stream to {where} closed: {message}"),
+        HTTPStreamClosedError, "HTTP/2 stream to {where} closed: {message}"
+    ),
     8: _simple(  # CURLE_WEIRD_SERVER_REPLY
-        RemoteProtocolError, "Malformed response from {where}: {message}"),
+        RemoteProtocolError, "Malformed response from {where}: {message}"
+    ),
     pycurl.E_UNSUPPORTED_PROTOCOL: _simple(
-        RemoteProtocolError, "Unsupported protocol from {where}: {message}"),
+        RemoteProtocolError, "Unsupported protocol from {where}: {message}"
+    ),
     pycurl.E_HTTP2: _simple(RemoteProtocolError, "HTTP/2 error with {where}: {message}"),
     pycurl.E_BAD_CONTENT_ENCODING: _simple(
-        RemoteProtocolError, "Could not decode the body from {where}: {message}"),
+        RemoteProtocolError, "Could not decode the body from {where}: {message}"
+    ),
     43: _simple(RemoteProtocolError, "Bad response from {where}: {message}"),
     pycurl.E_FILESIZE_EXCEEDED: _simple(ResponseTooLargeError, "{message}"),
     100: _simple(ResponseTooLargeError, "{message}"),  # CURLE_TOO_LARGE (libcurl 8.6)

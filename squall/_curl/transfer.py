@@ -19,12 +19,14 @@ Back-pressure uses libcurl's pause bits, kept in ``_paused``:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from inspect import isawaitable
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 import pycurl
 
+from squall._curl.decoding import make_decoder
 from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
 from squall._headers import HTTPHeaders
 from squall._redirects import will_follow
@@ -69,6 +71,7 @@ class Transfer:
         self._discard = False
         self._body_size = 0
         self._streaming = request.streaming_callback
+        self._decoder: Callable[[bytes], bytes] | None = None
         self._pending: Awaitable[Any] | None = None
         self._backlog: list[bytes] = []
         self._wake: asyncio.Future[None] | None = None
@@ -83,8 +86,11 @@ class Transfer:
     def on_header(self, line: bytes) -> int | None:
         size = self._header_size + len(line)
         if size > self.header_limit:
-            return self._fail(ResponseTooLargeError(
-                f"response headers exceeded max_header_size of {self.header_limit} bytes"))
+            return self._fail(
+                ResponseTooLargeError(
+                    f"response headers exceeded max_header_size of {self.header_limit} bytes"
+                )
+            )
         self._header_size = size
         if self._in_headers:
             if line == b"\r\n" or line == b"\n":
@@ -108,6 +114,7 @@ class Transfer:
             self._final = False
             self._discard = False
             self._body_size = 0
+            self._decoder = None
             self.buffer = BytesIO()
 
     def _end_headers(self) -> int | None:
@@ -123,9 +130,21 @@ class Transfer:
                 headers.parse_line(text)
         except ValueError as exc:
             return self._fail(RemoteProtocolError(f"malformed response header: {exc}"))
+        if "Transfer-Encoding" in headers and "Content-Length" in headers:
+            # RFC 9112 section 6.3: a request-smuggling signal; libcurl would
+            # silently prefer the chunked framing. Refuse, as the simple engine does.
+            return self._fail(
+                RemoteProtocolError("response has both Transfer-Encoding and Content-Length")
+            )
         if will_follow(self.request, self.code, headers):
             self._discard = True  # the base follows it: no body, no callbacks
             return None
+        coding = headers.get("Content-Encoding")
+        if coding and self.request.decompress_response:
+            try:
+                self._decoder = make_decoder(coding)
+            except ValueError:
+                self._decoder = None  # not ours to decode: delivered as sent
         callback = self.request.header_callback
         if callback is not None:
             try:
@@ -139,10 +158,20 @@ class Transfer:
     def on_body(self, data: bytes) -> int | None:
         if self._discard:
             return None
+        if self._decoder is not None:
+            try:
+                data = self._decoder(data)
+            except Exception as exc:
+                return self._fail(RemoteProtocolError(f"could not decode the body: {exc}"))
+            if not data:
+                return None
         size = self._body_size + len(data)
         if size > self.body_limit:
-            return self._fail(ResponseTooLargeError(
-                f"response body exceeded the limit of {self.body_limit} bytes"))
+            return self._fail(
+                ResponseTooLargeError(
+                    f"response body exceeded the limit of {self.body_limit} bytes"
+                )
+            )
         self._body_size = size
         streaming = self._streaming
         if streaming is None:
@@ -157,7 +186,7 @@ class Transfer:
             pending = streaming(data)
         except Exception as exc:
             return self._fail(exc)
-        if pending is not None:
+        if pending is not None and isawaitable(pending):
             # A coroutine callback: hold further data until it has run.
             self._pending = pending
             self._set_pause(self._paused | _PAUSE_RECV)
@@ -168,7 +197,7 @@ class Transfer:
         out = self._out
         if out:
             pos = self._out_pos
-            chunk = out[pos:pos + size]
+            chunk = out[pos : pos + size]
             pos += len(chunk)
             if pos >= len(out):
                 self._out, self._out_pos = b"", 0
@@ -194,6 +223,10 @@ class Transfer:
     # -- bridge -> transfer ------------------------------------------------------
 
     def transfer_done(self, errno: int, message: str) -> None:
+        if not errno and (self._in_headers or not self._final) and self.error is None:
+            # libcurl accepts a connection closed inside the header block as
+            # the end of the response (HTTP/1.0 leniency); we do not.
+            self.error = HTTPStreamClosedError("connection closed before the end of the headers")
         self.result = (errno, message)
         drained = self._drained
         if drained is not None and not drained.done():
@@ -249,7 +282,7 @@ class Transfer:
         backlog = self._backlog
         while backlog and self.error is None:
             pending = streaming(backlog.pop(0))
-            if pending is not None:
+            if pending is not None and isawaitable(pending):
                 await pending
 
     async def write(self, chunk: bytes) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import pycurl
 import pytest
 
+from squall._curl.options import configure, ssl_options_to_curl
 from squall._errors import (
     HTTPCertificateError,
     HTTPConnectionRefusedError,
@@ -29,7 +30,6 @@ from squall._errors import (
 )
 from squall._request import HTTPRequest
 from squall.curl_httpclient import CurlAsyncHTTPClient
-from squall._curl.options import configure, ssl_options_to_curl
 from tests.conftest import PROXY_PASSWORD, PROXY_USER
 from tests.servers.app import AppServer
 from tests.servers.helpers import echoed, echoed_headers
@@ -93,8 +93,12 @@ async def test_handle_reset_between_requests(make_curl: Any, scripted: Scripted)
     server = scripted(replying(response(), response()))
     client = make_curl(max_clients=1)
     await client.fetch(
-        server.url + "/a", auth_username="user", auth_password="secret",
-        user_agent="first", method="PUT", body=b"data",
+        server.url + "/a",
+        auth_username="user",
+        auth_password="secret",
+        user_agent="first",
+        method="PUT",
+        body=b"data",
     )
     await client.fetch(server.url + "/b")
     first, second = (head_lines(h) for h in server.requests)
@@ -123,24 +127,30 @@ async def test_body_producer_is_chunked_without_length(
             await write(part)
 
     client = make_curl()
-    data = echoed(await client.fetch(
-        app_server.http_url + "/echo", method="POST", body_producer=producer
-    ))
+    data = echoed(
+        await client.fetch(app_server.http_url + "/echo", method="POST", body_producer=producer)
+    )
     assert data["body"] == "one,two,three"
     assert echoed_headers(data, "transfer-encoding") == ["chunked"]
-    data = echoed(await client.fetch(
-        app_server.http_url + "/echo", method="POST", body_producer=producer,
-        headers={"Content-Length": "13"},
-    ))
+    data = echoed(
+        await client.fetch(
+            app_server.http_url + "/echo",
+            method="POST",
+            body_producer=producer,
+            headers={"Content-Length": "13"},
+        )
+    )
     assert data["body"] == "one,two,three"
     assert echoed_headers(data, "transfer-encoding") == []
 
 
 async def test_expect_100_continue_is_sent(make_curl: Any, app_server: AppServer) -> None:
     client = make_curl()
-    data = echoed(await client.fetch(
-        app_server.http_url + "/echo", method="POST", body=b"x" * 10, expect_100_continue=True
-    ))
+    data = echoed(
+        await client.fetch(
+            app_server.http_url + "/echo", method="POST", body=b"x" * 10, expect_100_continue=True
+        )
+    )
     assert echoed_headers(data, "expect") == ["100-continue"]
     assert data["body"] == "x" * 10
 
@@ -150,8 +160,11 @@ async def test_proxy_absolute_form_and_auth(make_curl: Any, scripted: Scripted) 
     server = scripted(replying(response(b"via proxy")))
     client = make_curl()
     resp = await client.fetch(
-        "http://origin.invalid/path", proxy_host="127.0.0.1", proxy_port=server.port,
-        proxy_username="pu", proxy_password="pp",
+        "http://origin.invalid/path",
+        proxy_host="127.0.0.1",
+        proxy_port=server.port,
+        proxy_username="pu",
+        proxy_password="pp",
     )
     assert resp.body == b"via proxy"
     head = server.requests[0]
@@ -164,8 +177,12 @@ async def test_https_through_connect_proxy(
 ) -> None:
     client = make_curl()
     resp = await client.fetch(
-        app_server.https_url + "/echo", ca_certs=certs.ca, proxy_host=http_proxy[0],
-        proxy_port=http_proxy[1], proxy_username=PROXY_USER, proxy_password=PROXY_PASSWORD,
+        app_server.https_url + "/echo",
+        ca_certs=certs.ca,
+        proxy_host=http_proxy[0],
+        proxy_port=http_proxy[1],
+        proxy_username=PROXY_USER,
+        proxy_password=PROXY_PASSWORD,
     )
     # Only the origin's headers: the proxy's CONNECT reply is suppressed.
     assert resp.code == 200 and echoed(resp)["path"] == "/echo"
@@ -177,7 +194,8 @@ async def test_socks5h_proxy(
 ) -> None:
     client = make_curl()
     resp = await client.fetch(
-        app_server.http_url + "/echo", proxy_host=f"socks5h://{socks_proxy[0]}",
+        app_server.http_url + "/echo",
+        proxy_host=f"socks5h://{socks_proxy[0]}",
         proxy_port=socks_proxy[1],
     )
     assert echoed(resp)["path"] == "/echo"
@@ -190,20 +208,26 @@ async def test_http_version_2_cleartext_uses_prior_knowledge(
     make_curl: Any, app_server: AppServer
 ) -> None:
     client = make_curl()
-    assert echoed(await client.fetch(app_server.http_url + "/echo", http_version="2"))[
-        "http_version"] == "2"
-    assert echoed(await client.fetch(app_server.http_url + "/echo", http_version="1.1"))[
-        "http_version"] == "1.1"
+    assert (
+        echoed(await client.fetch(app_server.http_url + "/echo", http_version="2"))["http_version"]
+        == "2"
+    )
+    assert (
+        echoed(await client.fetch(app_server.http_url + "/echo", http_version="1.1"))[
+            "http_version"
+        ]
+        == "1.1"
+    )
 
 
-async def test_https_negotiates_http2(
-    make_curl: Any, app_server: AppServer, certs: Certs
-) -> None:
+async def test_https_negotiates_http2(make_curl: Any, app_server: AppServer, certs: Certs) -> None:
     client = make_curl()
     url = app_server.https_url + "/echo"
     assert echoed(await client.fetch(url, ca_certs=certs.ca))["http_version"] == "2"
-    assert echoed(await client.fetch(url, ca_certs=certs.ca, http_version="1.1"))[
-        "http_version"] == "1.1"
+    assert (
+        echoed(await client.fetch(url, ca_certs=certs.ca, http_version="1.1"))["http_version"]
+        == "1.1"
+    )
 
 
 def test_http_version_3_needs_https() -> None:
@@ -241,11 +265,18 @@ def test_crlf_in_header_is_refused_before_libcurl() -> None:
 
 
 def test_ssl_options_dict_translation() -> None:
-    opts = dict(ssl_options_to_curl({
-        "ca_certs": "/ca.pem", "certfile": "/c.pem", "keyfile": "/k.pem",
-        "ciphers": "ECDHE+AESGCM", "cert_reqs": ssl.CERT_NONE,
-        "minimum_version": ssl.TLSVersion.TLSv1_2,
-    }))
+    opts = dict(
+        ssl_options_to_curl(
+            {
+                "ca_certs": "/ca.pem",
+                "certfile": "/c.pem",
+                "keyfile": "/k.pem",
+                "ciphers": "ECDHE+AESGCM",
+                "cert_reqs": ssl.CERT_NONE,
+                "minimum_version": ssl.TLSVersion.TLSv1_2,
+            }
+        )
+    )
     assert opts[pycurl.CAINFO] == "/ca.pem"
     assert opts[pycurl.SSLCERT] == "/c.pem" and opts[pycurl.SSLKEY] == "/k.pem"
     assert opts[pycurl.SSL_CIPHER_LIST] == "ECDHE+AESGCM"
@@ -276,9 +307,7 @@ async def test_ssl_options_context_and_dict_verify(
     assert (await client.fetch(url, ssl_options=insecure)).code == 200
 
 
-async def test_prepare_curl_callback_gets_the_handle(
-    make_curl: Any, scripted: Scripted
-) -> None:
+async def test_prepare_curl_callback_gets_the_handle(make_curl: Any, scripted: Scripted) -> None:
     server = scripted(replying(response()))
     seen: list[Any] = []
 
@@ -295,10 +324,12 @@ async def test_prepare_curl_callback_gets_the_handle(
 
 
 async def test_interim_responses_are_skipped(make_curl: Any, scripted: Scripted) -> None:
-    server = scripted(replying(
-        b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
-        + response(b"final", "201 Made It", ["X-Final: 1"])
-    ))
+    server = scripted(
+        replying(
+            b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+            + response(b"final", "201 Made It", ["X-Final: 1"])
+        )
+    )
     lines: list[str] = []
     resp = await make_curl().fetch(server.url, header_callback=lines.append)
     assert (resp.code, resp.reason, resp.body) == (201, "Made It", b"final")
@@ -333,8 +364,9 @@ async def test_coroutine_streaming_callback_gets_every_byte_in_order(
         running -= 1
 
     client = make_curl()
-    resp = await client.fetch(app_server.http_url + "/large?size=500000",
-                              streaming_callback=slow_consumer)
+    resp = await client.fetch(
+        app_server.http_url + "/large?size=500000", streaming_callback=slow_consumer
+    )
     plain = await client.fetch(app_server.http_url + "/large?size=500000")
     assert resp.body == b"" and bytes(received) == plain.body
 
@@ -433,3 +465,48 @@ async def test_close_frees_everything(app_server: AppServer) -> None:
     del client, bridge
     gc.collect()
     assert ref() is None
+
+
+async def test_cancelled_fetch_frees_its_handle(make_curl: Any, scripted: Scripted) -> None:
+    def silent(conn: socket.socket, server: ScriptedServer) -> None:
+        server.read_request(conn)
+        server.wait()
+
+    client = make_curl()
+    server = scripted(silent)
+    task = asyncio.ensure_future(client.fetch(server.url, request_timeout=10))
+    while not server.requests:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert client._bridge.active == 0
+    ok = scripted(replying(response(b"after")))
+    assert (await client.fetch(ok.url)).body == b"after"
+
+
+async def test_failing_body_producer_aborts(make_curl: Any, app_server: AppServer) -> None:
+    async def producer(write: Callable[[bytes], Any]) -> None:
+        await write(b"start")
+        raise KeyError("producer broke")
+
+    client = make_curl()
+    with pytest.raises(KeyError, match="producer broke"):
+        await client.fetch(app_server.http_url + "/echo", method="POST", body_producer=producer)
+    assert client._bridge.active == 0
+
+
+def test_works_on_uvloop(app_server: AppServer) -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> bytes:
+        client = CurlAsyncHTTPClient(force_instance=True)
+        try:
+            responses = await asyncio.gather(
+                *(client.fetch(app_server.http_url + f"/echo?n={i}") for i in range(20))
+            )
+            return b"".join(r.body for r in responses)
+        finally:
+            client.close()
+
+    assert uvloop.run(main()).count(b'"path": "/echo"') == 20
