@@ -61,6 +61,8 @@ class HTTPHeaders(MutableMapping[str, str]):
     def __init__(self, *args: Any, **kwargs: str) -> None:
         self._as_list: dict[str, list[str]] = {}
         self._last_key: str | None = None
+        if not args and not kwargs:
+            return
         if len(args) == 1 and not kwargs and isinstance(args[0], HTTPHeaders):
             for name, value in args[0].get_all():
                 self.add(name, value)

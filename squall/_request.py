@@ -9,7 +9,6 @@ been checked. The caller's request object is never mutated.
 
 from __future__ import annotations
 
-import copy
 import datetime
 import numbers
 import time
@@ -58,15 +57,33 @@ def _check(name: str, value: object, kinds: type | tuple[type, ...], what: str) 
         raise TypeError(f"{name} must be {what} or None, got {type(value).__name__}: {value!r}")
 
 
-def _check_seconds(name: str, value: object) -> None:
+def _check_seconds(name: str, value: object, kinds: object = None, what: str = "") -> None:
     _check(name, value, numbers.Real, "a number of seconds")
     if value is not None and not 0 <= cast(float, value) < float("inf"):
         raise ValueError(f"{name} must be >= 0 and finite, got {value!r}")
 
 
-def _check_callable(name: str, value: object) -> None:
+def _check_callable(name: str, value: object, kinds: object = None, what: str = "") -> None:
     if value is not None and not callable(value):
         raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
+
+
+_STR, _BOOL = (str, "a str"), (bool, "a bool")
+# (option, checker, accepted types, wording) for every option that has a type.
+_OPTION_CHECKS: tuple[tuple[str, Callable[..., None], Any, str], ...] = (
+    *((n, _check, *_STR) for n in ("auth_username", "auth_password", "user_agent")),
+    *((n, _check, *_STR) for n in ("network_interface", "proxy_host", "proxy_username")),
+    *((n, _check, *_STR) for n in ("proxy_password", "ca_certs")),
+    *((n, _check, str, "a file path (str)") for n in ("client_key", "client_cert")),
+    *((n, _check_seconds, None, "") for n in ("connect_timeout", "request_timeout")),
+    *((n, _check, *_BOOL) for n in ("follow_redirects", "decompress_response")),
+    *((n, _check, *_BOOL) for n in ("allow_nonstandard_methods", "validate_cert")),
+    *((n, _check, *_BOOL) for n in ("allow_ipv6", "expect_100_continue")),
+    *((n, _check_callable, None, "") for n in ("streaming_callback", "header_callback")),
+    *((n, _check_callable, None, "") for n in ("prepare_curl_callback", "body_producer")),
+    ("max_redirects", _check, int, "an int"),
+    ("proxy_port", _check, int, "an int"),
+)
 
 
 def _check_header_text(kind: str, text: str) -> None:
@@ -201,25 +218,14 @@ class HTTPRequest:
         self._validate_options()
 
     def _validate_options(self) -> None:
-        for name in ("auth_username", "auth_password", "user_agent", "network_interface"):
-            _check(name, getattr(self, name), str, "a str")
-        for name in ("proxy_host", "proxy_username", "proxy_password", "ca_certs"):
-            _check(name, getattr(self, name), str, "a str")
-        for name in ("client_key", "client_cert"):
-            _check(name, getattr(self, name), str, "a file path (str)")
-        for name in ("connect_timeout", "request_timeout"):
-            _check_seconds(name, getattr(self, name))
-        for name in ("follow_redirects", "decompress_response", "allow_nonstandard_methods"):
-            _check(name, getattr(self, name), bool, "a bool")
-        for name in ("validate_cert", "allow_ipv6", "expect_100_continue"):
-            _check(name, getattr(self, name), bool, "a bool")
-        for name in ("streaming_callback", "header_callback", "prepare_curl_callback"):
-            _check_callable(name, getattr(self, name))
-        _check_callable("body_producer", self.body_producer)
-        _check("max_redirects", self.max_redirects, int, "an int")
+        # Most options are None: test that first, check the rest by table.
+        options = self.__dict__
+        for name, check, kinds, what in _OPTION_CHECKS:
+            value = options[name]
+            if value is not None:
+                check(name, value, kinds, what)
         if self.max_redirects is not None and self.max_redirects < 0:
             raise ValueError(f"max_redirects must be >= 0, got {self.max_redirects}")
-        _check("proxy_port", self.proxy_port, int, "an int")
         if self.proxy_port is not None and not 0 < self.proxy_port < 65536:
             raise ValueError(f"proxy_port must be in 1..65535, got {self.proxy_port}")
         if self.auth_mode not in _AUTH_MODES:
@@ -306,9 +312,10 @@ class HTTPRequest:
             ValueError: a header has CR/LF/NUL, or the method/body combination
                 is not allowed without ``allow_nonstandard_methods``.
         """
-        request = copy.copy(self)
-        request._headers = HTTPHeaders(self._headers)
+        request = object.__new__(HTTPRequest)
         fill = request.__dict__
+        fill.update(self.__dict__)
+        request._headers = HTTPHeaders(self._headers)
         for name, value in defaults.items():
             if fill.get(name, 0) is None:
                 fill[name] = value

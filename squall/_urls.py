@@ -56,6 +56,12 @@ def _encode_host(host: str, url: str) -> str:
         raise ValueError(f"invalid host name {host!r} in URL {url!r}: {exc}") from None
 
 
+# Programs fetch the same URLs again and again; ParsedURL is immutable, so a
+# small cache skips the splitting and validation on every repeat.
+_CACHE: dict[str, ParsedURL] = {}
+_CACHE_SIZE = 512
+
+
 def parse_url(url: str) -> ParsedURL:
     """Split and validate an absolute http or https URL.
 
@@ -64,8 +70,20 @@ def parse_url(url: str) -> ParsedURL:
         ValueError: the URL is malformed, not http(s), has no host, a bad port,
             or contains control characters or spaces.
     """
+    try:
+        return _CACHE[url]
+    except (KeyError, TypeError):
+        pass
     if not isinstance(url, str):
         raise TypeError(f"url must be str, got {type(url).__name__}")
+    parsed = _parse(url)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[url] = parsed
+    return parsed
+
+
+def _parse(url: str) -> ParsedURL:
     if _FORBIDDEN.intersection(url):
         raise ValueError(f"URL contains whitespace or control characters: {url!r}")
     try:
