@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import importlib.util
 import inspect
 import os
 import socket
@@ -27,12 +28,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.servers.app import AppServer
+from tests.servers.helpers import PROXY_PASSWORD as PROXY_PASSWORD  # re-exported for unit tests
+from tests.servers.helpers import PROXY_USER as PROXY_USER
 from tests.servers.scripted import Handler, ScriptedServer
 from tests.servers.tls import Certs, make_certs
 
@@ -90,9 +92,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for item in items:
             if item.get_closest_marker("squall_only") is not None:
                 item.add_marker(skip)
-    with contextlib.suppress(ImportError):
-        import pytest_timeout  # noqa: F401
-
+    if importlib.util.find_spec("pytest_timeout") is not None:
         for item in items:
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(SYNC_TEST_TIMEOUT))
@@ -100,9 +100,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """A new event loop for this test; async tests and client fixtures share it."""
+    """A new event loop for this test; async tests and client fixtures share it.
+
+    While it exists, blockbuster fails any blocking call (sleep, blocking socket
+    or file I/O) that squall's own code makes on a thread running an event loop.
+    """
     loop = asyncio.new_event_loop()
-    yield loop
+    with _blockbuster():
+        yield loop
     with contextlib.suppress(RuntimeError):
         tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in tasks:
@@ -111,6 +116,18 @@ def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
             loop.run_until_complete(asyncio.wait(tasks, timeout=2))
         loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
+
+
+@contextlib.contextmanager
+def _blockbuster() -> Iterator[None]:
+    if AGAINST_TORNADO or os.environ.get("SQUALL_TEST_NO_BLOCKBUSTER") == "1":
+        yield
+        return
+    from blockbuster import blockbuster_ctx
+
+    # Only squall's frames are scanned: the servers and the tests may block.
+    with blockbuster_ctx("squall"):
+        yield
 
 
 # -- engines and clients ------------------------------------------------------
@@ -129,9 +146,7 @@ def _settle(loop: asyncio.AbstractEventLoop) -> None:
 
 
 @pytest.fixture
-def make_client(
-    engine: str, event_loop: asyncio.AbstractEventLoop
-) -> Iterator[Callable[..., Any]]:
+def make_client(engine: str, event_loop: asyncio.AbstractEventLoop) -> Iterator[Callable[..., Any]]:
     """A factory ``make_client(**kwargs)`` of force_instance clients of the engine.
 
     Call it from inside the test's loop (an ``async def`` test); every client it
@@ -262,7 +277,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], deadline: float) ->
 
 @contextlib.contextmanager
 def _subprocess_server(args: list[str], port: int) -> Iterator[None]:
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open("/tmp/proxy.err", "wb"))
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for_port(port, proc, time.monotonic() + 15)
         yield
@@ -273,9 +288,6 @@ def _subprocess_server(args: list[str], port: int) -> Iterator[None]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
-
-
-PROXY_USER, PROXY_PASSWORD = "proxyuser", "proxypass"
 
 
 @pytest.fixture(scope="session")
@@ -293,6 +305,11 @@ def http_proxy() -> Iterator[tuple[str, int]]:
 def socks_proxy() -> Iterator[tuple[str, int]]:
     """pproxy as a SOCKS5 proxy (no auth)."""
     port = _free_port()
-    pproxy = str(Path(sys.executable).with_name("pproxy"))
-    with _subprocess_server([pproxy, "-l", f"socks5://127.0.0.1:{port}"], port):
+    # pproxy switches to uvloop when it can import it, and then fails to get a
+    # loop in its main thread; hiding uvloop keeps it on plain asyncio.
+    script = (
+        "import sys; sys.modules['uvloop'] = None; from pproxy.server import main;"
+        f"sys.argv = ['pproxy', '-l', 'socks5://127.0.0.1:{port}']; main()"
+    )
+    with _subprocess_server([sys.executable, "-c", script], port):
         yield "127.0.0.1", port

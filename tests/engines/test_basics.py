@@ -105,9 +105,7 @@ async def test_status_error_raises_with_response(client: Any, app_server: AppSer
     assert str(info.value) == "HTTP 404: Not Found"
 
 
-async def test_raise_error_false_returns_error_response(
-    client: Any, app_server: AppServer
-) -> None:
+async def test_raise_error_false_returns_error_response(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/status/503", raise_error=False)
     assert response.code == 503
     assert isinstance(response.error, HTTPClientError)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from squall._errors import HTTPClientError, ResponseTooLargeError
 from tests.servers.app import AppServer
 from tests.servers.helpers import echoed, echoed_headers
 from tests.servers.routes import ENCODED_TEXT, large_body
+from tests.servers.scripted import ScriptedServer, response
 
 SIZE = 300_000
 
@@ -130,7 +132,8 @@ async def test_max_body_size_applies_when_streaming(
     make_client: Any, app_server: AppServer
 ) -> None:
     client = make_client(max_body_size=10_000)
-    fetch = client.fetch(app_server.http_url + f"/large?size={SIZE}", streaming_callback=len)
+    url = app_server.http_url + f"/large?size={SIZE}"
+    fetch = client.fetch(url, streaming_callback=lambda chunk: None)
     await _assert_too_large(fetch)
 
 
@@ -216,10 +219,40 @@ async def test_decompress_streaming(client: Any, app_server: AppServer) -> None:
     assert b"".join(chunks) == ENCODED_TEXT
 
 
-async def test_max_body_size_counts_decoded_bytes(
-    make_client: Any, app_server: AppServer
-) -> None:
+async def test_max_body_size_counts_decoded_bytes(make_client: Any, app_server: AppServer) -> None:
     # The gzip body is tiny on the wire; the limit is on what it decodes to.
     assert len(zlib.compress(ENCODED_TEXT)) < 1000 < len(ENCODED_TEXT)
     client = make_client(max_body_size=1000)
     await _assert_too_large(client.fetch(app_server.http_url + "/encoded?coding=gzip&force=1"))
+
+
+async def test_expect_100_continue_final_answer_first(client: Any, scripted: Any) -> None:
+    # The server refuses from the headers alone; the client must take that answer
+    # (and not wait forever to send a body nobody will read).
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        head = bytearray()
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            head += chunk
+        server.requests.append(bytes(head))
+        conn.sendall(response(b"no", "401 Unauthorized", ["Connection: close"]))
+        server.wait()
+
+    server = scripted(handler)
+    result = await client.fetch(
+        server.url + "/",
+        method="PUT",
+        body=b"x" * 100_000,
+        expect_100_continue=True,
+        raise_error=False,
+    )
+    assert (result.code, result.body) == (401, b"no")
+    assert b"expect: 100-continue" in server.requests[0].lower()
+
+
+async def test_concurrent_fetches(client: Any, app_server: AppServer) -> None:
+    urls = [app_server.http_url + f"/echo?n={i}" for i in range(20)]
+    results = await asyncio.gather(*(client.fetch(url) for url in urls))
+    assert [echoed(r)["query"] for r in results] == [f"n={i}" for i in range(20)]

@@ -12,6 +12,8 @@ import socket
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.servers.app import AppServer
 from tests.servers.helpers import client_port, echoed, echoed_headers, sockets_connected_to
 from tests.servers.scripted import ScriptedServer, response
@@ -29,12 +31,12 @@ async def test_reuse_over_tls(client: Any, app_server: AppServer, certs: Certs) 
     assert len(ports) == 1
 
 
-async def test_reuse_after_streamed_and_chunked_bodies(
-    client: Any, app_server: AppServer
-) -> None:
+async def test_reuse_after_streamed_and_chunked_bodies(client: Any, app_server: AppServer) -> None:
     first = client_port(await client.fetch(app_server.http_url + "/echo"))
     await client.fetch(app_server.http_url + "/chunked?chunks=3&size=5")
-    await client.fetch(app_server.http_url + "/large?size=100000", streaming_callback=len)
+    await client.fetch(
+        app_server.http_url + "/large?size=100000", streaming_callback=lambda chunk: None
+    )
     await client.fetch(app_server.http_url + "/status/404", raise_error=False)
     assert client_port(await client.fetch(app_server.http_url + "/echo")) == first
 
@@ -208,7 +210,19 @@ async def test_hostname_mapping_with_port(make_client: Any, app_server: AppServe
 
 async def test_network_interface_source_ip(client: Any, app_server: AppServer) -> None:
     for source in ("127.0.0.1", "127.0.0.2"):
-        response_ = await client.fetch(
-            app_server.http_url + "/echo", network_interface=source
-        )
+        response_ = await client.fetch(app_server.http_url + "/echo", network_interface=source)
         assert echoed(response_)["client"][0] == source
+
+
+@pytest.mark.squall_only
+async def test_http2_multiplexes_on_one_connection(
+    client: Any, app_server: AppServer, certs: Certs, engine: str
+) -> None:
+    if "simple" in engine:
+        pytest.skip("the simple engine speaks HTTP/1.1 only")
+    url = app_server.https_url + "/echo"
+    results = await asyncio.gather(
+        *(client.fetch(url, ca_certs=certs.ca, http_version="2") for _ in range(4))
+    )
+    assert {echoed(r)["http_version"] for r in results} == {"2"}
+    assert len({client_port(r) for r in results}) == 1

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from squall._errors import HTTPClientError
-from tests.conftest import PROXY_PASSWORD, PROXY_USER
 from tests.servers.app import AppServer
-from tests.servers.helpers import echoed, echoed_headers
+from tests.servers.helpers import PROXY_PASSWORD, PROXY_USER, echoed, echoed_headers
 from tests.servers.tls import Certs
 
 

@@ -165,6 +165,16 @@ async def test_redirect_across_schemes_to_https(
     client: Any, app_server: AppServer, certs: Any
 ) -> None:
     response = await client.fetch(
-        redirect_to(app_server, app_server.https_url + "/echo"), ca_certs=certs.ca
+        redirect_to(app_server, app_server.https_url + "/echo"),
+        ca_certs=certs.ca,
+        headers={"Authorization": "Bearer secret"},
     )
     assert response.effective_url == app_server.https_url + "/echo"
+    # Another scheme (and port) is another origin: credentials stay behind.
+    assert echoed_headers(echoed(response), "Authorization") == []
+
+
+async def test_head_stays_head_after_303(client: Any, app_server: AppServer) -> None:
+    response = await client.fetch(redirect_to(app_server, "/echo", 303), method="HEAD")
+    assert (response.code, response.body) == (200, b"")
+    assert response.effective_url == app_server.http_url + "/echo"

@@ -138,4 +138,3 @@ def test_blocking_client_timeout(blocking_client: Any, app_server: AppServer) ->
     with pytest.raises(HTTPClientError) as info:
         blocking_client.fetch(app_server.http_url + "/slow?delay=10", request_timeout=0.2)
     _assert_timeout(info.value)
-

@@ -105,4 +105,3 @@ async def test_ssl_options_context_overrides_validation(
             validate_cert=False,
         )
     assert info.value.code == 599
-

@@ -19,6 +19,7 @@ there is no startup race.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import threading
@@ -113,10 +114,8 @@ class AppServer:
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None and not self._loop.is_closed():
             # The loop may already be gone if hypercorn crashed; nothing to stop then.
-            try:
+            with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:
-                pass
         if self._thread is not None:
             self._thread.join(STOP_TIMEOUT)
 

@@ -8,6 +8,9 @@ import os
 import socket
 from typing import Any
 
+# Credentials the http_proxy fixture (proxy.py) demands.
+PROXY_USER, PROXY_PASSWORD = "proxyuser", "proxypass"
+
 
 def echoed(response: Any) -> dict[str, Any]:
     """The JSON an /echo (or /conn) route sent back."""

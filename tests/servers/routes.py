@@ -287,9 +287,8 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 async def _send_response(req: Request, response: Response, send: Send) -> None:
     headers = list(response.headers)
     no_body = req.method == "HEAD" or response.status in (204, 304)
-    if response.chunks is None and not no_body:
-        headers.append((b"content-length", str(len(response.body)).encode()))
-    elif response.chunks is None and req.method == "HEAD":
+    # HEAD announces the length the GET body would have; 204/304 announce none.
+    if response.chunks is None and (req.method == "HEAD" or not no_body):
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     if no_body:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from squall._headers import HTTPHeaders
@@ -9,8 +11,8 @@ from squall._redirects import next_request, will_follow
 from squall._request import DEFAULTS, HTTPRequest
 
 
-def _req(url: str = "http://a.test/x", **kw: object) -> HTTPRequest:
-    return HTTPRequest(url, **kw).resolved(DEFAULTS)  # type: ignore[arg-type]
+def _req(url: str = "http://a.test/x", **kw: Any) -> HTTPRequest:
+    return HTTPRequest(url, **kw).resolved(DEFAULTS)
 
 
 def _loc(location: str) -> HTTPHeaders:
@@ -34,7 +36,7 @@ def test_followed_codes(code: int) -> None:
         (302, _loc("/y"), {"max_redirects": 0}),
     ],
 )
-def test_not_followed(code: int, headers: HTTPHeaders, kw: dict[str, object]) -> None:
+def test_not_followed(code: int, headers: HTTPHeaders, kw: dict[str, Any]) -> None:
     assert not will_follow(_req(**kw), code, headers)
 
 

@@ -88,7 +88,7 @@ def test_body_and_producer_exclusive() -> None:
         return None
 
     with pytest.raises(ValueError, match="mutually exclusive"):
-        HTTPRequest("http://x/", body=b"a", body_producer=producer)  # type: ignore[arg-type]
+        HTTPRequest("http://x/", body=b"a", body_producer=producer)
 
 
 def test_str_body_is_utf8() -> None:
