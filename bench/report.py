@@ -184,6 +184,7 @@ def markdown(env: dict, rows: list[dict]) -> str:
 def chart(env: dict, rows: list[dict], path: str) -> None:
     """One horizontal bar panel per scenario, log scale, squall's bars highlighted."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -203,6 +204,8 @@ def chart(env: dict, rows: list[dict], path: str) -> None:
         ]
         ax.barh(names, vals, color=colors)
         ax.set_xscale("log")
+        # Minor tick labels of a log axis overlap: keep the decades only.
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(sc.key + (" (req/s)" if sc.metric == "rps" else " (MB/s)"), fontsize=10)
         ax.tick_params(axis="y", labelsize=7)
         for i, v in enumerate(vals):

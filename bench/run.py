@@ -95,14 +95,19 @@ def run_cell(srv, sc, client: matrix.Client, loop: str, opts) -> dict:
         cmd, env = wrk_cmd(srv, sc, opts.duration * sc.duration_factor)
     else:
         cmd = client_cmd(srv, sc, client, loop, opts)
-    limit = opts.duration * sc.duration_factor + opts.warmup + 60
+    # Generous for slow clients (their in-flight requests finish after the window), short
+    # enough that a hung client costs little.
+    # The warm-up completes one request per slot: 1000 of them take a slow client a while.
+    limit = 3 * (opts.duration * sc.duration_factor + opts.warmup) + 20 + sc.concurrency / 20
     cpu0 = _children_cpu()
     try:
         proc = subprocess.run(
             pinned(cmd), capture_output=True, text=True, timeout=limit, env=env, cwd=HERE
         )
-    except subprocess.TimeoutExpired:
-        return {"error": f"timeout after {limit:.0f} s"}
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
+        tail = err.strip().splitlines()[-1:] or ["no output"]
+        return {"error": f"timeout after {limit:.0f} s (stderr: {tail[0][:150]})"}
     res = _last_json(proc.stdout)
     if res is None:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -185,6 +190,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clients", default="", help="comma-separated client names")
     p.add_argument("--no-uvloop", dest="uvloop", action="store_false")
     p.add_argument("--out", default=RESULTS, help="results directory")
+    p.add_argument("--report", metavar="JSON", help="only redo the table and chart from a JSON")
     opts = p.parse_args(argv)
     opts.reps = opts.reps or (1 if opts.quick else 3)
     opts.duration = opts.duration or (1.0 if opts.quick else 2.5)
@@ -194,22 +200,31 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return opts
 
 
+def write_results(env: dict, rows: list[dict], out: str) -> str:
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "latest.json"), "w") as f:
+        json.dump({"environment": env, "runs": rows}, f, indent=1)
+    md = report.markdown(env, rows)
+    with open(os.path.join(out, "latest.md"), "w") as f:
+        f.write(md)
+    report.chart(env, rows, os.path.join(out, "latest.png"))
+    return md
+
+
 def main() -> None:
     opts = parse()
+    if opts.report:
+        with open(opts.report) as f:
+            data = json.load(f)
+        print(write_results(data["environment"], data["runs"], opts.out))
+        return
     srv = server.start(cpu=SERVER_CPU if (os.cpu_count() or 1) > 1 else None)
     try:
         env = environment(opts)
         rows = run_matrix(srv, opts)
     finally:
         srv.stop()
-    os.makedirs(opts.out, exist_ok=True)
-    with open(os.path.join(opts.out, "latest.json"), "w") as f:
-        json.dump({"environment": env, "runs": rows}, f, indent=1)
-    md = report.markdown(env, rows)
-    with open(os.path.join(opts.out, "latest.md"), "w") as f:
-        f.write(md)
-    report.chart(env, rows, os.path.join(opts.out, "latest.png"))
-    print(md)
+    print(write_results(env, rows, opts.out))
 
 
 if __name__ == "__main__":
