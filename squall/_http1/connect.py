@@ -198,10 +198,10 @@ class Dialer:
     async def connect(
         self,
         request: HTTPRequest,
-        protocol_factory: Callable[[], asyncio.Protocol],
+        protocol_factory: Callable[[], asyncio.BaseProtocol],
         timer: HopTimer,
         timings: Timings,
-    ) -> tuple[asyncio.BaseTransport, asyncio.Protocol]:
+    ) -> tuple[asyncio.BaseTransport, asyncio.BaseProtocol]:
         """Resolve, connect and (for https) handshake; the timer's deadline is already set.
 
         Raises:
@@ -288,6 +288,8 @@ class Dialer:
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
             sock.setblocking(False)
+            # Requests are written whole; Nagle would only delay body_producer pieces.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if source:
                 sock.bind((source, 0))
             await self.loop.sock_connect(sock, sockaddr)

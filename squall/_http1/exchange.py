@@ -25,12 +25,15 @@ from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._http1.connect import Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.decoding import Decoder, make_decoder
-from squall._http1.protocol import InformationalResponse, Response
+from squall._http1.events import InformationalResponse, Response
 from squall._redirects import will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
 
 __all__ = ["Exchange"]
+
+# Bodies up to this size are sent in the same buffer as the head (one send).
+_JOIN_LIMIT = 64 * 1024
 
 
 class Exchange:
@@ -43,6 +46,7 @@ class Exchange:
     """
 
     __slots__ = (
+        "body_buffer",
         "chunks",
         "conn",
         "continue_waiter",
@@ -70,6 +74,7 @@ class Exchange:
         self.done: asyncio.Future[None] = loop.create_future()
         self.response: Response | None = None
         self.chunks: list[bytes] = []
+        self.body_buffer: BytesIO | None = None
         self.size = 0
         self.streaming = request.streaming_callback
         if self.streaming is None:
@@ -97,6 +102,9 @@ class Exchange:
         request, conn = self.request, self.conn
         start_request = conn.protocol.start_request
         body = request.body
+        headers = request.headers
+        if "Connection" in headers and "close" in headers["Connection"].lower():
+            self.must_close = True  # RFC 9112 §9.6: we said this is the last request
         if request.body_producer is not None:
             chunked = "Content-Length" not in request.headers
             conn.start(self, start_request(request.method, request.target, fields, None, chunked))
@@ -106,6 +114,11 @@ class Exchange:
             conn.start(self, start_request(request.method, request.target, fields))
             if await self._wait_continue():
                 conn.write(body)
+        elif body is not None and len(body) > _JOIN_LIMIT:
+            # A large body goes in its own write: copying it behind the head costs more
+            # than the extra send.
+            conn.start(self, start_request(request.method, request.target, fields))
+            conn.write(body)
         else:
             conn.start(self, start_request(request.method, request.target, fields, body))
         if self.streaming is None:
@@ -125,21 +138,30 @@ class Exchange:
     async def _produce(self) -> None:
         conn = self.conn
         frame = conn.protocol.frame
-        loop = self.loop
 
         def write(chunk: bytes | str) -> asyncio.Future[None]:
+            # Tornado's contract: the data is written now; the future says when
+            # to write more.
             if isinstance(chunk, str):
                 chunk = chunk.encode("utf-8")
             if conn.closed:
                 raise HTTPStreamClosedError(f"Connection to {conn.where} closed")
             conn.write(frame(bytes(chunk)))
-            return asyncio.ensure_future(conn.drain(), loop=loop)
+            return conn.writable()
 
         producer = self.request.body_producer
         assert producer is not None
-        result = producer(write)
-        if result is not None and inspect.isawaitable(result):
-            await result
+        try:
+            result = producer(write)
+            if result is not None and inspect.isawaitable(result):
+                await result
+        except HTTPStreamClosedError:
+            if not self.done.done():
+                raise
+            # The server answered (and closed) before taking the whole body: that
+            # answer is the result, as with any early response.
+            self.must_close = True
+            return
         conn.write(conn.protocol.end_request())
 
     async def _pump(self) -> None:
@@ -217,6 +239,20 @@ class Exchange:
             self.conn.pause_reading()
             self._poke()
 
+    def direct_target(self, size: int) -> BytesIO | None:
+        if self.streaming is not None or self.decoder is not None or self.discard:
+            return None
+        total = self.size + size
+        if total > self.limit:
+            return None  # on_data will refuse it as it arrives
+        buffer = BytesIO()
+        for chunk in self.chunks:
+            buffer.write(chunk)
+        self.chunks = []
+        self.body_buffer = buffer
+        self.size = total
+        return buffer
+
     def on_end(self) -> None:
         self.first_byte = self.conn.first_byte
         if self.decoder is not None:
@@ -244,8 +280,12 @@ class Exchange:
         """The HTTPResponse of this exchange (after ``run`` returned)."""
         event = self.response
         assert event is not None
-        chunks = self.chunks
-        buffer = BytesIO(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        buffer = self.body_buffer
+        if buffer is not None:
+            buffer.seek(0)
+        else:
+            chunks = self.chunks
+            buffer = BytesIO(chunks[0] if len(chunks) == 1 else b"".join(chunks))
         start = timings.start
         time_info = {
             "namelookup": timings.resolved - start,

@@ -39,7 +39,7 @@ __all__ = ["Engine"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 _USER_AGENT = f"squall/{__version__}"
-_PROXY_OPTIONS = ("proxy_host", "proxy_port", "proxy_username", "proxy_password")
+_PROXY_OPTIONS = ("proxy_host", "proxy_port", "proxy_username", "proxy_password", "proxy_auth_mode")
 
 Waiter = asyncio.Future[HTTP1Connection | None]
 
@@ -60,7 +60,10 @@ def check_supported(request: HTTPRequest) -> None:
         if getattr(request, name, None):
             raise NotImplementedError(f"{name} not supported by SimpleAsyncHTTPClient")
     if request.auth_mode not in (None, "basic"):
-        raise ValueError(f"unsupported auth_mode {request.auth_mode} (auth_mode)")
+        raise ValueError(
+            f"unsupported auth_mode {request.auth_mode!r}: SimpleAsyncHTTPClient does basic "
+            "auth only; use CurlAsyncHTTPClient for digest"
+        )
 
 
 def _basic_auth(username: str, password: str) -> str:
@@ -106,7 +109,9 @@ class Engine:
         idle_timeout: see ``pool.ConnectionPool``.
     """
 
-    def __init__(self, client: Any, max_connections_per_host: int | None, idle_timeout: float):
+    def __init__(
+        self, client: Any, max_connections_per_host: int | None, idle_timeout: float
+    ) -> None:
         self.loop: asyncio.AbstractEventLoop = client.loop
         self.client = client
         self.dialer = Dialer(self.loop, client.resolver, client.hostname_mapping)
@@ -114,6 +119,8 @@ class Engine:
             max_connections_per_host, idle_timeout
         )
         self._expiry: asyncio.TimerHandle | None = None
+        # One read buffer for every connection: each read is consumed before the next.
+        self._scratch = memoryview(bytearray(1024 * 1024))
 
     async def fetch(self, request: HTTPRequest) -> HTTPResponse:
         """One exchange for a resolved request (the engine contract's fetch_once)."""
@@ -122,7 +129,7 @@ class Engine:
         loop = self.loop
         start_wall = time.time()
         timings = Timings(loop.time())
-        task = asyncio.current_task()
+        task = asyncio.current_task(loop)
         assert task is not None
         timer = HopTimer(loop, task)
         key = self.dialer.pool_key(request)
@@ -195,9 +202,10 @@ class Engine:
     ) -> HTTP1Connection:
         max_header_size = self.client.max_header_size
         where = f"{request.host}:{request.port}"
+        scratch = self._scratch
         try:
             _, protocol = await self.dialer.connect(
-                request, lambda: HTTP1Connection(max_header_size, where), timer, timings
+                request, lambda: HTTP1Connection(max_header_size, where, scratch), timer, timings
             )
         except BaseException:
             self._wake(key, self.pool.open_failed(key))

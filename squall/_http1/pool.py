@@ -169,13 +169,18 @@ class ConnectionPool(Generic[C, W]):
 
     def opened(self, key: Hashable, conn: C) -> None:
         """A reserved slot now holds ``conn``, busy with the request that dialled it."""
-        origin = self._origins[key]
+        origin = self._origins.get(key)
+        if origin is None:  # close_all() ran meanwhile
+            conn.close()
+            return
         origin.opening -= 1
         self._mark_busy(origin, conn)
 
     def open_failed(self, key: Hashable) -> Handoff[C, W] | None:
         """Dialling failed: free the slot; returns the waiter that may dial instead."""
-        origin = self._origins[key]
+        origin = self._origins.get(key)
+        if origin is None:
+            return None
         origin.opening -= 1
         return self._wake_to_dial(key, origin)
 
@@ -187,7 +192,10 @@ class ConnectionPool(Generic[C, W]):
             connection was dropped and the waiter may dial in its slot).
             The caller closes ``conn`` itself when it is not reusable.
         """
-        origin = self._origins[key]
+        origin = self._origins.get(key)
+        if origin is None or conn not in origin.in_flight:  # close_all() ran meanwhile
+            conn.close()
+            return None
         count = origin.in_flight[conn] - 1
         if not conn.is_reusable:
             self._drop(origin, conn)
@@ -205,7 +213,9 @@ class ConnectionPool(Generic[C, W]):
 
     def discard(self, key: Hashable, conn: C) -> Handoff[C, W] | None:
         """Forget ``conn`` (it broke); returns the waiter that may dial instead."""
-        origin = self._origins[key]
+        origin = self._origins.get(key)
+        if origin is None or conn not in origin.in_flight:
+            return None
         self._drop(origin, conn)
         return self._wake_to_dial(key, origin)
 

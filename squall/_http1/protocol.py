@@ -42,7 +42,15 @@ from typing import Final
 import httptools
 
 from squall._errors import RemoteProtocolError, ResponseTooLargeError
-from squall._headers import HTTPHeaders
+from squall._headers import HTTPHeaders, normalize_name
+from squall._http1.events import (
+    END_OF_MESSAGE,
+    EndOfMessage,
+    Event,
+    InformationalResponse,
+    Response,
+)
+from squall._http1.writers import LAST_CHUNK, serialize_head
 
 __all__ = [
     "END_OF_MESSAGE",
@@ -57,69 +65,8 @@ __all__ = [
 # Tornado tolerates ten 1xx responses before the final one; so do we.
 MAX_INFORMATIONAL: Final = 10
 
-_LAST_CHUNK: Final = b"0\r\n\r\n"
-# RFC 9110 §5.6.2: a method is a token.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _CONTENT_LENGTH_VALUE = re.compile(rb"(?im)^content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
 
-
-class Response:
-    """A status line and its header section.
-
-    Attributes:
-        status_code: the three-digit code.
-        reason: the reason phrase (may be empty).
-        http_version: ``"1.1"`` or ``"1.0"``.
-        headers: the fields as ``HTTPHeaders``.
-        raw_headers: the same fields as received, in order (for header_callback).
-    """
-
-    __slots__ = ("headers", "http_version", "raw_headers", "reason", "status_code")
-
-    def __init__(
-        self,
-        status_code: int,
-        reason: str,
-        http_version: str,
-        headers: HTTPHeaders,
-        raw_headers: list[tuple[bytes, bytes]],
-    ) -> None:
-        self.status_code = status_code
-        self.reason = reason
-        self.http_version = http_version
-        self.headers = headers
-        self.raw_headers = raw_headers
-
-    def header_lines(self) -> list[str]:
-        """The response head as Tornado's header_callback sees it: lines with CRLF."""
-        lines = [f"HTTP/{self.http_version} {self.status_code} {self.reason}\r\n"]
-        for name, value in self.raw_headers:
-            lines.append(f"{name.decode('latin-1')}: {value.decode('latin-1')}\r\n")
-        lines.append("\r\n")
-        return lines
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.status_code}, {self.reason!r})"
-
-
-class InformationalResponse(Response):
-    """A 1xx response (RFC 9110 §15.2); the final response follows."""
-
-    __slots__ = ()
-
-
-class EndOfMessage:
-    """The response is complete (use the ``END_OF_MESSAGE`` singleton)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "END_OF_MESSAGE"
-
-
-END_OF_MESSAGE: Final = EndOfMessage()
-
-Event = InformationalResponse | Response | bytes | EndOfMessage
 
 # llhttp's reasons, reworded as the cause a user can act on.
 _LLHTTP_REASONS: Final = {
@@ -150,10 +97,12 @@ class ClientProtocol:
         "_headers",
         "_informational",
         "_is_head",
+        "_length",
         "_max_header_size",
         "_parser",
         "_raw",
         "_reason",
+        "_remaining",
         "_until_close",
         "keep_alive",
         "response_started",
@@ -172,6 +121,8 @@ class ClientProtocol:
         self._is_head = False
         self._chunked = False
         self._until_close = False
+        self._length: int | None = None
+        self._remaining = -1
         self._done = True
         #: Whether the connection may carry another request (valid after END_OF_MESSAGE).
         self.keep_alive = True
@@ -210,24 +161,9 @@ class ClientProtocol:
         """
         if not self._done:
             raise RuntimeError("start_request() before the previous response completed")
-        if _TOKEN.match(method) is None:
-            raise ValueError(f"Invalid HTTP method {method!r}")
-        lines = [f"{method} {target} HTTP/1.1\r\n"]
-        lines.extend([f"{name}: {value}\r\n" for name, value in headers])
-        if chunked:
-            lines.append("Transfer-Encoding: chunked\r\n")
-        lines.append("\r\n")
-        head = "".join(lines)
-        # One C-speed scan over the whole head instead of a check per field: each line
-        # contributes exactly one CR and one LF, so any other count means an injection.
-        count = len(lines)
-        if head.count("\n") != count or head.count("\r") != count or "\0" in head:
-            _raise_bad_field(method, target, headers)
-        if " " in target:
-            raise ValueError(f"Invalid request target {target!r}")
+        head = serialize_head(method, target, headers, chunked)
         self._begin_response(method == "HEAD", chunked)
-        data = head.encode("latin-1")
-        return data + body if body else data
+        return head + body if body else head
 
     def frame(self, data: bytes) -> bytes:
         """Frame one piece of a streamed body (a chunk when chunked, else as is)."""
@@ -237,7 +173,7 @@ class ClientProtocol:
 
     def end_request(self) -> bytes:
         """The bytes that end a streamed body (the last chunk when chunked)."""
-        return _LAST_CHUNK if self._chunked else b""
+        return LAST_CHUNK if self._chunked else b""
 
     # -- receiving -----------------------------------------------------------
 
@@ -251,6 +187,9 @@ class ClientProtocol:
             RemoteProtocolError: the server broke HTTP/1.1.
             ResponseTooLargeError: the header section exceeds ``max_header_size``.
         """
+        remaining = self._remaining
+        if remaining >= 0:
+            return self._length_body(data, remaining)
         self.response_started = True
         events = self._events = []
         if self._done:
@@ -268,7 +207,46 @@ class ClientProtocol:
             self._fail("Unexpected 101 Switching Protocols (no upgrade was requested)")
         except httptools.HttpParserError as exc:
             self._parser_error(exc)
+        if self._length is not None and not self._done:
+            # The rest of a Content-Length body (RFC 9112 §6.3 rule 6) needs no
+            # parsing: it is passed on as received, without llhttp's copy.
+            self._remaining = self._length
+            self._length = None
+            self._parser = None  # left mid-body; the next response gets a fresh one
         return events
+
+    @property
+    def body_remaining(self) -> int:
+        """Bytes of a Content-Length body still to come, once llhttp is out of the
+        way (-1 otherwise): the caller may then receive them itself and report
+        them with ``body_received``."""
+        return self._remaining
+
+    def body_received(self, size: int) -> bool:
+        """``size`` bytes of the body were received by the caller directly.
+
+        Returns:
+            True if that completes the response (``keep_alive`` is then valid).
+        """
+        remaining = self._remaining - size
+        if remaining > 0:
+            self._remaining = remaining
+            return False
+        self._remaining = -1
+        self._done = True
+        return True
+
+    def _length_body(self, data: bytes, remaining: int) -> list[Event]:
+        size = len(data)
+        if size < remaining:
+            self._remaining = remaining - size
+            return [data]
+        self._remaining = -1
+        self._done = True
+        if size == remaining:
+            return [data, END_OF_MESSAGE]
+        self.keep_alive = False  # bytes beyond the response: nobody asked for them
+        return [data[:remaining], END_OF_MESSAGE] if remaining else [END_OF_MESSAGE]
 
     def receive_eof(self) -> list[Event]:
         """The server closed its side.
@@ -312,8 +290,13 @@ class ClientProtocol:
         assert parser is not None
         code = parser.get_status_code()
         headers = HTTPHeaders()
+        add = headers.add
+        names = _NAMES
         for name, value in self._raw:
-            headers.add(name.decode("latin-1"), value.decode("latin-1"))
+            key = names.get(name)
+            if key is None:
+                key = _header_name(name)
+            add(key, value.decode("latin-1"))
         version = parser.get_http_version()
         reason = self._reason.decode("latin-1")
         if code < 200:
@@ -327,8 +310,9 @@ class ClientProtocol:
         self._headers = response
         self._head_chunks = []
         self._events.append(response)
-        has_body = "Transfer-Encoding" in headers or headers.get("Content-Length", "0") != "0"
-        if code == 204 and has_body:
+        if code == 204 and (
+            "Transfer-Encoding" in headers or headers.get("Content-Length", "0") != "0"
+        ):
             # RFC 9110 §15.3.5: a 204 has no content.
             raise RemoteProtocolError("Response with code 204 should not have body")
         if self._is_head:
@@ -336,20 +320,25 @@ class ClientProtocol:
             return
         self.keep_alive = parser.should_keep_alive()
         # RFC 9112 §6.3 rules 4 and 8: neither chunked nor a length -> read until close.
-        self._until_close = (
-            code not in (204, 304) and "Content-Length" not in headers and not self._is_chunked()
-        )
+        length = headers.get("Content-Length")
+        if length is None:
+            self._until_close = code not in (204, 304) and not self._is_chunked()
+        elif code != 304:
+            self._length = int(length)  # llhttp checked it is digits
 
     def on_body(self, body: bytes) -> None:
         if self._done:
             self.keep_alive = False  # a body after a HEAD response: unusable afterwards
             return
         self._events.append(body)
+        if self._length is not None:
+            self._length -= len(body)
 
     def on_message_complete(self) -> None:
         if self._headers is None or self._done:
             return  # end of a 1xx (its events were emitted at headers_complete)
         self._done = True
+        self._length = None
         self._events.append(END_OF_MESSAGE)
 
     # -- internals -----------------------------------------------------------
@@ -360,6 +349,8 @@ class ClientProtocol:
         self._is_head = is_head
         self._chunked = chunked
         self._until_close = False
+        self._length = None
+        self._remaining = -1
         self._informational = 0
         self._header_bytes = 0
         self.response_started = False
@@ -427,17 +418,12 @@ class ClientProtocol:
         raise error
 
 
-def _raise_bad_field(method: str, target: str, headers: list[tuple[str, str]]) -> None:
-    for label, text in (("method", method), ("request target", target)):
-        if _has_control(text):
-            raise ValueError(f"Invalid {label} {text!r}: CR, LF and NUL are not allowed")
-    for name, value in headers:
-        if _has_control(name):
-            raise ValueError(f"Invalid header name {name!r}: CR, LF and NUL are not allowed")
-        if _has_control(value):
-            raise ValueError(f"Invalid header value {value!r}: CR, LF and NUL are not allowed")
-    raise ValueError("Invalid request head")  # pragma: no cover - counts disagreed otherwise
+# Received header names -> their normalised str: the same few names recur.
+_NAMES: dict[bytes, str] = {}
 
 
-def _has_control(text: str) -> bool:
-    return "\r" in text or "\n" in text or "\0" in text
+def _header_name(raw: bytes) -> str:
+    name = normalize_name(raw.decode("latin-1"))
+    if len(_NAMES) < 1000:
+        _NAMES[raw] = name
+    return name

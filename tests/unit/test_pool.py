@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from squall._errors import HTTPConnectionError
+from squall._errors import HTTPConnectionError, HTTPStreamClosedError
 from squall._http1.pool import ConnectionPool
 from squall.simple_httpclient import SimpleAsyncHTTPClient
 
@@ -347,5 +347,203 @@ async def test_idle_connections_expire(server_factory: Callable[..., RawServer])
             await asyncio.sleep(0.02)
         assert "0 active, 0 idle" in repr(client)
         assert (await client.fetch(url)).body == b"conn 2"
+    finally:
+        client.close()
+
+
+# -- connection behaviour over real sockets ------------------------------------------
+
+
+def slow_reader_handler(conn: socket.socket, index: int) -> None:
+    """Reads nothing for a while (the client's buffers fill), then drains the body."""
+    with conn:
+        data = read_request(conn)
+        threading.Event().wait(0.3)
+        body = data.partition(b"\r\n\r\n")[2]
+        while not body.endswith(b"0\r\n\r\n"):
+            chunk = conn.recv(1 << 20)
+            if not chunk:
+                return
+            body = body[-5:] + chunk
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone")
+
+
+async def test_body_producer_write_applies_flow_control(
+    server_factory: Callable[..., RawServer],
+) -> None:
+    server = server_factory(slow_reader_handler)
+    client = SimpleAsyncHTTPClient(force_instance=True)
+    pending_seen: list[bool] = []
+
+    async def producer(write: Callable[[bytes], asyncio.Future[None]]) -> None:
+        for _ in range(64):
+            future = write(b"x" * 256 * 1024)
+            pending_seen.append(not future.done())
+            await future
+
+    try:
+        url = f"http://127.0.0.1:{server.port}/"
+        response = await client.fetch(url, method="POST", body_producer=producer)
+        assert response.body == b"done"
+        # 16 MiB cannot all fit in socket buffers: some write had to wait.
+        assert any(pending_seen)
+    finally:
+        client.close()
+
+
+def big_body_handler(conn: socket.socket, index: int) -> None:
+    with conn:
+        if read_request(conn):
+            body = b"y" * (4 << 20)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body))
+
+
+async def test_coroutine_streaming_callback_runs_in_order(
+    server_factory: Callable[..., RawServer],
+) -> None:
+    server = server_factory(big_body_handler)
+    client = SimpleAsyncHTTPClient(force_instance=True)
+    running: list[int] = []
+    received: list[int] = []
+
+    async def on_chunk(chunk: bytes) -> None:
+        assert not running, "a chunk was delivered before the previous one was handled"
+        running.append(1)
+        await asyncio.sleep(0)
+        received.append(len(chunk))
+        running.pop()
+
+    try:
+        url = f"http://127.0.0.1:{server.port}/"
+        response = await client.fetch(url, streaming_callback=on_chunk)
+        assert response.body == b""
+        assert sum(received) == 4 << 20
+        # The connection is clean afterwards and goes back to the pool.
+        assert "0 active, 1 idle" in repr(client)
+    finally:
+        client.close()
+
+
+class ListResolver:
+    def __init__(self, addrs: list[tuple[int, tuple[str, int]]]) -> None:
+        self.addrs = addrs
+
+    async def resolve(self, host: str, port: int, family: int) -> list[tuple[int, object]]:
+        return list(self.addrs)
+
+
+async def test_next_address_is_tried_when_the_first_refuses(
+    server_factory: Callable[..., RawServer],
+) -> None:
+    server = server_factory(keep_alive_handler)
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    dead_port = dead.getsockname()[1]
+    dead.close()  # nothing listens there: refused at once
+    resolver = ListResolver(
+        [(socket.AF_INET, ("127.0.0.1", dead_port)), (socket.AF_INET, ("127.0.0.1", server.port))]
+    )
+    client = SimpleAsyncHTTPClient(force_instance=True, resolver=resolver)
+    try:
+        response = await client.fetch(f"http://example.invalid:{server.port}/")
+        assert response.body == b"conn 1"
+    finally:
+        client.close()
+
+
+async def test_network_interface_must_be_an_ip_literal() -> None:
+    client = SimpleAsyncHTTPClient(force_instance=True)
+    try:
+        with pytest.raises(ValueError, match="Unrecognized IPv4 or IPv6 address"):
+            await client.fetch("http://127.0.0.1:9/", network_interface="eth0")
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+async def test_http2_and_3_are_refused_before_io(version: str) -> None:
+    client = SimpleAsyncHTTPClient(force_instance=True)
+    try:
+        with pytest.raises(ValueError, match="use CurlAsyncHTTPClient"):
+            await client.fetch("http://127.0.0.1:9/", http_version=version)
+    finally:
+        client.close()
+
+
+async def test_coroutine_streaming_callback_pauses_reading(
+    server_factory: Callable[..., RawServer],
+) -> None:
+    sent_all = threading.Event()
+    size = 64 << 20  # far more than the kernel's socket buffers hold
+
+    def handler(conn: socket.socket, index: int) -> None:
+        with conn:
+            if read_request(conn):
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+                chunk = b"z" * (1 << 20)
+                for _ in range(size >> 20):
+                    conn.sendall(chunk)
+                sent_all.set()
+
+    server = server_factory(handler)
+    client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=size)
+    seen = 0
+    stalled_server = False
+
+    async def on_chunk(chunk: bytes) -> None:
+        nonlocal seen, stalled_server
+        if not seen:
+            # While this first chunk is being handled nothing more is read, so
+            # the server cannot finish sending, however long we wait.
+            await asyncio.sleep(0.3)
+            stalled_server = not sent_all.is_set()
+        seen += len(chunk)
+
+    try:
+        url = f"http://127.0.0.1:{server.port}/"
+        await client.fetch(url, streaming_callback=on_chunk, request_timeout=60)
+        assert seen == size
+        assert stalled_server
+    finally:
+        client.close()
+
+
+def big_then_small_handler(conn: socket.socket, index: int) -> None:
+    """A large Content-Length body (received without the parser), then a small one."""
+    with conn:
+        body = bytes(range(256)) * (12 << 12)  # 12 MiB, not all-equal bytes
+        if read_request(conn):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body))
+        if read_request(conn):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsmall")
+
+
+async def test_large_body_then_reuse(server_factory: Callable[..., RawServer]) -> None:
+    server = server_factory(big_then_small_handler)
+    client = SimpleAsyncHTTPClient(force_instance=True)
+    try:
+        url = f"http://127.0.0.1:{server.port}/"
+        response = await client.fetch(url)
+        assert response.body == bytes(range(256)) * (12 << 12)
+        assert (await client.fetch(url)).body == b"small"
+        assert server.accepted == 1
+    finally:
+        client.close()
+
+
+def truncated_big_body_handler(conn: socket.socket, index: int) -> None:
+    with conn:
+        if read_request(conn):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (8 << 20))
+            conn.sendall(b"x" * (3 << 20))
+
+
+async def test_large_body_cut_short_is_an_error(server_factory: Callable[..., RawServer]) -> None:
+    server = server_factory(truncated_big_body_handler)
+    client = SimpleAsyncHTTPClient(force_instance=True)
+    try:
+        with pytest.raises(HTTPStreamClosedError, match="body was complete"):
+            await client.fetch(f"http://127.0.0.1:{server.port}/")
+        assert "0 active, 0 idle" in repr(client)
     finally:
         client.close()
