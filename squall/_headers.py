@@ -170,6 +170,23 @@ class HTTPHeaders(MutableMapping[str, str]):
         return (type(self).from_pairs, (list(self.get_all()),))
 
     @classmethod
+    def from_normalized(cls, pairs: Iterable[tuple[str, str]]) -> HTTPHeaders:
+        """Build headers from ``(name, value)`` str pairs whose names are already
+        in ``Http-Header-Case`` (a parser's fast path: no per-field normalising)."""
+        result = cls.__new__(cls)
+        fields: dict[str, list[str]] = {}
+        key = None
+        for key, value in pairs:
+            values = fields.get(key)
+            if values is None:
+                fields[key] = [value]
+            else:
+                values.append(value)
+        result._as_list = fields
+        result._last_key = key
+        return result
+
+    @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> HTTPHeaders:
         """Build headers from ``(name, value)`` pairs, keeping repeats."""
         result = cls()

@@ -92,6 +92,41 @@ def _check_header_text(kind: str, text: str) -> None:
             raise ValueError(f"{kind} contains a CR, LF or NUL character: {text!r}")
 
 
+def _check_headers(headers: HTTPHeaders) -> None:
+    # One scan of all the text for the common case; the slow loop only names
+    # the culprit. CR/LF would let a value inject headers or a whole request.
+    names = ":".join(headers)  # ":" cannot be in a valid name, so it separates
+    values = "".join(value for _, value in headers.get_all())
+    clean = names.count(":") == len(headers) - 1 and not any(
+        bad in names or bad in values for bad in _FORBIDDEN_IN_HEADERS
+    )
+    if clean and " " not in names and "" not in headers:
+        return
+    for name, value in headers.get_all():
+        _check_header_text("header name", name)
+        _check_header_text(f"value of header {name}", value)
+        if not name or ":" in name or " " in name:
+            raise ValueError(f"invalid header name {name!r}")
+
+
+_STR, _BOOL = (str, "a str"), (bool, "a bool")
+# (option, checker, accepted types, wording) for every option that has a type.
+_OPTION_CHECKS: tuple[tuple[str, Callable[..., None], Any, str], ...] = (
+    *((n, _check, *_STR) for n in ("auth_username", "auth_password", "user_agent")),
+    *((n, _check, *_STR) for n in ("network_interface", "proxy_host", "proxy_username")),
+    *((n, _check, *_STR) for n in ("proxy_password", "ca_certs")),
+    *((n, _check, str, "a file path (str)") for n in ("client_key", "client_cert")),
+    *((n, _check_seconds, None, "") for n in ("connect_timeout", "request_timeout")),
+    *((n, _check, *_BOOL) for n in ("follow_redirects", "decompress_response")),
+    *((n, _check, *_BOOL) for n in ("allow_nonstandard_methods", "validate_cert")),
+    *((n, _check, *_BOOL) for n in ("allow_ipv6", "expect_100_continue")),
+    *((n, _check_callable, None, "") for n in ("streaming_callback", "header_callback")),
+    *((n, _check_callable, None, "") for n in ("prepare_curl_callback", "body_producer")),
+    ("max_redirects", _check, int, "an int"),
+    ("proxy_port", _check, int, "an int"),
+)
+
+
 class HTTPRequest:
     """An HTTP client request: the URL and every option of one fetch.
 
@@ -319,11 +354,8 @@ class HTTPRequest:
         for name, value in defaults.items():
             if fill.get(name, 0) is None:
                 fill[name] = value
-        for name, value in request._headers.get_all():
-            _check_header_text("header name", name)
-            _check_header_text(f"value of header {name}", value)
-            if not name or ":" in name or " " in name:
-                raise ValueError(f"invalid header name {name!r}")
+        if request._headers:
+            _check_headers(request._headers)
         request._check_method_body()
         return request
 

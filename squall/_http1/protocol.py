@@ -289,14 +289,11 @@ class ClientProtocol:
         parser = self._parser
         assert parser is not None
         code = parser.get_status_code()
-        headers = HTTPHeaders()
-        add = headers.add
         names = _NAMES
-        for name, value in self._raw:
-            key = names.get(name)
-            if key is None:
-                key = _header_name(name)
-            add(key, value.decode("latin-1"))
+        headers = HTTPHeaders.from_normalized(
+            (names.get(name) or _header_name(name), value.decode("latin-1"))
+            for name, value in self._raw
+        )
         version = parser.get_http_version()
         reason = self._reason.decode("latin-1")
         if code < 200:
