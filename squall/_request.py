@@ -68,24 +68,6 @@ def _check_callable(name: str, value: object, kinds: object = None, what: str = 
         raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
 
 
-_STR, _BOOL = (str, "a str"), (bool, "a bool")
-# (option, checker, accepted types, wording) for every option that has a type.
-_OPTION_CHECKS: tuple[tuple[str, Callable[..., None], Any, str], ...] = (
-    *((n, _check, *_STR) for n in ("auth_username", "auth_password", "user_agent")),
-    *((n, _check, *_STR) for n in ("network_interface", "proxy_host", "proxy_username")),
-    *((n, _check, *_STR) for n in ("proxy_password", "ca_certs")),
-    *((n, _check, str, "a file path (str)") for n in ("client_key", "client_cert")),
-    *((n, _check_seconds, None, "") for n in ("connect_timeout", "request_timeout")),
-    *((n, _check, *_BOOL) for n in ("follow_redirects", "decompress_response")),
-    *((n, _check, *_BOOL) for n in ("allow_nonstandard_methods", "validate_cert")),
-    *((n, _check, *_BOOL) for n in ("allow_ipv6", "expect_100_continue")),
-    *((n, _check_callable, None, "") for n in ("streaming_callback", "header_callback")),
-    *((n, _check_callable, None, "") for n in ("prepare_curl_callback", "body_producer")),
-    ("max_redirects", _check, int, "an int"),
-    ("proxy_port", _check, int, "an int"),
-)
-
-
 def _check_header_text(kind: str, text: str) -> None:
     for bad in _FORBIDDEN_IN_HEADERS:
         if bad in text:
