@@ -97,6 +97,11 @@ def configure(curl: Any, request: HTTPRequest) -> None:
         _set_proxy(setopt, request)
     if request.http_version is not None:
         _set_http_version(setopt, request)
+    if request.http_version == "2" or (request.http_version is None and request.scheme == "https"):
+        # The request may go over HTTP/2 (libcurl offers h2 in ALPN by
+        # default): wait for a connection that is still being set up to say
+        # whether it multiplexes, rather than opening one more per request.
+        setopt(pycurl.PIPEWAIT, 1)
     if request.allow_ipv6 is False:
         setopt(pycurl.IPRESOLVE, pycurl.IPRESOLVE_V4)
     if request.network_interface:
@@ -128,7 +133,30 @@ def _set_method_and_body(setopt: Callable[..., None], request: HTTPRequest) -> N
         setopt(pycurl.POSTFIELDS, body)
 
 
+# Header lists of requests without headers of their own (most GETs), keyed by
+# what shapes them: building and checking them is a large part of configure().
+_PLAIN_LINES: dict[tuple[Any, ...], list[str | bytes]] = {}
+
+
 def _header_lines(request: HTTPRequest) -> list[str | bytes]:
+    if request.headers:
+        return _build_header_lines(request)
+    key = (
+        request.method,
+        request.body is None,
+        request.expect_100_continue,
+        request.decompress_response,
+        request.user_agent,
+    )
+    lines = _PLAIN_LINES.get(key)
+    if lines is None:
+        lines = _build_header_lines(request)  # raises before anything is cached
+        if len(_PLAIN_LINES) < 64:
+            _PLAIN_LINES[key] = lines
+    return lines
+
+
+def _build_header_lines(request: HTTPRequest) -> list[str | bytes]:
     headers = request.headers
     lines: list[str | bytes] = []
     for name, value in headers.get_all():

@@ -74,10 +74,23 @@ def _timeout(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
     return HTTPTimeoutError("Timeout during request", phase="request")
 
 
+def _proxy_where(request: HTTPRequest) -> str:
+    # proxy_host may be "scheme://host" (see options._set_proxy); libcurl's
+    # default port is 1080 for every proxy kind but https (443).
+    scheme, sep, host = str(request.proxy_host).rpartition("://")
+    port = request.proxy_port or (443 if sep and scheme.lower() == "https" else 1080)
+    host = host.strip("[]")
+    return f"proxy [{host}]:{port}" if ":" in host else f"proxy {host}:{port}"
+
+
 def _connect_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+    # Through a proxy, the only TCP connection libcurl opens is to the proxy;
+    # the proxy's own failure to reach the origin comes back as a response
+    # (HTTP) or a proxy error code (SOCKS), not as this code.
+    where = _proxy_where(request) if request.proxy_host else _where(request)
     if curl.getinfo(pycurl.OS_ERRNO) == os_errno.ECONNREFUSED or "refused" in message:
-        return HTTPConnectionRefusedError(f"Connection refused by {_where(request)}")
-    return HTTPConnectionError(f"Could not connect to {_where(request)}: {message}")
+        return HTTPConnectionRefusedError(f"Connection refused by {where}")
+    return HTTPConnectionError(f"Could not connect to {where}: {message}")
 
 
 def _recv_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:

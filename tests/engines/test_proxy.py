@@ -1,27 +1,32 @@
 """Forward proxies (curl engine): HTTP proxy, CONNECT tunnels for HTTPS, proxy auth, SOCKS5.
 
 The HTTP proxy is proxy.py and the SOCKS5 proxy is pproxy, both real servers
-run as subprocesses on 127.0.0.1 (see conftest). The simple engine does not
-implement proxies (Tornado raises NotImplementedError there too).
+run as subprocesses on 127.0.0.1 (see conftest). The proxy tests take the curl
+engine only (``curl_only`` parametrizes the ``engine`` fixture directly); the
+simple engine does not implement proxies and its test checks that it refuses
+every proxy option (Tornado raises NotImplementedError there too).
 """
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
 
-from squall._errors import HTTPClientError
+from squall._errors import HTTPClientError, HTTPConnectionRefusedError
+from tests.conftest import ENGINES
 from tests.servers.app import AppServer
 from tests.servers.helpers import PROXY_PASSWORD, PROXY_USER, echoed, echoed_headers
+from tests.servers.scripted import ScriptedServer, response
 from tests.servers.tls import Certs
 
-
-@pytest.fixture
-def curl_client(client: Any, engine: str) -> Any:
-    if "curl" not in engine:
-        pytest.skip("proxies are a curl-engine feature")
-    return client
+_CURL = {name: dotted for name, dotted in ENGINES.items() if name.endswith("curl")}
+_SIMPLE = {name: dotted for name, dotted in ENGINES.items() if name.endswith("simple")}
+# Direct parametrization of ``engine`` overrides the conftest fixture, so the
+# ``client`` fixture builds only these engines.
+curl_only = pytest.mark.parametrize("engine", list(_CURL.values()), ids=list(_CURL))
+simple_only = pytest.mark.parametrize("engine", list(_SIMPLE.values()), ids=list(_SIMPLE))
 
 
 def _proxy(proxy: tuple[str, int], auth: bool = True) -> dict[str, Any]:
@@ -31,10 +36,11 @@ def _proxy(proxy: tuple[str, int], auth: bool = True) -> dict[str, Any]:
     return options
 
 
+@curl_only
 async def test_http_through_proxy(
-    curl_client: Any, app_server: AppServer, http_proxy: tuple[str, int]
+    client: Any, app_server: AppServer, http_proxy: tuple[str, int]
 ) -> None:
-    response = await curl_client.fetch(
+    response = await client.fetch(
         app_server.http_url + "/echo", method="POST", body=b"via proxy", **_proxy(http_proxy)
     )
     data = echoed(response)
@@ -43,28 +49,31 @@ async def test_http_through_proxy(
     assert echoed_headers(data, "Proxy-Authorization") == []
 
 
+@curl_only
 async def test_proxy_auth_required(
-    curl_client: Any, app_server: AppServer, http_proxy: tuple[str, int]
+    client: Any, app_server: AppServer, http_proxy: tuple[str, int]
 ) -> None:
     with pytest.raises(HTTPClientError) as info:
-        await curl_client.fetch(app_server.http_url + "/echo", **_proxy(http_proxy, auth=False))
+        await client.fetch(app_server.http_url + "/echo", **_proxy(http_proxy, auth=False))
     assert info.value.code == 407
 
 
+@curl_only
 async def test_https_through_connect_tunnel(
-    curl_client: Any, app_server: AppServer, http_proxy: tuple[str, int], certs: Certs
+    client: Any, app_server: AppServer, http_proxy: tuple[str, int], certs: Certs
 ) -> None:
-    response = await curl_client.fetch(
+    response = await client.fetch(
         app_server.https_url + "/echo", ca_certs=certs.ca, **_proxy(http_proxy)
     )
     assert echoed(response)["method"] == "GET"
 
 
+@curl_only
 async def test_socks5_proxy(
-    curl_client: Any, app_server: AppServer, socks_proxy: tuple[str, int]
+    client: Any, app_server: AppServer, socks_proxy: tuple[str, int]
 ) -> None:
     # squall accepts a scheme in proxy_host, as libcurl does ("socks5://host").
-    response = await curl_client.fetch(
+    response = await client.fetch(
         app_server.http_url + "/echo",
         proxy_host=f"socks5://{socks_proxy[0]}",
         proxy_port=socks_proxy[1],
@@ -72,10 +81,47 @@ async def test_socks5_proxy(
     assert echoed(response)["method"] == "GET"
 
 
-async def test_simple_engine_refuses_proxy(
-    client: Any, engine: str, app_server: AppServer, http_proxy: tuple[str, int]
+@curl_only
+@pytest.mark.squall_only
+@pytest.mark.parametrize("scheme", ["", "socks5://"])
+async def test_refused_proxy_is_named(
+    client: Any, app_server: AppServer, closed_port: int, scheme: str
 ) -> None:
-    if "simple" not in engine:
-        pytest.skip("simple-engine behaviour")
-    with pytest.raises(NotImplementedError):
-        await client.fetch(app_server.http_url + "/echo", **_proxy(http_proxy))
+    with pytest.raises(HTTPConnectionRefusedError) as info:
+        await client.fetch(
+            app_server.http_url + "/echo", proxy_host=f"{scheme}127.0.0.1", proxy_port=closed_port
+        )
+    # The refusal is the proxy's: the origin was never contacted.
+    assert str(info.value).endswith(f"Connection refused by proxy 127.0.0.1:{closed_port}")
+
+
+def _answer_every_request(conn: socket.socket, server: ScriptedServer) -> None:
+    while server.read_request(conn):
+        conn.sendall(response(b"direct"))
+
+
+@simple_only
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("proxy_host", "127.0.0.1"),
+        ("proxy_port", 3128),
+        ("proxy_username", PROXY_USER),
+        ("proxy_password", PROXY_PASSWORD),
+        ("proxy_auth_mode", "basic"),
+    ],
+)
+async def test_simple_engine_refuses_each_proxy_option(
+    client: Any, scripted: Any, option: str, value: Any
+) -> None:
+    server = scripted(_answer_every_request)
+    options: dict[str, Any] = {option: value}
+    if option == "proxy_host":
+        options["proxy_port"] = server.port  # a working "proxy", were it used
+    with pytest.raises(NotImplementedError, match=option):
+        await client.fetch(server.url + "/proxied", **options)
+    # Refused before any I/O: the next fetch is the server's first connection
+    # (the acceptor takes connections in order, so an earlier one would count).
+    assert (await client.fetch(server.url + "/direct")).body == b"direct"
+    assert server.connections == 1
+    assert server.requests and b"/proxied" not in b"".join(server.requests)

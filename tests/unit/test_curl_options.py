@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import socket
 import ssl
 import weakref
@@ -22,6 +23,7 @@ import pytest
 from squall._curl.options import configure, ssl_options_to_curl
 from squall._errors import (
     HTTPCertificateError,
+    HTTPClientError,
     HTTPConnectionRefusedError,
     HTTPStreamClosedError,
     HTTPTimeoutError,
@@ -32,6 +34,7 @@ from squall._request import HTTPRequest
 from squall.curl_httpclient import CurlAsyncHTTPClient
 from tests.conftest import PROXY_PASSWORD, PROXY_USER
 from tests.servers.app import AppServer
+from tests.servers.digest import DIGEST_PASSWORD, DIGEST_USER, DigestServer
 from tests.servers.helpers import echoed, echoed_headers
 from tests.servers.scripted import ScriptedServer, response
 from tests.servers.tls import Certs
@@ -510,3 +513,67 @@ def test_works_on_uvloop(app_server: AppServer) -> None:
             client.close()
 
     assert uvloop.run(main()).count(b'"path": "/echo"') == 20
+
+
+@pytest.fixture(scope="module")
+def digest_server(certs: Certs) -> Iterator[DigestServer]:
+    server = DigestServer(certs)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def digest_proxy(certs: Certs) -> Iterator[DigestServer]:
+    server = DigestServer(certs, proxy=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_digest_auth(make_curl: Any, digest_server: DigestServer) -> None:
+    app = digest_server.digest
+    client = make_curl()
+    accepted = app.accepted
+    url = digest_server.http_url + "/secret?x=1"
+    credentials = {"auth_username": DIGEST_USER, "auth_password": DIGEST_PASSWORD}
+    response = await client.fetch(
+        url, method="POST", body=b"payload", auth_mode="digest", **credentials
+    )
+    data = json.loads(response.body)
+    assert data == {
+        "user": DIGEST_USER,
+        "method": "POST",
+        "target": "/secret?x=1",
+        "body": "payload",
+    }
+    assert response.code == 200 and app.accepted == accepted + 1
+    # The 401 challenge that libcurl answered is not what the caller sees.
+    assert "WWW-Authenticate" not in response.headers
+    with pytest.raises(HTTPClientError) as info:
+        await client.fetch(
+            url, auth_mode="digest", auth_username=DIGEST_USER, auth_password="wrong"
+        )
+    assert info.value.code == 401
+    # Basic credentials are no proof for a digest server.
+    with pytest.raises(HTTPClientError) as info:
+        await client.fetch(url, **credentials)
+    assert info.value.code == 401
+
+
+async def test_digest_proxy_auth(make_curl: Any, digest_proxy: DigestServer) -> None:
+    # The digest "proxy" answers proxied requests itself (see tests/servers/digest.py).
+    client = make_curl()
+    url = "http://origin.test/through?y=2"
+    options: dict[str, Any] = {
+        "proxy_host": "127.0.0.1",
+        "proxy_port": digest_proxy.http_port,
+        "proxy_username": DIGEST_USER,
+        "proxy_auth_mode": "digest",
+    }
+    response = await client.fetch(url, proxy_password=DIGEST_PASSWORD, **options)
+    data = json.loads(response.body)
+    assert (data["user"], data["target"]) == (DIGEST_USER, url)
+    with pytest.raises(HTTPClientError) as info:
+        await client.fetch(url, proxy_password="wrong", **options)
+    assert info.value.code == 407
