@@ -55,6 +55,13 @@ if AGAINST_TORNADO:
         "tornado-curl": "tornado.curl_httpclient.CurlAsyncHTTPClient",
     }
 
+_CURL = {name: dotted for name, dotted in ENGINES.items() if name.endswith("curl")}
+_SIMPLE = {name: dotted for name, dotted in ENGINES.items() if name.endswith("simple")}
+# For a feature only one engine has: parametrizing ``engine`` directly overrides
+# the fixture, so ``client`` and friends build only that engine (no skips).
+curl_only = pytest.mark.parametrize("engine", list(_CURL.values()), ids=list(_CURL))
+simple_only = pytest.mark.parametrize("engine", list(_SIMPLE.values()), ids=list(_SIMPLE))
+
 
 def import_object(dotted: str) -> Any:
     module, _, name = dotted.rpartition(".")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import curl_only
 from tests.servers.app import AppServer
 from tests.servers.helpers import client_port, echoed, echoed_headers, sockets_connected_to
 from tests.servers.scripted import ScriptedServer, response
@@ -215,11 +216,10 @@ async def test_network_interface_source_ip(client: Any, app_server: AppServer) -
 
 
 @pytest.mark.squall_only
+@curl_only
 async def test_http2_multiplexes_on_one_connection(
-    client: Any, app_server: AppServer, certs: Certs, engine: str
+    client: Any, app_server: AppServer, certs: Certs
 ) -> None:
-    if "simple" in engine:
-        pytest.skip("the simple engine speaks HTTP/1.1 only")
     url = app_server.https_url + "/echo"
     results = await asyncio.gather(
         *(client.fetch(url, ca_certs=certs.ca, http_version="2") for _ in range(4))

@@ -15,18 +15,11 @@ from typing import Any
 import pytest
 
 from squall._errors import HTTPClientError, HTTPConnectionRefusedError
-from tests.conftest import ENGINES
+from tests.conftest import curl_only, simple_only
 from tests.servers.app import AppServer
 from tests.servers.helpers import PROXY_PASSWORD, PROXY_USER, echoed, echoed_headers
 from tests.servers.scripted import ScriptedServer, response
 from tests.servers.tls import Certs
-
-_CURL = {name: dotted for name, dotted in ENGINES.items() if name.endswith("curl")}
-_SIMPLE = {name: dotted for name, dotted in ENGINES.items() if name.endswith("simple")}
-# Direct parametrization of ``engine`` overrides the conftest fixture, so the
-# ``client`` fixture builds only these engines.
-curl_only = pytest.mark.parametrize("engine", list(_CURL.values()), ids=list(_CURL))
-simple_only = pytest.mark.parametrize("engine", list(_SIMPLE.values()), ids=list(_SIMPLE))
 
 
 def _proxy(proxy: tuple[str, int], auth: bool = True) -> dict[str, Any]:
