@@ -105,14 +105,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.timeout(SYNC_TEST_TIMEOUT))
 
 
-@pytest.fixture
-def event_loop() -> Iterator[asyncio.AbstractEventLoop]:
-    """A new event loop for this test; async tests and client fixtures share it.
+LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop}
+if importlib.util.find_spec("uvloop") is not None:
+    import uvloop
+
+    LOOPS["uvloop"] = uvloop.new_event_loop
+
+
+@pytest.fixture(params=list(LOOPS), ids=list(LOOPS))
+def event_loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventLoop]:
+    """A new event loop for this test (each test runs on asyncio's loop and on
+    uvloop's); async tests and client fixtures share it.
 
     While it exists, blockbuster fails any blocking call (sleep, blocking socket
     or file I/O) that squall's own code makes on a thread running an event loop.
     """
-    loop = asyncio.new_event_loop()
+    loop = LOOPS[request.param]()
     with _blockbuster():
         yield loop
     with contextlib.suppress(RuntimeError):
