@@ -169,10 +169,7 @@ async def _produce(
         await result
 
 
-if __name__ == "__main__":  # pragma: no cover
-    import sys
+if __name__ == "__main__":
+    from squall._cli import main
 
-    from squall.httpclient import main
-
-    AsyncHTTPClient.configure(CurlAsyncHTTPClient)
-    sys.exit(main())
+    raise SystemExit(main(engine="curl"))

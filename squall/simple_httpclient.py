@@ -71,3 +71,9 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._engine.pool!r}>"
+
+
+if __name__ == "__main__":
+    from squall._cli import main
+
+    raise SystemExit(main(engine="simple"))

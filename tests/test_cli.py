@@ -335,3 +335,14 @@ def test_exit_status_table() -> None:
     assert {type(e).__name__ + str(e): _cli.exit_status(e) for e in cases} == {
         type(e).__name__ + str(e): status for e, status in cases.items()
     }
+
+
+@pytest.mark.parametrize("module", ["squall.simple_httpclient", "squall.curl_httpclient"])
+def test_engine_modules_run_the_cli(base: str, module: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--print_headers", base + "/hello"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(HELLO) and b"200" in result.stdout.split(b"\r\n", 1)[0]
