@@ -17,6 +17,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "_errors.py": ("squall._request", "squall.httpclient", "squall._http1", "squall._curl"),
     "_headers.py": ("squall.",),
     "_urls.py": ("squall.",),
+    "_decoding.py": ("asyncio", "squall._http1", "squall._curl", "squall.httpclient", "pycurl"),
     "_request.py": ("squall._response", "squall.httpclient", "squall._http1", "squall._curl"),
     "_response.py": ("squall.httpclient", "squall._http1", "squall._curl"),
     "_redirects.py": ("squall.httpclient", "squall._http1", "squall._curl"),

@@ -16,7 +16,7 @@ from unicodedata import normalize
 import pycurl
 
 from squall import __version__
-from squall._curl.decoding import ACCEPT_ENCODING
+from squall._decoding import ACCEPT_ENCODING
 
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
@@ -177,7 +177,9 @@ def _build_header_lines(request: HTTPRequest) -> list[str | bytes]:
         # libcurl labels any body form-urlencoded; only POST gets that default.
         lines.append("Content-Type:")
     if request.decompress_response and "Accept-Encoding" not in headers:
-        # Decoded by squall._curl.decoding, not libcurl (see there why).
+        # Decoded by squall._decoding, not libcurl: a libcurl built without zstd
+        # fails the whole transfer on a zstd body, and both engines must offer
+        # the same codings.
         lines.append(f"Accept-Encoding: {ACCEPT_ENCODING}")
     if request.user_agent:
         lines.append(f"User-Agent: {request.user_agent}")

@@ -19,15 +19,20 @@ Back-pressure uses libcurl's pause bits, kept in ``_paused``:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from inspect import isawaitable
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 import pycurl
 
-from squall._curl.decoding import make_decoder
-from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
+from squall._decoding import Decoder, make_decoder
+from squall._errors import (
+    HTTPClientError,
+    HTTPStreamClosedError,
+    RemoteProtocolError,
+    ResponseTooLargeError,
+)
 from squall._headers import HTTPHeaders
 from squall._redirects import will_follow
 
@@ -71,7 +76,7 @@ class Transfer:
         self._discard = False
         self._body_size = 0
         self._streaming = request.streaming_callback
-        self._decoder: Callable[[bytes], bytes] | None = None
+        self._decoder: Decoder | None = None
         self._pending: Awaitable[Any] | None = None
         self._backlog: list[bytes] = []
         self._wake: asyncio.Future[None] | None = None
@@ -141,10 +146,8 @@ class Transfer:
             return None
         coding = headers.get("Content-Encoding")
         if coding and self.request.decompress_response:
-            try:
-                self._decoder = make_decoder(coding)
-            except ValueError:
-                self._decoder = None  # not ours to decode: delivered as sent
+            # None for a coding we cannot decode: the body is delivered as sent.
+            self._decoder = make_decoder(coding, self.body_limit)
         callback = self.request.header_callback
         if callback is not None:
             try:
@@ -158,13 +161,17 @@ class Transfer:
     def on_body(self, data: bytes) -> int | None:
         if self._discard:
             return None
-        if self._decoder is not None:
+        decoder = self._decoder
+        if decoder is not None:
             try:
-                data = self._decoder(data)
-            except Exception as exc:
-                return self._fail(RemoteProtocolError(f"could not decode the body: {exc}"))
+                data = decoder.decode(data)
+            except HTTPClientError as exc:  # named bad data, or over the limit
+                return self._fail(exc)
             if not data:
                 return None
+        return self._deliver(data)
+
+    def _deliver(self, data: bytes) -> int | None:
         size = self._body_size + len(data)
         if size > self.body_limit:
             return self._fail(
@@ -227,6 +234,15 @@ class Transfer:
             # libcurl accepts a connection closed inside the header block as
             # the end of the response (HTTP/1.0 leniency); we do not.
             self.error = HTTPStreamClosedError("connection closed before the end of the headers")
+        decoder = self._decoder
+        if not errno and decoder is not None and self.error is None and not self._discard:
+            try:
+                tail = decoder.flush()  # what the decoder still held at the end
+            except HTTPClientError as exc:
+                self.error = exc
+            else:
+                if tail:
+                    self._deliver(tail)
         self.result = (errno, message)
         drained = self._drained
         if drained is not None and not drained.done():

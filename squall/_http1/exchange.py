@@ -21,10 +21,10 @@ from collections.abc import Awaitable
 from io import BytesIO
 from typing import Any
 
+from squall._decoding import Decoder, make_decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._http1.connect import Timings
 from squall._http1.connection import HTTP1Connection
-from squall._http1.decoding import Decoder, make_decoder
 from squall._http1.events import InformationalResponse, Response
 from squall._redirects import will_follow
 from squall._request import HTTPRequest

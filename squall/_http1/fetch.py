@@ -26,10 +26,10 @@ from collections.abc import Hashable
 from typing import Any
 
 from squall import __version__
+from squall._decoding import ACCEPT_ENCODING
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
 from squall._http1.connect import Dialer, HopTimer, Timings
 from squall._http1.connection import HTTP1Connection
-from squall._http1.decoding import ACCEPT_ENCODING
 from squall._http1.exchange import Exchange
 from squall._http1.pool import ConnectionPool, Handoff
 from squall._request import HTTPRequest

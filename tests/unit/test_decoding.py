@@ -7,8 +7,8 @@ import zlib
 
 import pytest
 
+from squall._decoding import ACCEPT_ENCODING, SUPPORTED, Decoder, make_decoder
 from squall._errors import RemoteProtocolError, ResponseTooLargeError
-from squall._http1.decoding import ACCEPT_ENCODING, SUPPORTED, Decoder, make_decoder
 
 PLAIN = b"squall " * 5000
 

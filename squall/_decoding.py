@@ -1,4 +1,6 @@
-"""Streaming content decoders for ``decompress_response`` (RFC 9110 §8.4).
+"""Streaming content decoders for ``decompress_response`` (RFC 9110 §8.4),
+shared by both engines (the curl engine turns libcurl's own decoding off so
+that both offer and decode exactly the same codings).
 
 ``make_decoder(content_encoding, limit)`` returns None when there is nothing to
 decode (identity, or a coding we do not know, which is then passed through
