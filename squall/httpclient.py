@@ -187,29 +187,28 @@ class AsyncHTTPClient(ConfigurableClient):
                 raise ValueError("kwargs can't be used if request is an HTTPRequest object")
         else:
             request = HTTPRequest(url=request, **kwargs)
-        coro = self._fetch_response(request)
-        if callback is None:
-            return self.loop.create_task(self._raise_or_return(coro, raise_error))
-        task = self.loop.create_task(coro)
-        task.add_done_callback(functools.partial(_run_callback, callback))
+        # One coroutine per fetch, no nesting of our own: each level of
+        # ``await`` is paid again on every resumption of the innermost frame.
+        task = self.loop.create_task(self._fetch(request, raise_error, callback is not None))
+        if callback is not None:
+            task.add_done_callback(functools.partial(_run_callback, callback))
         return task
 
-    @staticmethod
-    async def _raise_or_return(coro: Any, raise_error: bool) -> HTTPResponse:
-        response: HTTPResponse = await coro
-        error = response.error
-        if error is not None and (raise_error or not response._error_is_response_code):
-            raise error
-        return response
+    async def _fetch(
+        self, original: HTTPRequest, raise_error: bool, deliver_errors: bool
+    ) -> HTTPResponse:
+        """Run a fetch to its end: admission, the engine's hops, redirects.
 
-    async def _fetch_response(self, original: HTTPRequest) -> HTTPResponse:
-        """Run a fetch to its end; failures become a response with ``error`` set."""
+        Failures become a response with ``error`` set; that error is raised
+        unless ``deliver_errors`` (the callback form), or it is a status error
+        and ``raise_error`` is False.
+        """
         started = time.time()
         try:
             request = original.resolved(self.defaults)
             queue_time = await self._admission.acquire(_queue_timeout(request))
         except Exception as exc:
-            return _failed(original, exc, None, 0.0, started)
+            return _outcome(_failed(original, exc, None, started), raise_error, deliver_errors)
         hops = _Hops(queue_time)
         try:
             while True:
@@ -219,21 +218,31 @@ class AsyncHTTPClient(ConfigurableClient):
                 hops.add(response)
                 request = next_request(request, response.code, response.headers)
         except Exception as exc:
-            return _failed(original, exc, hops.start_time, hops.elapsed, started)
+            response = _failed(original, exc, hops.start_time, started)
+        else:
+            response = hops.finish(original, response)
         finally:
             self._admission.release()
-        return hops.finish(original, response)
+        return _outcome(response, raise_error, deliver_errors)
+
+
+def _outcome(response: HTTPResponse, raise_error: bool, deliver_errors: bool) -> HTTPResponse:
+    error = response.error
+    if error is None or deliver_errors:
+        return response
+    if raise_error or not response._error_is_response_code:
+        raise error
+    return response
 
 
 class _Hops:
     """Adds up the timings of a redirect chain into the final response."""
 
-    __slots__ = ("elapsed", "queue", "redirect", "start_time")
+    __slots__ = ("queue", "redirect", "start_time")
 
     def __init__(self, queue: float) -> None:
         self.queue = queue
         self.redirect = 0.0
-        self.elapsed = 0.0
         self.start_time: float | None = None
 
     def add(self, response: HTTPResponse) -> None:
@@ -258,18 +267,14 @@ class _Hops:
 
 
 def _failed(
-    original: HTTPRequest,
-    exc: Exception,
-    start_time: float | None,
-    elapsed: float,
-    started: float,
+    original: HTTPRequest, exc: Exception, start_time: float | None, started: float
 ) -> HTTPResponse:
     """The 599 response that carries an error (Tornado: ``HTTPResponse(code=599)``)."""
     response = HTTPResponse(
         original,
         NO_RESPONSE,
         error=exc,
-        request_time=elapsed or time.time() - started,
+        request_time=time.time() - started,
         start_time=start_time,
     )
     if isinstance(exc, HTTPClientError) and exc.response is None:
