@@ -228,15 +228,16 @@ def mtls_server(certs: Certs) -> Iterator[AppServer]:
 
 
 @pytest.fixture
-def scripted() -> Iterator[Callable[[Handler], ScriptedServer]]:
-    """A factory: ``scripted(handler)`` starts a ScriptedServer, stopped after the test.
+def scripted() -> Iterator[Callable[..., ScriptedServer]]:
+    """A factory: ``scripted(handler, host="127.0.0.1")`` starts a ScriptedServer,
+    stopped after the test.
 
     A handler's exception (e.g. a failed assert) fails the test at teardown.
     """
     servers: list[ScriptedServer] = []
 
-    def start(handler: Handler) -> ScriptedServer:
-        server = ScriptedServer(handler).start()
+    def start(handler: Handler, host: str = "127.0.0.1") -> ScriptedServer:
+        server = ScriptedServer(handler, host=host).start()
         servers.append(server)
         return server
 

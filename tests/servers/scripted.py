@@ -28,7 +28,7 @@ Handler = Callable[[socket.socket, "ScriptedServer"], None]
 
 
 class ScriptedServer:
-    """Listens on 127.0.0.1:0 and runs ``handler`` for each connection, on a thread.
+    """Listens on 127.0.0.1:0 (or ``host``) and runs ``handler`` per connection, on a thread.
 
     Attributes:
         port, url: where it listens (``url`` is ``http://127.0.0.1:<port>``).
@@ -38,14 +38,14 @@ class ScriptedServer:
         events: named threading.Events for handlers and tests to signal each other.
     """
 
-    def __init__(self, handler: Handler, backlog: int = 16) -> None:
+    def __init__(self, handler: Handler, backlog: int = 16, host: str = "127.0.0.1") -> None:
         self.handler = handler
-        self._listener = socket.socket()
+        self._listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
+        self._listener.bind((host, 0))
         self._listener.listen(backlog)
         self.port: int = self._listener.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
         self.connections = 0
         self.requests: list[bytes] = []
         self.errors: list[BaseException] = []
