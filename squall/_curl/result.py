@@ -94,6 +94,9 @@ def _connect_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClient
 
 
 def _recv_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+    if message.startswith("Failed to connect"):
+        # QUIC: an ICMP error on the first datagram comes back as a send error.
+        return _connect_failed(curl, request, message)
     if curl.getinfo(pycurl.OS_ERRNO) == os_errno.ECONNRESET:
         return HTTPConnectionResetError(f"Connection reset by {_where(request)}")
     if "chunk" in message.lower():
