@@ -11,6 +11,7 @@ the queue between a release and the waiter waking up.
 from __future__ import annotations
 
 import asyncio
+import time
 import contextlib
 from collections import deque
 
@@ -50,7 +51,8 @@ class Admission:
             self.active += 1
             return 0.0
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        # perf_counter, not loop.time(): uvloop's clock ticks in milliseconds.
+        started = time.perf_counter()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
         timer = loop.call_later(timeout, _expire, waiter) if timeout else None
@@ -65,7 +67,7 @@ class Admission:
                 timer.cancel()
             if not waiter.done() or waiter.cancelled() or waiter.exception() is not None:
                 _discard(self._waiters, waiter)
-        return loop.time() - started
+        return time.perf_counter() - started
 
     def release(self) -> None:
         """Give a slot back, handing it to the first live waiter if any."""

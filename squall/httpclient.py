@@ -203,7 +203,7 @@ class AsyncHTTPClient(ConfigurableClient):
         unless ``deliver_errors`` (the callback form), or it is a status error
         and ``raise_error`` is False.
         """
-        started = time.time()
+        started = time.perf_counter()
         try:
             request = original.resolved(self.defaults)
             queue_time = await self._admission.acquire(_queue_timeout(request))
@@ -274,7 +274,7 @@ def _failed(
         original,
         NO_RESPONSE,
         error=exc,
-        request_time=time.time() - started,
+        request_time=time.perf_counter() - started,
         start_time=start_time,
     )
     if isinstance(exc, HTTPClientError) and exc.response is None:
