@@ -17,9 +17,11 @@ built per distinct setting and cached for the life of the client.
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 import ssl
 import sys
+import time
 from asyncio.staggered import staggered_race
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -27,14 +29,19 @@ from typing import Any
 from squall._errors import HTTPTimeoutError, translate_os_error
 from squall._request import HTTPRequest
 
-__all__ = ["HAPPY_EYEBALLS_DELAY", "Dialer", "HopTimer", "Timings"]
+__all__ = ["HAPPY_EYEBALLS_DELAY", "Deadlines", "Dialer", "HopTimer", "Timings"]
 
 #: Seconds before trying the next address in parallel (RFC 8305 §8 recommends 250 ms).
 HAPPY_EYEBALLS_DELAY = 0.25
 
 
 class Timings:
-    """Monotonic stamps of one hop's phases (0.0 = did not happen)."""
+    """Monotonic stamps of one hop's phases (0.0 = did not happen).
+
+    ``time.monotonic()``, not ``loop.time()``: uvloop's is cached per iteration
+    at millisecond resolution, too coarse for a sub-millisecond hop. Both read
+    the same clock, so deadlines computed from these compare with the loop's.
+    """
 
     __slots__ = ("connected", "resolved", "secured", "start")
 
@@ -45,42 +52,93 @@ class Timings:
         self.secured = start
 
 
-class HopTimer:
-    """One timer handle per hop: when the current deadline passes, cancel the hop's task.
+class Deadlines:
+    """The deadlines of every hop of one engine behind a single loop timer.
 
-    Cheaper than ``asyncio.wait_for`` (no extra task or future per request). The
-    hop catches ``CancelledError`` and calls ``check`` to turn it into the
+    A ``call_at`` per request costs a TimerHandle, a heap push and a cancel (and
+    cancelled handles linger in the loop's heap). Here a hop's deadline is a dict
+    entry: setting and clearing it is O(1) and touches no loop state. The one loop
+    timer is re-armed only when a deadline earlier than it arrives; when it fires,
+    expired hops are cancelled and it is re-armed for the earliest remaining one
+    (a wake-up for a deadline whose hop already ended only costs that scan).
+    """
+
+    __slots__ = ("_handle", "_hops", "_loop", "_when")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._hops: dict[HopTimer, float] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self._when = math.inf
+
+    def set(self, hop: HopTimer, when: float) -> None:
+        """Expire ``hop`` at ``when`` (monotonic) unless cleared before."""
+        self._hops[hop] = when
+        if when < self._when:
+            self._schedule(when)
+
+    def clear(self, hop: HopTimer) -> None:
+        """Forget ``hop``'s deadline (the timer stays: a stray wake-up is harmless)."""
+        self._hops.pop(hop, None)
+
+    def close(self) -> None:
+        """Drop the loop timer if no hop is left (hops still running keep it)."""
+        if not self._hops and self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+            self._when = math.inf
+
+    def _schedule(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._when = when
+        self._handle = self._loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._when = math.inf
+        hops = self._hops
+        now = self._loop.time()
+        for hop in [hop for hop, when in hops.items() if when <= now]:
+            del hops[hop]
+            hop.expire()
+        if hops:
+            self._schedule(min(hops.values()))
+
+
+class HopTimer:
+    """One hop's deadline: when it passes, cancel the hop's task.
+
+    Cheaper than ``asyncio.wait_for`` (no extra task or future per request), and
+    cheaper than a ``call_at`` per hop (see ``Deadlines``). The hop catches
+    ``CancelledError`` and calls ``check`` to turn it into the
     ``HTTPTimeoutError`` of the phase that was running.
     """
 
-    __slots__ = ("_handle", "_loop", "_task", "fired", "message", "phase")
+    __slots__ = ("_deadlines", "_task", "fired", "message", "phase")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
-        self._loop = loop
+    def __init__(self, deadlines: Deadlines, task: asyncio.Task[Any]) -> None:
+        self._deadlines = deadlines
         self._task = task
-        self._handle: asyncio.TimerHandle | None = None
         self.fired = False
         self.phase = "connect"
         self.message = "Timeout while connecting"
 
     def arm(self, when: float | None, phase: str, message: str) -> None:
         """Set the deadline (monotonic, None for none) and what a timeout then means."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
         self.phase = phase
         self.message = message
-        if when is not None:
-            self._handle = self._loop.call_at(when, self._fire)
+        if when is None:
+            self._deadlines.clear(self)
+        else:
+            self._deadlines.set(self, when)
 
     def cancel(self) -> None:
         """Stop the timer (the hop is over)."""
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._deadlines.clear(self)
 
-    def _fire(self) -> None:
-        self._handle = None
+    def expire(self) -> None:
+        """The deadline passed (called by ``Deadlines``)."""
         self.fired = True
         self._task.cancel()
 
@@ -224,10 +282,10 @@ class Dialer:
             family = source_family
         timer.phase, timer.message = "resolve", f"Timeout while resolving {host}"
         addrs = await self._resolve(host, port, family)
-        timings.resolved = timings.connected = timings.secured = self.loop.time()
+        timings.resolved = timings.connected = timings.secured = time.monotonic()
         timer.phase, timer.message = "connect", f"Timeout while connecting to {host}:{port}"
         sock = await self._connect_any(addrs, source, f"{host}:{port}")
-        timings.connected = timings.secured = self.loop.time()
+        timings.connected = timings.secured = time.monotonic()
         if context is None:
             return await self.loop.create_connection(protocol_factory, sock=sock)
         timer.phase = "tls"
@@ -242,7 +300,7 @@ class Dialer:
         except (OSError, ssl.SSLError) as exc:
             sock.close()
             raise translate_os_error(exc, f"{request.host}:{request.port}") from exc
-        timings.secured = self.loop.time()
+        timings.secured = time.monotonic()
         return pair
 
     async def _resolve(self, host: str, port: int, family: int) -> list[tuple[int, Any]]:

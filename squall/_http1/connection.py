@@ -17,7 +17,8 @@ pool will not hand it out.
 from __future__ import annotations
 
 import asyncio
-from typing import BinaryIO, Protocol, cast
+import time
+from typing import Protocol, cast
 
 from squall._errors import HTTPStreamClosedError, translate_os_error
 from squall._http1.events import END_OF_MESSAGE, InformationalResponse, Response
@@ -33,9 +34,10 @@ class ResponseSink(Protocol):
     the connection closes and ``on_error`` gets it.
     """
 
-    def direct_target(self, size: int) -> BinaryIO | None:
-        """Offer to take the last ``size`` body bytes as plain writes into a file
-        object (no events, no checks: the size is known): return it, or None."""
+    def direct_target(self, size: int) -> memoryview | None:
+        """Offer to take the last ``size`` body bytes straight from the socket (no
+        events, no checks: the size is known): return a writable view of exactly
+        ``size`` bytes for the reads to fill, or None."""
         ...
 
     def on_informational(self, event: InformationalResponse) -> None: ...
@@ -61,8 +63,9 @@ class HTTP1Connection(asyncio.BufferedProtocol):
     buffer shared by every connection of a client (each read is consumed before
     the next, so sharing is safe on one loop). Usually the bytes are copied out
     and parsed. For the rest of a large Content-Length body that is being
-    buffered, they are written straight into the response's BytesIO instead:
-    one copy from a cache-hot buffer, no per-read bytes object, no final join.
+    buffered, the socket reads straight into the body's final memory instead
+    (``ResponseSink.direct_target``): no copy in Python, no per-read bytes
+    object, no final join.
 
     Args:
         max_header_size: passed to ``ClientProtocol``.
@@ -76,7 +79,8 @@ class HTTP1Connection(asyncio.BufferedProtocol):
     def __init__(self, max_header_size: int, where: str, scratch: memoryview) -> None:
         self.protocol = ClientProtocol(max_header_size)
         self._scratch = scratch
-        self._target: BinaryIO | None = None
+        self._target: memoryview | None = None
+        self._filled = 0
         self.where = where
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -165,6 +169,9 @@ class HTTP1Connection(asyncio.BufferedProtocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def get_buffer(self, sizehint: int) -> memoryview:
+        target = self._target
+        if target is not None:
+            return target[self._filled :]  # never empty: it is dropped once full
         return self._scratch
 
     def buffer_updated(self, nbytes: int) -> None:
@@ -181,7 +188,7 @@ class HTTP1Connection(asyncio.BufferedProtocol):
             self.close()
             return
         if not self.first_byte:
-            self.first_byte = self._loop.time()
+            self.first_byte = time.monotonic()
         try:
             for event in self.protocol.receive_data(data):
                 if type(event) is bytes:
@@ -195,13 +202,13 @@ class HTTP1Connection(asyncio.BufferedProtocol):
             remaining = self.protocol.body_remaining
             if remaining >= _DIRECT_MIN and self._sink is sink:
                 self._target = sink.direct_target(remaining)
+                self._filled = 0
         except Exception as exc:
             self._abort(sink, exc)
 
     def _direct_received(self, nbytes: int) -> None:
-        assert self._target is not None
-        # One copy, from the (cache-hot) scratch buffer to the body's final memory.
-        self._target.write(self._scratch[:nbytes])
+        # The bytes are already in place (get_buffer handed out the target).
+        self._filled += nbytes
         if self.protocol.body_received(nbytes):
             self._target = None
             sink = self._sink

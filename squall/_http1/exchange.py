@@ -1,7 +1,8 @@
 """One request/response exchange on a connection: the ``ResponseSink``.
 
-``Exchange.run`` writes the request (whole, after a ``100 Continue``, or from
-a ``body_producer`` with flow control) and waits for the response. The
+``Exchange.send`` writes a request that needs no waiting, synchronously;
+``Exchange.run`` writes the others (after a ``100 Continue``, or from a
+``body_producer`` with flow control) and waits for the response. The
 connection calls ``on_response``/``on_data``/``on_end`` synchronously from
 ``data_received``; they apply, in order: the redirect rule (a response the
 base client will follow is read and dropped, with no callbacks, as Tornado's
@@ -92,35 +93,52 @@ class Exchange:
 
     # -- sending -------------------------------------------------------------------
 
-    async def run(self, fields: list[tuple[str, str]]) -> None:
-        """Send the request and wait until the response is complete.
+    def send(self, fields: list[tuple[str, str]]) -> bool:
+        """Write the whole request now if nothing needs awaiting (no ``body_producer``,
+        no ``100 Continue`` wait); True if it did. The caller then awaits ``done``
+        (when not streaming) or ``run(fields, True)``.
 
         Raises:
-            HTTPClientError: a 599 leaf (the connection broke, the peer broke HTTP,
-                a limit was exceeded), or whatever a user callback raised.
+            ValueError: a field that could split the message.
         """
         request, conn = self.request, self.conn
-        start_request = conn.protocol.start_request
-        body = request.body
         headers = request.headers
         if "Connection" in headers and "close" in headers["Connection"].lower():
             self.must_close = True  # RFC 9112 §9.6: we said this is the last request
-        if request.body_producer is not None:
-            chunked = "Content-Length" not in request.headers
-            conn.start(self, start_request(request.method, request.target, fields, None, chunked))
-            if not request.expect_100_continue or await self._wait_continue():
-                await self._produce()
-        elif request.expect_100_continue and body:
-            conn.start(self, start_request(request.method, request.target, fields))
-            if await self._wait_continue():
-                conn.write(body)
-        elif body is not None and len(body) > _JOIN_LIMIT:
+        body = request.body
+        if request.body_producer is not None or (request.expect_100_continue and body):
+            return False
+        start_request = conn.protocol.start_request
+        if body is not None and len(body) > _JOIN_LIMIT:
             # A large body goes in its own write: copying it behind the head costs more
             # than the extra send.
             conn.start(self, start_request(request.method, request.target, fields))
             conn.write(body)
         else:
             conn.start(self, start_request(request.method, request.target, fields, body))
+        return True
+
+    async def run(self, fields: list[tuple[str, str]], sent: bool) -> None:
+        """Finish sending (unless ``send`` did) and wait until the response is complete.
+
+        Raises:
+            HTTPClientError: a 599 leaf (the connection broke, the peer broke HTTP,
+                a limit was exceeded), or whatever a user callback raised.
+        """
+        if not sent:
+            request, conn = self.request, self.conn
+            start_request = conn.protocol.start_request
+            if request.body_producer is not None:
+                chunked = "Content-Length" not in request.headers
+                head = start_request(request.method, request.target, fields, None, chunked)
+                conn.start(self, head)
+                if not request.expect_100_continue or await self._wait_continue():
+                    await self._produce()
+            else:  # expect_100_continue with a body
+                conn.start(self, start_request(request.method, request.target, fields))
+                if await self._wait_continue():
+                    assert request.body is not None
+                    conn.write(request.body)
         if self.streaming is None:
             await self.done
         else:
@@ -239,19 +257,27 @@ class Exchange:
             self.conn.pause_reading()
             self._poke()
 
-    def direct_target(self, size: int) -> BytesIO | None:
+    def direct_target(self, size: int) -> memoryview | None:
         if self.streaming is not None or self.decoder is not None or self.discard:
             return None
-        total = self.size + size
+        received = self.size
+        total = received + size
         if total > self.limit:
             return None  # on_data will refuse it as it arrives
-        buffer = BytesIO()
+        # The final memory of the body, sized once: bytes(n) is calloc'd (untouched
+        # zero pages), BytesIO adopts it without a copy while it is the only
+        # reference, and getbuffer() lets the socket read straight into it. Once
+        # the view is released, getvalue() returns that same object: no join, no copy.
+        buffer = BytesIO(bytes(total))
+        view = buffer.getbuffer()
+        offset = 0
         for chunk in self.chunks:
-            buffer.write(chunk)
+            view[offset : offset + len(chunk)] = chunk
+            offset += len(chunk)
         self.chunks = []
         self.body_buffer = buffer
         self.size = total
-        return buffer
+        return view[received:]
 
     def on_end(self) -> None:
         self.first_byte = self.conn.first_byte

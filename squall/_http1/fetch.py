@@ -7,7 +7,8 @@
 3. take a pooled connection synchronously when one is idle, else dial one
    (or wait for the per-host limit), under the connect deadline;
 4. write the request and await the exchange's single future, under the
-   request deadline (one ``call_at`` timer; see ``connect.HopTimer``);
+   request deadline (a dict entry behind one shared loop timer; see
+   ``connect.Deadlines``);
 5. return the connection to the pool and build the HTTPResponse.
 
 A request that fails on a *reused* connection before any response byte
@@ -28,7 +29,7 @@ from typing import Any
 from squall import __version__
 from squall._decoding import ACCEPT_ENCODING
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
-from squall._http1.connect import Dialer, HopTimer, Timings
+from squall._http1.connect import Deadlines, Dialer, HopTimer, Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.exchange import Exchange
 from squall._http1.pool import ConnectionPool, Handoff
@@ -119,50 +120,71 @@ class Engine:
             max_connections_per_host, idle_timeout
         )
         self._expiry: asyncio.TimerHandle | None = None
+        self._deadlines = Deadlines(self.loop)
         # One read buffer for every connection: each read is consumed before the next.
         self._scratch = memoryview(bytearray(1024 * 1024))
 
     async def fetch(self, request: HTTPRequest) -> HTTPResponse:
         """One exchange for a resolved request (the engine contract's fetch_once)."""
+        # One flat coroutine: with an idle connection and a plain request, the only
+        # suspension is the exchange's future (each nested await would be paid again
+        # on every resumption).
         check_supported(request)
         fields = request_headers(request)
         loop = self.loop
         start_wall = time.time()
-        timings = Timings(loop.time())
+        timings = Timings(time.monotonic())
         task = asyncio.current_task(loop)
         assert task is not None
-        timer = HopTimer(loop, task)
+        timer = HopTimer(self._deadlines, task)
         key = self.dialer.pool_key(request)
+        total = request.request_timeout
+        deadline = timings.start + total if total else None
+        reuse = True
         try:
-            exchange = await self._run(request, key, fields, timer, timings)
+            while True:
+                conn = self._idle(key, reuse)
+                if conn is None:
+                    conn = await self._connection(request, key, timer, timings, reuse)
+                timer.arm(deadline, "request", "Timeout during request")
+                exchange = Exchange(self.client, request, conn)
+                exchange.pretransfer = time.monotonic()
+                try:
+                    sent = exchange.send(fields)
+                    if sent and exchange.streaming is None:
+                        await exchange.done
+                    else:
+                        await exchange.run(fields, sent)
+                except HTTPConnectionError:
+                    self._discard(key, conn)
+                    if not reuse or not _retryable(request, conn):
+                        raise
+                    reuse = False  # the server closed an idle connection: once more, on a new one
+                    continue
+                except BaseException:
+                    self._discard(key, conn)
+                    raise
+                break
         except asyncio.CancelledError as exc:
             timer.check(exc)
             raise
         finally:
             timer.cancel()
-        return exchange.response_for(request, start_wall, timings, loop.time())
-
-    async def _run(
-        self,
-        request: HTTPRequest,
-        key: Hashable,
-        fields: list[tuple[str, str]],
-        timer: HopTimer,
-        timings: Timings,
-    ) -> Exchange:
-        reuse = True
-        while True:
-            conn = await self._connection(request, key, timer, timings, reuse)
-            total = request.request_timeout
-            timer.arm(timings.start + total if total else None, "request", "Timeout during request")
-            try:
-                return await self._exchange(request, key, conn, fields, timings)
-            except HTTPConnectionError:
-                if not reuse or not _retryable(request, conn):
-                    raise
-                reuse = False  # the server closed an idle connection: once more, on a new one
+        if exchange.must_close:
+            conn.close()
+        self._release(key, conn)
+        return exchange.response_for(request, start_wall, timings, time.monotonic())
 
     # -- connections -------------------------------------------------------------
+
+    def _idle(self, key: Hashable, reuse: bool) -> HTTP1Connection | None:
+        """A pooled connection to reuse now, or None (without reserving anything)."""
+        if not reuse:
+            return None
+        checkout = self.pool.acquire_idle(key, self.loop.time())
+        for stale in checkout.to_close:
+            stale.close()
+        return checkout.connection
 
     async def _connection(
         self, request: HTTPRequest, key: Hashable, timer: HopTimer, timings: Timings, reuse: bool
@@ -252,33 +274,12 @@ class Engine:
             conn.close()
         self._schedule_expiry()
 
-    # -- the exchange --------------------------------------------------------------
-
-    async def _exchange(
-        self,
-        request: HTTPRequest,
-        key: Hashable,
-        conn: HTTP1Connection,
-        fields: list[tuple[str, str]],
-        timings: Timings,
-    ) -> Exchange:
-        exchange = Exchange(self.client, request, conn)
-        try:
-            exchange.pretransfer = self.loop.time()
-            await exchange.run(fields)
-        except BaseException:
-            self._discard(key, conn)
-            raise
-        if exchange.must_close:
-            conn.close()
-        self._release(key, conn)
-        return exchange
-
     def close(self) -> None:
         """Close every connection and fail every request waiting for one."""
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
+        self._deadlines.close()
         conns, waiters = self.pool.close_all()
         for conn in conns:
             conn.close()

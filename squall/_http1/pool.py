@@ -132,12 +132,24 @@ class ConnectionPool(Generic[C, W]):
             now: the monotonic clock.
             reuse: False to insist on a new connection (a retry after a stale one).
         """
+        to_close: list[C] = []
+        if reuse:
+            checkout = self.acquire_idle(key, now)
+            if checkout.connection is not None:
+                return checkout
+            to_close = checkout.to_close
         origin = self._origins.get(key)
         if origin is None:
             origin = self._origins[key] = _Origin()
+        return self._reserve(origin, to_close)
+
+    def acquire_idle(self, key: Hashable, now: float) -> Checkout[C]:
+        """Like ``acquire``, but only a live connection to reuse, never a slot:
+        ``open_new`` is always False, and a None ``connection`` reserves nothing."""
+        origin = self._origins.get(key)
         to_close: list[C] = []
-        if not reuse:
-            return self._reserve(origin, to_close)
+        if origin is None:
+            return Checkout(None, False, to_close)
         for conn in origin.shared:
             if conn.is_reusable and origin.in_flight[conn] < conn.max_concurrent_requests:
                 origin.in_flight[conn] += 1
@@ -152,7 +164,7 @@ class ConnectionPool(Generic[C, W]):
                 return Checkout(conn, False, to_close)
             del origin.in_flight[conn]
             to_close.append(conn)
-        return self._reserve(origin, to_close)
+        return Checkout(None, False, to_close)
 
     def _reserve(self, origin: _Origin[C, W], to_close: list[C]) -> Checkout[C]:
         if self.max_per_host is None or origin.size() < self.max_per_host:
