@@ -11,8 +11,8 @@ the queue between a release and the waiter waking up.
 from __future__ import annotations
 
 import asyncio
-import time
 import contextlib
+import time
 from collections import deque
 
 from squall._errors import HTTPTimeoutError

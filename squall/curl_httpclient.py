@@ -77,7 +77,7 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
         try:
             transfer = self._prepare(curl, request, route)
             start_time = time.time()
-            start = loop.time()
+            start = time.monotonic()  # not loop.time(): uvloop caches it at 1 ms resolution
             bridge.start(curl, transfer)
             if request.body_producer is not None:
                 producer = loop.create_task(_produce(request.body_producer, transfer.write))
@@ -96,7 +96,7 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
                 headers=transfer.headers,
                 buffer=transfer.buffer,
                 effective_url=request.url,
-                request_time=loop.time() - start,
+                request_time=time.monotonic() - start,
                 time_info=time_info(curl),
                 reason=transfer.reason,
                 start_time=start_time,

@@ -69,7 +69,7 @@ _SSL_DICT_KEYS = frozenset(
 _FORBIDDEN = ("\r", "\n", "\x00")
 
 
-_RECV_BUFFER = 512 * 1024
+_RECV_BUFFER = 2 * 1024 * 1024
 
 
 def configure(curl: Any, request: HTTPRequest) -> None:
@@ -91,8 +91,9 @@ def configure(curl: Any, request: HTTPRequest) -> None:
     setopt(pycurl.PROTOCOLS, _HTTP_PROTOCOLS)
     setopt(pycurl.PROXY, "")  # ignore *_proxy environment variables, as the simple engine does
     # Fewer, larger body callbacks on big downloads (each costs a Python call and a bytes
-    # object). Since libcurl 8.6 the receive buffer is one per multi handle, so this costs
-    # no memory per transfer.
+    # object): 100 MiB measured 0.36x wrk at 128 KiB, 0.57x at 512 KiB, 0.62x from 2 MiB
+    # up. Since libcurl 8.6 the receive buffer is one per multi handle, and only its
+    # touched pages are resident: peak RSS at 1000 small requests in flight is unchanged.
     setopt(pycurl.BUFFERSIZE, _RECV_BUFFER)
     _set_method_and_body(setopt, request)
     setopt(pycurl.HTTPHEADER, _header_lines(request))

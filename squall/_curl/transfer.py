@@ -33,7 +33,7 @@ from squall._errors import (
     RemoteProtocolError,
     ResponseTooLargeError,
 )
-from squall._headers import HTTPHeaders
+from squall._headers import HTTPHeaders, normalize_name
 from squall._redirects import will_follow
 
 if TYPE_CHECKING:
@@ -129,10 +129,8 @@ class Transfer:
         self._final = True
         # Parsed once per block rather than per callback: fewer Python calls.
         lines = [raw.decode("latin-1") for raw in self._raw_lines]
-        self.headers = headers = HTTPHeaders()
         try:
-            for text in lines[1:]:
-                headers.parse_line(text)
+            self.headers = headers = _parse_fields(lines)
         except ValueError as exc:
             return self._fail(RemoteProtocolError(f"malformed response header: {exc}"))
         if "Transfer-Encoding" in headers and "Content-Length" in headers:
@@ -324,3 +322,23 @@ class Transfer:
         self._producer_done = True
         if self.result is None and self._paused & _PAUSE_SEND:
             self._set_pause(self._paused & ~_PAUSE_SEND)
+
+
+def _parse_fields(lines: list[str]) -> HTTPHeaders:
+    """The header block after the status line, as ``HTTPHeaders.parse_line`` would
+    build it, in one pass over plain ``name: value`` lines; anything else (a folded
+    or malformed line) goes to ``parse_line`` itself, for its exact result or error.
+
+    Raises:
+        ValueError: a malformed line (from ``parse_line``).
+    """
+    pairs: list[tuple[str, str]] = []
+    for text in lines[1:]:
+        name, sep, value = text.partition(":")
+        if not sep or not name or text[0] in " \t":
+            headers = HTTPHeaders()
+            for line in lines[1:]:
+                headers.parse_line(line)
+            return headers
+        pairs.append((normalize_name(name.strip()), value.strip(" \t\r\n")))
+    return HTTPHeaders.from_normalized(pairs)
