@@ -103,6 +103,7 @@ class AsyncHTTPClient(ConfigurableClient):
 
     @classmethod
     def configurable_base(cls) -> type[ConfigurableClient]:
+        """The class whose ``configure()`` settings every engine shares."""
         return AsyncHTTPClient
 
     def initialize(  # type: ignore[override]
