@@ -57,6 +57,7 @@ class Scenario:
     body_size: int = 0
     gzip: bool = False
     only: tuple[str, ...] = ()  # restrict to these client names
+    stream: bool = False  # consume the body in chunks (memory must stay flat)
     duration_factor: float = 1.0
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -84,6 +85,17 @@ SCENARIOS = [
         1,
         kinds=("wrk", "multi", "async", "sync"),
         metric="mbps",
+        duration_factor=1.5,
+    ),
+    Scenario(
+        "download_100m_stream",
+        "Download 100 MiB, body consumed in chunks (MB/s; max RSS must stay flat)",
+        "100m.bin",
+        1,
+        kinds=("async",),
+        metric="mbps",
+        stream=True,
+        only=("aiohttp", "squall simple", "squall curl"),
         duration_factor=1.5,
     ),
     Scenario(

@@ -66,6 +66,8 @@ def client_cmd(srv, sc, client: matrix.Client, loop: str, opts) -> list[str]:
         cmd += ["--body-size", str(sc.body_size)]
     if sc.gzip:
         cmd.append("--gzip")
+    if sc.stream:
+        cmd.append("--stream")
     if sc.tls:
         cmd += ["--ca", srv.ca]
     if sc.metric == "mbps":

@@ -39,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ca", default=None, help="CA bundle for https URLs")
     p.add_argument("--http-version", choices=["auto", "1.1", "2"], default="auto")
     p.add_argument("--engine", default="simple", help="squall engine for the blocking client")
+    p.add_argument("--stream", action="store_true", help="consume the body chunk by chunk")
     args = p.parse_args(argv)
     args.body = b"x" * args.body_size if args.body_size else None
     return args

@@ -17,10 +17,14 @@ async def setup(args):
 
     async def fetch():
         async with session.request(method, url, data=body, headers=headers) as resp:
-            data = await resp.read()
             if resp.status != 200:
                 raise RuntimeError(f"HTTP {resp.status}")
-            return len(data)
+            if args.stream:
+                size = 0
+                async for chunk in resp.content.iter_any():
+                    size += len(chunk)
+                return size
+            return len(await resp.read())
 
     return fetch, session.close
 

@@ -13,11 +13,20 @@ async def setup(args, engine=ENGINE):
     client = AsyncHTTPClient(
         force_instance=True, max_clients=args.concurrency, max_buffer_size=BIG_BUFFER
     )
-    req = HTTPRequest(args.url, request_timeout=300, **squall_kwargs(args))
+    kwargs = dict(request_timeout=300, **squall_kwargs(args))
+    req = HTTPRequest(args.url, **kwargs)
 
     async def fetch():
-        resp = await client.fetch(req)
-        return len(resp.body)
+        if not args.stream:
+            return len((await client.fetch(req)).body)
+        received = 0
+
+        def count(chunk):
+            nonlocal received
+            received += len(chunk)
+
+        await client.fetch(HTTPRequest(args.url, streaming_callback=count, **kwargs))
+        return received
 
     return fetch, client.close
 
