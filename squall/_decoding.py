@@ -51,26 +51,36 @@ class _Stage(Protocol):
 class _ZlibStage:
     """gzip (RFC 1952), or deflate as zlib (RFC 1950) or, as some servers send, raw."""
 
-    __slots__ = ("_obj", "_started", "name")
+    __slots__ = ("_head", "_obj", "_started", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._started = False
+        self._started = name != "deflate"
+        self._head = b""
         wbits = 16 + zlib.MAX_WBITS if name in ("gzip", "x-gzip") else zlib.MAX_WBITS
         self._obj = zlib.decompressobj(wbits)
 
     def decode(self, data: bytes, limit: int) -> bytes:
-        if not self._started and self.name == "deflate" and data:
-            self._started = True
+        if not self._started:
             # RFC 9110 §8.4.1.2 says zlib-wrapped, but raw deflate is common in the wild:
             # a zlib header is CM=8 in the low nibble and a 16-bit value divisible by 31.
-            if len(data) < 2 or data[0] & 0x0F != 8 or (data[0] * 256 + data[1]) % 31:
+            # It takes two bytes to tell, and a body may arrive one byte at a time.
+            data = self._head + data
+            if len(data) < 2:
+                self._head = data
+                return b""
+            self._started = True
+            self._head = b""
+            if data[0] & 0x0F != 8 or (data[0] * 256 + data[1]) % 31:
                 self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
         # Ask for one byte over the limit: getting it proves the limit is exceeded
         # (max_length 0 means unbounded, for inner stages of a chain).
         return self._obj.decompress(data, limit + 1 if limit >= 0 else 0)
 
     def flush(self) -> bytes:
+        if self._head:  # a one-byte deflate body: not zlib-wrapped, so raw
+            self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._obj.decompress(self._head)
         return self._obj.flush()
 
 

@@ -272,8 +272,9 @@ class ClientProtocol:
 
     def on_message_begin(self) -> None:
         if self._done:
-            # A second response in the same read: nobody asked for it.
-            raise RemoteProtocolError("Data after the end of the response")
+            # A second response in the same read: nobody asked for it. Not a
+            # RemoteProtocolError: the first response stands (see _parser_error).
+            raise _UnrequestedResponse
         self._raw = []
         self._reason = b""
 
@@ -296,11 +297,14 @@ class ClientProtocol:
         )
         version = parser.get_http_version()
         reason = self._reason.decode("latin-1")
+        if code < 100:
+            # RFC 9110 §15: status codes are three digits, 1xx to 5xx.
+            raise RemoteProtocolError(f"Invalid status code {code}")
         if code < 200:
             self._informational += 1
             if self._informational > MAX_INFORMATIONAL:
                 raise RemoteProtocolError("Too many 1xx responses")
-            self._header_bytes = 0
+            self._start_next_head()
             self._events.append(InformationalResponse(code, reason, version, headers, self._raw))
             return
         response = Response(code, reason, version, headers, self._raw)
@@ -374,26 +378,40 @@ class ClientProtocol:
         # Counts everything fed before the header section completes; a few body
         # bytes in the same read may be counted too, which only errs by one read.
         self._header_bytes += len(data)
+        self._head_chunks.append(data)
         if self._header_bytes > self._max_header_size:
-            self._head_chunks.append(data)
-            if b"\r\n\r\n" not in b"".join(self._head_chunks)[: self._max_header_size + 4]:
-                self._fail(
-                    f"Response header section exceeds max_header_size "
-                    f"({self._max_header_size} bytes)",
-                    ResponseTooLargeError,
-                )
-        else:
-            self._head_chunks.append(data)
+            self._check_head_size()
+
+    def _check_head_size(self) -> None:
+        # The head (through its blank line) must fit in max_header_size bytes,
+        # however the bytes were split across reads.
+        if b"\r\n\r\n" not in b"".join(self._head_chunks)[: self._max_header_size]:
+            self._fail(
+                f"Response header section exceeds max_header_size ({self._max_header_size} bytes)",
+                ResponseTooLargeError,
+            )
+
+    def _start_next_head(self) -> None:
+        # A 1xx head is complete: the limit applies afresh to the next head,
+        # which starts after this one's blank line (maybe in the same read).
+        joined = b"".join(self._head_chunks)
+        end = joined.find(b"\r\n\r\n")
+        rest = joined[end + 4 :] if end >= 0 else b""
+        self._head_chunks = [rest]
+        self._header_bytes = len(rest)
+        if self._header_bytes > self._max_header_size:
+            self._check_head_size()
 
     def _parser_error(self, exc: httptools.HttpParserError) -> None:
+        cause = exc.__context__
+        if isinstance(cause, RemoteProtocolError):
+            # Raised by one of our callbacks: the exchange fails with it.
+            self._fail_with(cause)
         if self._done:
             # Garbage after a complete response: keep the response, drop the connection.
             self.keep_alive = False
             self._parser = None
             return
-        cause = exc.__context__
-        if isinstance(cause, RemoteProtocolError):
-            self._fail_with(cause)
         reason = str(exc)
         if reason == "Duplicate Content-Length":
             reason = self._duplicate_length_reason()
@@ -413,6 +431,10 @@ class ClientProtocol:
         self._done = True
         self._parser = None
         raise error
+
+
+class _UnrequestedResponse(Exception):
+    """A response began after ours had ended: the connection is poisoned."""
 
 
 # Received header names -> their normalised str: the same few names recur.
