@@ -117,7 +117,7 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
         else:
             body_limit = self.max_body_size
         transfer = Transfer(self.loop, curl, request, body_limit, self.max_header_size)
-        curl.setopt(pycurl.HEADERFUNCTION, transfer.on_header)
+        curl.setopt(pycurl.HEADERFUNCTION, transfer.header_lines.append)
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_body)
         if request.body_producer is not None:
             curl.setopt(pycurl.READFUNCTION, transfer.on_read)

@@ -128,6 +128,8 @@ class CurlMultiBridge:
         self._transfers: dict[Any, TransferSink] = {}
         self._idle: list[Any] = []
         self._running = 0
+        self._starting = False
+        self._solo = False
         self._closed = False
 
     # -- easy handle pool ------------------------------------------------------
@@ -158,13 +160,27 @@ class CurlMultiBridge:
         """Add a configured handle to the multi handle; ``sink`` hears the end."""
         if self._closed:
             raise RuntimeError("the curl engine is closed")
-        self._multi.add_handle(curl)
+        # add_handle asks for a timeout of 0 (through _on_timer), which starts
+        # the transfer on the next loop iteration, batched with any others
+        # added now: starting each at once measured slower at 10 in flight (it
+        # splits a batch of responses read together into two). A caller that
+        # runs one transfer at a time (the last one finished alone and none is
+        # in flight) has no batch to wait for: start it now, a loop iteration
+        # sooner (+6% requests/s, sequential).
+        alone = self._solo and not self._transfers
+        self._starting = alone
+        try:
+            self._multi.add_handle(curl)
+        finally:
+            self._starting = False
         self._transfers[curl] = sink
         self._running += 1
-        # add_handle asked for a timeout of 0 through _on_timer: the transfer
-        # starts on the next loop iteration, batched with any others added now.
-        # (Starting it here instead, with a socket_action of our own, measured
-        # slower at 10 in flight: it splits the batch of responses read together.)
+        if alone:
+            self._action(_SOCKET_TIMEOUT, 0)
+            if not self._closed:
+                # The 0 deadline was swallowed above; libcurl reports only
+                # changes, so arm whatever it wants next from its own answer.
+                self._on_timer(self._multi.timeout())
 
     def abort(self, curl: Any) -> None:
         """Stop a transfer early (cancelled fetch, failed producer); no report."""
@@ -250,7 +266,7 @@ class CurlMultiBridge:
         # libcurl's deadline afterwards. So a pending earlier timer is kept
         # when libcurl moves its deadline later or cancels it (-1); that
         # saves a cancel and a reschedule on most transfers.
-        if msecs < 0 or self._closed:
+        if msecs < 0 or self._closed or self._starting:
             return
         when = self._loop.time() + msecs / 1000.0
         timer = self._timer
@@ -291,14 +307,17 @@ class CurlMultiBridge:
 
     def _collect(self) -> None:
         multi = self._multi
+        finished = 0
         while True:
             queued, ok_list, err_list = multi.info_read()
+            finished += len(ok_list) + len(err_list)
             for curl in ok_list:
                 self._finish(curl, 0, "")
             for curl, errno, message in err_list:
                 self._finish(curl, errno, message)
             if not queued:
                 break
+        self._solo = finished == 1
 
     def _finish(self, curl: Any, errno: int, message: str) -> None:
         sink = self._transfers.pop(curl, None)

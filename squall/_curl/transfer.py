@@ -1,7 +1,8 @@
 """One transfer's state: libcurl's data callbacks and the coroutine waiting on them.
 
-libcurl calls ``on_header``, ``on_body`` and ``on_read`` from inside
-``socket_action`` (that is, from a loop callback of the bridge). They never
+libcurl appends header lines to ``header_lines`` and calls ``on_body`` and
+``on_read`` from inside ``socket_action`` (that is, from a loop callback of
+the bridge). They never
 touch the multi handle and never raise into libcurl: a failure is stored in
 ``error`` and the callback returns a value that makes libcurl stop
 (``CURLE_WRITE_ERROR`` / ``CURLE_ABORTED_BY_CALLBACK``); ``wait()`` then
@@ -69,8 +70,10 @@ class Transfer:
         self.buffer = BytesIO()
         self.error: BaseException | None = None
         self.result: tuple[int, str] | None = None
-        self._header_size = 0
-        self._raw_lines: list[bytes] = []
+        # libcurl's HEADERFUNCTION appends here; _take_headers reads them.
+        self.header_lines: list[bytes] = []
+        self._seen = 0
+        self._block_start = 0
         self._in_headers = False
         self._final = False
         self._discard = False
@@ -88,30 +91,50 @@ class Transfer:
 
     # -- libcurl callbacks -------------------------------------------------------
 
-    def on_header(self, line: bytes) -> int | None:
-        size = self._header_size + len(line)
-        if size > self.header_limit:
+    # HEADERFUNCTION is ``header_lines.append`` (a C method, no Python frame per
+    # line); the lines are read in one pass before the first body bytes are
+    # delivered, or at the end of a transfer without body. Memory stays bounded
+    # meanwhile: libcurl refuses response headers over 300 KB on its own.
+
+    def _take_headers(self) -> int | None:
+        """Read the header lines libcurl added since the last call."""
+        lines = self.header_lines
+        index = self._seen
+        count = len(lines)
+        self._seen = count
+        while index < count:
+            line = lines[index]
+            if self._in_headers:
+                if line == b"\r\n" or line == b"\n":
+                    self._in_headers = False
+                    block = lines[self._block_start : index]
+                    if self._block_size(block) is not None:
+                        return 0
+                    if self._end_headers(block) is not None:
+                        return 0
+            elif line[:5] == b"HTTP/":
+                self._start_response(line)
+                self._block_start = index
+            # Lines after the header block are trailers; Tornado ignores them too.
+            index += 1
+        if self._in_headers:
+            # An unfinished block: check what arrived so far against the limit.
+            return self._block_size(lines[self._block_start :])
+        return None
+
+    def _block_size(self, block: list[bytes]) -> int | None:
+        if sum(map(len, block)) > self.header_limit:
             return self._fail(
                 ResponseTooLargeError(
                     f"response headers exceeded max_header_size of {self.header_limit} bytes"
                 )
             )
-        self._header_size = size
-        if self._in_headers:
-            if line == b"\r\n" or line == b"\n":
-                return self._end_headers()
-            self._raw_lines.append(line)
-        elif line[:5] == b"HTTP/":
-            self._start_response(line)
-        # Lines after the header block are trailers; Tornado ignores them too.
         return None
 
     def _start_response(self, line: bytes) -> None:
         parts = line.split(None, 2)
         self.code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
         self.reason = (parts[2].strip().decode("latin-1") or None) if len(parts) > 2 else None
-        self._raw_lines = [line]
-        self._header_size = len(line)
         self._in_headers = True
         if self._final:
             # A second final response on one handle (digest or proxy auth
@@ -122,15 +145,12 @@ class Transfer:
             self._decoder = None
             self.buffer = BytesIO()
 
-    def _end_headers(self) -> int | None:
-        self._in_headers = False
+    def _end_headers(self, block: list[bytes]) -> int | None:
         if 100 <= self.code < 200:
             return None  # an interim response; the real one follows
         self._final = True
-        # Parsed once per block rather than per callback: fewer Python calls.
-        lines = [raw.decode("latin-1") for raw in self._raw_lines]
         try:
-            self.headers = headers = _parse_fields(lines)
+            self.headers = headers = _parse_fields(block)
         except ValueError as exc:
             return self._fail(RemoteProtocolError(f"malformed response header: {exc}"))
         if "Transfer-Encoding" in headers and "Content-Length" in headers:
@@ -149,14 +169,16 @@ class Transfer:
         callback = self.request.header_callback
         if callback is not None:
             try:
-                for text in lines:
-                    callback(text)
+                for raw in block:
+                    callback(raw.decode("latin-1"))
                 callback("\r\n")
             except Exception as exc:
                 return self._fail(exc)
         return None
 
     def on_body(self, data: bytes) -> int | None:
+        if self._seen != len(self.header_lines) and self._take_headers() is not None:
+            return 0
         if self._discard:
             return None
         decoder = self._decoder
@@ -228,6 +250,8 @@ class Transfer:
     # -- bridge -> transfer ------------------------------------------------------
 
     def transfer_done(self, errno: int, message: str) -> None:
+        if self._seen != len(self.header_lines):
+            self._take_headers()
         if not errno and (self._in_headers or not self._final) and self.error is None:
             # libcurl accepts a connection closed inside the header block as
             # the end of the response (HTTP/1.0 leniency); we do not.
@@ -324,7 +348,11 @@ class Transfer:
             self._set_pause(self._paused & ~_PAUSE_SEND)
 
 
-def _parse_fields(lines: list[str]) -> HTTPHeaders:
+# Raw field name -> its Http-Header-Case str: the same few names recur.
+_FIELD_NAMES: dict[bytes, str] = {}
+
+
+def _parse_fields(block: list[bytes]) -> HTTPHeaders:
     """The header block after the status line, as ``HTTPHeaders.parse_line`` would
     build it, in one pass over plain ``name: value`` lines; anything else (a folded
     or malformed line) goes to ``parse_line`` itself, for its exact result or error.
@@ -333,12 +361,19 @@ def _parse_fields(lines: list[str]) -> HTTPHeaders:
         ValueError: a malformed line (from ``parse_line``).
     """
     pairs: list[tuple[str, str]] = []
-    for text in lines[1:]:
-        name, sep, value = text.partition(":")
-        if not sep or not name or text[0] in " \t":
-            headers = HTTPHeaders()
-            for line in lines[1:]:
-                headers.parse_line(line)
-            return headers
-        pairs.append((normalize_name(name.strip()), value.strip(" \t\r\n")))
+    names = _FIELD_NAMES
+    for raw in block[1:]:
+        name, sep, value = raw.partition(b":")
+        key = names.get(name)
+        if key is None or not sep:
+            if not sep or not name or raw[:1] in b" \t":
+                headers = HTTPHeaders()
+                for line in block[1:]:
+                    headers.parse_line(line.decode("latin-1"))
+                return headers
+            key = normalize_name(name.decode("latin-1").strip())
+            if len(names) < 1000:
+                names[name] = key
+        # The same characters parse_line strips, all ASCII: strip, then decode.
+        pairs.append((key, value.strip(b" \t\r\n").decode("latin-1")))
     return HTTPHeaders.from_normalized(pairs)
