@@ -73,6 +73,11 @@ class ScriptedServer:
     def stopped(self) -> bool:
         return self._stopped.is_set()
 
+    def connection_number(self, conn: socket.socket) -> int:
+        """The 1-based accept order of ``conn``: lets a response say which connection served it."""
+        with self._lock:
+            return self._sockets.index(conn) + 1
+
     def _accept_loop(self) -> None:
         while not self._stopped.is_set():
             try:

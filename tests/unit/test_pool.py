@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
 from squall._http1.pool import ConnectionPool
 from squall.simple_httpclient import SimpleAsyncHTTPClient
+from tests.servers.scripted import Handler, ScriptedServer, response
 
 KEY = ("http", "a", 80)
 OTHER = ("https", "a", 443)
@@ -188,158 +190,88 @@ def test_invalid_limit() -> None:
 
 # -- over real sockets -----------------------------------------------------------
 
-
-class RawServer:
-    """A thread serving each connection with ``handler(conn, index)``; counts accepts."""
-
-    def __init__(self, handler: Callable[[socket.socket, int], None]) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.handler = handler
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            threading.Thread(target=self.handler, args=(conn, self.accepted), daemon=True).start()
-
-    def close(self) -> None:
-        self.sock.close()
+Scripted = Callable[[Handler], ScriptedServer]
 
 
-def read_request(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            return b""
-        data += chunk
-    return data
+def simple_client(**kwargs: Any) -> contextlib.closing[SimpleAsyncHTTPClient]:
+    """A force_instance client, closed as its ``with`` block ends.
+
+    Closed inside the test rather than by a fixture: these tests run under
+    ``asyncio.run``, whose loop is gone before fixtures tear down, and some
+    check the pool after the close.
+    """
+    return contextlib.closing(SimpleAsyncHTTPClient(force_instance=True, **kwargs))
 
 
-def keep_alive_handler(conn: socket.socket, index: int) -> None:
-    with conn:
-        while read_request(conn):
-            body = b"conn %d" % index
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body))
+def keep_alive_handler(conn: socket.socket, server: ScriptedServer) -> None:
+    while server.read_request(conn):
+        conn.sendall(response(b"conn %d" % server.connection_number(conn)))
 
 
-def close_after_one_handler(conn: socket.socket, index: int) -> None:
+def close_after_one_handler(conn: socket.socket, server: ScriptedServer) -> None:
     """Answers once with keep-alive, then closes silently: a server idle timeout."""
-    with conn:
-        if read_request(conn):
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    if server.read_request(conn):
+        conn.sendall(response(b"ok"))
 
 
-def drop_second_request_handler(conn: socket.socket, index: int) -> None:
+def drop_second_request_handler(conn: socket.socket, server: ScriptedServer) -> None:
     """Answers once, then closes on receiving the next request: the race where a
     server's idle close crosses the client's next request, made deterministic."""
-    with conn:
-        if read_request(conn):
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            read_request(conn)
+    if server.read_request(conn):
+        conn.sendall(response(b"ok"))
+        server.read_request(conn)
 
 
-@pytest.fixture
-def server_factory() -> Iterator[Callable[[Callable[[socket.socket, int], None]], RawServer]]:
-    servers: list[RawServer] = []
-
-    def make(handler: Callable[[socket.socket, int], None]) -> RawServer:
-        server = RawServer(handler)
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.close()
-
-
-async def test_sequential_requests_reuse_one_connection(
-    server_factory: Callable[..., RawServer],
-) -> None:
-    server = server_factory(keep_alive_handler)
-    client = SimpleAsyncHTTPClient(force_instance=True)
-    try:
-        bodies = [(await client.fetch(f"http://127.0.0.1:{server.port}/")).body for _ in range(5)]
+async def test_sequential_requests_reuse_one_connection(scripted: Scripted) -> None:
+    server = scripted(keep_alive_handler)
+    with simple_client() as client:
+        bodies = [(await client.fetch(server.url + "/")).body for _ in range(5)]
         assert bodies == [b"conn 1"] * 5
-        assert server.accepted == 1
+        assert server.connections == 1
         assert "0 active, 1 idle" in repr(client)
-    finally:
-        client.close()
     assert "0 active, 0 idle" in repr(client)
 
 
-async def test_per_host_limit_over_sockets(server_factory: Callable[..., RawServer]) -> None:
-    server = server_factory(keep_alive_handler)
-    client = SimpleAsyncHTTPClient(force_instance=True, max_connections_per_host=2)
-    try:
-        url = f"http://127.0.0.1:{server.port}/"
-        responses = await asyncio.gather(*(client.fetch(url) for _ in range(8)))
+async def test_per_host_limit_over_sockets(scripted: Scripted) -> None:
+    server = scripted(keep_alive_handler)
+    with simple_client(max_connections_per_host=2) as client:
+        responses = await asyncio.gather(*(client.fetch(server.url + "/") for _ in range(8)))
         assert all(r.code == 200 for r in responses)
-        assert server.accepted <= 2
+        assert server.connections <= 2
         assert "0 active, 2 idle" in repr(client) or "0 active, 1 idle" in repr(client)
-    finally:
-        client.close()
 
 
-async def test_idle_connection_closed_by_server_is_retried(
-    server_factory: Callable[..., RawServer],
-) -> None:
-    server = server_factory(close_after_one_handler)
-    client = SimpleAsyncHTTPClient(force_instance=True)
-    try:
-        url = f"http://127.0.0.1:{server.port}/"
+@pytest.mark.parametrize(
+    "handler",
+    [close_after_one_handler, drop_second_request_handler],
+    ids=["closed-while-idle", "close-crosses-the-get"],
+)
+async def test_get_after_an_idle_close_is_retried(scripted: Scripted, handler: Handler) -> None:
+    server = scripted(handler)
+    with simple_client() as client:
+        url = server.url + "/"
         assert (await client.fetch(url)).body == b"ok"
-        # The server's close may or may not have been seen yet; either way the
-        # second GET succeeds, on a new connection.
+        # Whether the client sees the server's close before reusing the connection
+        # (maybe, when closed while idle) or only when its GET meets it (always,
+        # when the close crosses the GET), the second GET succeeds, on a new connection.
         assert (await client.fetch(url)).body == b"ok"
-        assert server.accepted == 2
-    finally:
-        client.close()
+        assert server.connections == 2
 
 
-async def test_get_crossing_an_idle_close_is_retried_once(
-    server_factory: Callable[..., RawServer],
-) -> None:
-    server = server_factory(drop_second_request_handler)
-    client = SimpleAsyncHTTPClient(force_instance=True)
-    try:
-        url = f"http://127.0.0.1:{server.port}/"
-        assert (await client.fetch(url)).body == b"ok"
-        assert (await client.fetch(url)).body == b"ok"
-        assert server.accepted == 2
-    finally:
-        client.close()
-
-
-async def test_post_crossing_an_idle_close_is_not_retried(
-    server_factory: Callable[..., RawServer],
-) -> None:
-    server = server_factory(drop_second_request_handler)
-    client = SimpleAsyncHTTPClient(force_instance=True)
-    try:
-        url = f"http://127.0.0.1:{server.port}/"
+async def test_post_crossing_an_idle_close_is_not_retried(scripted: Scripted) -> None:
+    server = scripted(drop_second_request_handler)
+    with simple_client() as client:
+        url = server.url + "/"
         assert (await client.fetch(url, method="POST", body=b"x")).body == b"ok"
         with pytest.raises(HTTPConnectionError):
             await client.fetch(url, method="POST", body=b"y")
-        assert server.accepted == 1
-    finally:
-        client.close()
+        assert server.connections == 1
 
 
-async def test_idle_connections_expire(server_factory: Callable[..., RawServer]) -> None:
-    server = server_factory(keep_alive_handler)
-    client = SimpleAsyncHTTPClient(force_instance=True, idle_timeout=0.05)
-    try:
-        url = f"http://127.0.0.1:{server.port}/"
+async def test_idle_connections_expire(scripted: Scripted) -> None:
+    server = scripted(keep_alive_handler)
+    with simple_client(idle_timeout=0.05) as client:
+        url = server.url + "/"
         await client.fetch(url)
         for _ in range(100):
             if "0 idle" in repr(client):
@@ -347,32 +279,26 @@ async def test_idle_connections_expire(server_factory: Callable[..., RawServer])
             await asyncio.sleep(0.02)
         assert "0 active, 0 idle" in repr(client)
         assert (await client.fetch(url)).body == b"conn 2"
-    finally:
-        client.close()
 
 
 # -- connection behaviour over real sockets ------------------------------------------
 
 
-def slow_reader_handler(conn: socket.socket, index: int) -> None:
-    """Reads nothing for a while (the client's buffers fill), then drains the body."""
-    with conn:
-        data = read_request(conn)
-        threading.Event().wait(0.3)
-        body = data.partition(b"\r\n\r\n")[2]
-        while not body.endswith(b"0\r\n\r\n"):
-            chunk = conn.recv(1 << 20)
-            if not chunk:
-                return
-            body = body[-5:] + chunk
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone")
+def slow_reader_handler(conn: socket.socket, server: ScriptedServer) -> None:
+    """Reads nothing for a while (the client's buffers fill), then drains the chunked body."""
+    server.read_request(conn)  # the head only: a chunked body has no Content-Length
+    server.wait(0.3)
+    tail = b""
+    while not tail.endswith(b"0\r\n\r\n"):
+        chunk = conn.recv(1 << 20)
+        if not chunk:
+            return
+        tail = tail[-5:] + chunk
+    conn.sendall(response(b"done"))
 
 
-async def test_body_producer_write_applies_flow_control(
-    server_factory: Callable[..., RawServer],
-) -> None:
-    server = server_factory(slow_reader_handler)
-    client = SimpleAsyncHTTPClient(force_instance=True)
+async def test_body_producer_write_applies_flow_control(scripted: Scripted) -> None:
+    server = scripted(slow_reader_handler)
     pending_seen: list[bool] = []
 
     async def producer(write: Callable[[bytes], asyncio.Future[None]]) -> None:
@@ -381,28 +307,20 @@ async def test_body_producer_write_applies_flow_control(
             pending_seen.append(not future.done())
             await future
 
-    try:
-        url = f"http://127.0.0.1:{server.port}/"
-        response = await client.fetch(url, method="POST", body_producer=producer)
-        assert response.body == b"done"
+    with simple_client() as client:
+        response_ = await client.fetch(server.url + "/", method="POST", body_producer=producer)
+        assert response_.body == b"done"
         # 16 MiB cannot all fit in socket buffers: some write had to wait.
         assert any(pending_seen)
-    finally:
-        client.close()
 
 
-def big_body_handler(conn: socket.socket, index: int) -> None:
-    with conn:
-        if read_request(conn):
-            body = b"y" * (4 << 20)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body))
+def big_body_handler(conn: socket.socket, server: ScriptedServer) -> None:
+    if server.read_request(conn):
+        conn.sendall(response(b"y" * (4 << 20)))
 
 
-async def test_coroutine_streaming_callback_runs_in_order(
-    server_factory: Callable[..., RawServer],
-) -> None:
-    server = server_factory(big_body_handler)
-    client = SimpleAsyncHTTPClient(force_instance=True)
+async def test_coroutine_streaming_callback_runs_in_order(scripted: Scripted) -> None:
+    server = scripted(big_body_handler)
     running: list[int] = []
     received: list[int] = []
 
@@ -413,15 +331,12 @@ async def test_coroutine_streaming_callback_runs_in_order(
         received.append(len(chunk))
         running.pop()
 
-    try:
-        url = f"http://127.0.0.1:{server.port}/"
-        response = await client.fetch(url, streaming_callback=on_chunk)
-        assert response.body == b""
+    with simple_client() as client:
+        response_ = await client.fetch(server.url + "/", streaming_callback=on_chunk)
+        assert response_.body == b""
         assert sum(received) == 4 << 20
         # The connection is clean afterwards and goes back to the pool.
         assert "0 active, 1 idle" in repr(client)
-    finally:
-        client.close()
 
 
 class ListResolver:
@@ -433,60 +348,43 @@ class ListResolver:
 
 
 async def test_next_address_is_tried_when_the_first_refuses(
-    server_factory: Callable[..., RawServer],
+    scripted: Scripted, closed_port: int
 ) -> None:
-    server = server_factory(keep_alive_handler)
-    dead = socket.socket()
-    dead.bind(("127.0.0.1", 0))
-    dead_port = dead.getsockname()[1]
-    dead.close()  # nothing listens there: refused at once
+    server = scripted(keep_alive_handler)
     resolver = ListResolver(
-        [(socket.AF_INET, ("127.0.0.1", dead_port)), (socket.AF_INET, ("127.0.0.1", server.port))]
+        [(socket.AF_INET, ("127.0.0.1", closed_port)), (socket.AF_INET, ("127.0.0.1", server.port))]
     )
-    client = SimpleAsyncHTTPClient(force_instance=True, resolver=resolver)
-    try:
-        response = await client.fetch(f"http://example.invalid:{server.port}/")
-        assert response.body == b"conn 1"
-    finally:
-        client.close()
+    with simple_client(resolver=resolver) as client:
+        response_ = await client.fetch(f"http://example.invalid:{server.port}/")
+        assert response_.body == b"conn 1"
 
 
 async def test_network_interface_must_be_an_ip_literal() -> None:
-    client = SimpleAsyncHTTPClient(force_instance=True)
-    try:
-        with pytest.raises(ValueError, match="Unrecognized IPv4 or IPv6 address"):
-            await client.fetch("http://127.0.0.1:9/", network_interface="eth0")
-    finally:
-        client.close()
+    with (
+        simple_client() as client,
+        pytest.raises(ValueError, match="Unrecognized IPv4 or IPv6 address"),
+    ):
+        await client.fetch("http://127.0.0.1:9/", network_interface="eth0")
 
 
 @pytest.mark.parametrize("version", ["2", "3"])
 async def test_http2_and_3_are_refused_before_io(version: str) -> None:
-    client = SimpleAsyncHTTPClient(force_instance=True)
-    try:
-        with pytest.raises(ValueError, match="use CurlAsyncHTTPClient"):
-            await client.fetch("http://127.0.0.1:9/", http_version=version)
-    finally:
-        client.close()
+    with simple_client() as client, pytest.raises(ValueError, match="use CurlAsyncHTTPClient"):
+        await client.fetch("http://127.0.0.1:9/", http_version=version)
 
 
-async def test_coroutine_streaming_callback_pauses_reading(
-    server_factory: Callable[..., RawServer],
-) -> None:
-    sent_all = threading.Event()
+async def test_coroutine_streaming_callback_pauses_reading(scripted: Scripted) -> None:
     size = 64 << 20  # far more than the kernel's socket buffers hold
 
-    def handler(conn: socket.socket, index: int) -> None:
-        with conn:
-            if read_request(conn):
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
-                chunk = b"z" * (1 << 20)
-                for _ in range(size >> 20):
-                    conn.sendall(chunk)
-                sent_all.set()
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        if server.read_request(conn):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            chunk = b"z" * (1 << 20)
+            for _ in range(size >> 20):
+                conn.sendall(chunk)
+            server.event("sent_all").set()
 
-    server = server_factory(handler)
-    client = SimpleAsyncHTTPClient(force_instance=True, max_body_size=size)
+    server = scripted(handler)
     seen = 0
     stalled_server = False
 
@@ -496,54 +394,42 @@ async def test_coroutine_streaming_callback_pauses_reading(
             # While this first chunk is being handled nothing more is read, so
             # the server cannot finish sending, however long we wait.
             await asyncio.sleep(0.3)
-            stalled_server = not sent_all.is_set()
+            stalled_server = not server.event("sent_all").is_set()
         seen += len(chunk)
 
-    try:
-        url = f"http://127.0.0.1:{server.port}/"
-        await client.fetch(url, streaming_callback=on_chunk, request_timeout=60)
+    with simple_client(max_body_size=size) as client:
+        await client.fetch(server.url + "/", streaming_callback=on_chunk, request_timeout=60)
         assert seen == size
         assert stalled_server
-    finally:
-        client.close()
 
 
-def big_then_small_handler(conn: socket.socket, index: int) -> None:
+def big_then_small_handler(conn: socket.socket, server: ScriptedServer) -> None:
     """A large Content-Length body (received without the parser), then a small one."""
-    with conn:
-        body = bytes(range(256)) * (12 << 12)  # 12 MiB, not all-equal bytes
-        if read_request(conn):
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%b" % (len(body), body))
-        if read_request(conn):
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsmall")
+    if server.read_request(conn):
+        conn.sendall(response(bytes(range(256)) * (12 << 12)))  # 12 MiB, not all-equal bytes
+    if server.read_request(conn):
+        conn.sendall(response(b"small"))
 
 
-async def test_large_body_then_reuse(server_factory: Callable[..., RawServer]) -> None:
-    server = server_factory(big_then_small_handler)
-    client = SimpleAsyncHTTPClient(force_instance=True)
-    try:
-        url = f"http://127.0.0.1:{server.port}/"
-        response = await client.fetch(url)
-        assert response.body == bytes(range(256)) * (12 << 12)
+async def test_large_body_then_reuse(scripted: Scripted) -> None:
+    server = scripted(big_then_small_handler)
+    with simple_client() as client:
+        url = server.url + "/"
+        response_ = await client.fetch(url)
+        assert response_.body == bytes(range(256)) * (12 << 12)
         assert (await client.fetch(url)).body == b"small"
-        assert server.accepted == 1
-    finally:
-        client.close()
+        assert server.connections == 1
 
 
-def truncated_big_body_handler(conn: socket.socket, index: int) -> None:
-    with conn:
-        if read_request(conn):
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (8 << 20))
-            conn.sendall(b"x" * (3 << 20))
+def truncated_big_body_handler(conn: socket.socket, server: ScriptedServer) -> None:
+    if server.read_request(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (8 << 20))
+        conn.sendall(b"x" * (3 << 20))
 
 
-async def test_large_body_cut_short_is_an_error(server_factory: Callable[..., RawServer]) -> None:
-    server = server_factory(truncated_big_body_handler)
-    client = SimpleAsyncHTTPClient(force_instance=True)
-    try:
+async def test_large_body_cut_short_is_an_error(scripted: Scripted) -> None:
+    server = scripted(truncated_big_body_handler)
+    with simple_client() as client:
         with pytest.raises(HTTPStreamClosedError, match="body was complete"):
-            await client.fetch(f"http://127.0.0.1:{server.port}/")
+            await client.fetch(server.url + "/")
         assert "0 active, 0 idle" in repr(client)
-    finally:
-        client.close()
