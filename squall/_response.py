@@ -1,8 +1,8 @@
 """HTTPResponse: the plain-data result of a fetch.
 
 A response holds only data (code, headers, body buffer, timings, error), so
-it can cross threads safely: the blocking client builds it on its loop thread
-and returns it to the caller's thread.
+it can cross threads safely: with the blocking client, whichever thread is
+running the private loop builds it, and the caller's thread gets it.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ from squall._errors import (
     HTTPStreamClosedError,
     HTTPTimeoutError,
 )
-from squall._loop_thread import LoopThread
+from squall._loop_driver import LoopDriver
 from squall._redirects import next_request, will_follow
 from squall._request import DEFAULTS, HTTPRequest
 from squall._response import HTTPResponse
@@ -297,10 +297,12 @@ def _run_callback(
 class HTTPClient:
     """A blocking HTTP client: each ``fetch`` waits for its response.
 
-    It runs an AsyncHTTPClient on a private event loop in a daemon thread, so
-    it works from any thread (several at once on one instance) and from code
-    that is itself running inside an event loop. Connections are reused
-    across calls.
+    It runs an AsyncHTTPClient on a private event loop, which the calling
+    thread runs itself for the duration of the call. It works from any thread,
+    from several at once on one instance (they take turns running the loop,
+    and their requests run concurrently), and from code that is itself running
+    inside an event loop (a helper thread then runs the private loop).
+    Connections are reused across calls.
 
     Example::
 
@@ -320,13 +322,20 @@ class HTTPClient:
         self, async_client_class: type[AsyncHTTPClient] | None = None, **kwargs: Any
     ) -> None:
         self._closed = True
-        self._thread = LoopThread()
+        self._driver = LoopDriver()
         cls = async_client_class or AsyncHTTPClient
 
         async def make() -> AsyncHTTPClient:
-            return cls(**kwargs)
+            # Made on the private loop, so that it belongs to it. Not the loop's
+            # shared instance: that one's close() needs the per-loop weak cache,
+            # which the garbage collector may clear before __del__ runs.
+            return cls(**{"force_instance": True, **kwargs})
 
-        self._async_client = self._thread.run(make())
+        try:
+            self._async_client = self._driver.run(make)
+        except BaseException:
+            self._driver.close()
+            raise
         self._closed = False
 
     def fetch(self, request: str | HTTPRequest, **kwargs: Any) -> HTTPResponse:
@@ -342,25 +351,15 @@ class HTTPClient:
         """
         if self._closed:
             raise RuntimeError("fetch() called on closed HTTPClient")
-
-        async def run() -> HTTPResponse:
-            return await self._async_client.fetch(request, **kwargs)
-
-        return self._thread.run(run())
+        # No coroutine of our own around the fetch's task: it would cost a loop iteration.
+        return self._driver.run(functools.partial(self._async_client.fetch, request, **kwargs))
 
     def close(self) -> None:
-        """Close the client and its loop thread (idempotent)."""
+        """Close the client and its private loop (idempotent)."""
         if self._closed:
             return
+        self._driver.close(self._async_client.close)
         self._closed = True
-
-        async def shut() -> None:
-            self._async_client.close()
-
-        try:
-            self._thread.run(shut())
-        finally:
-            self._thread.stop()
 
     def __enter__(self) -> HTTPClient:
         return self
@@ -369,7 +368,7 @@ class HTTPClient:
         self.close()
 
     def __del__(self) -> None:
-        # Quietly, even at interpreter exit, when the loop may already be gone.
+        # Quietly, even at interpreter exit (close() then never waits).
         with contextlib.suppress(Exception):
             self.close()
 

@@ -50,7 +50,7 @@ def test_many_threads_share_one_client(blocking_client: HTTPClient, app_server: 
 
 def test_works_inside_a_running_loop(engine: str, app_server: AppServer) -> None:
     async def main() -> int:
-        # Tornado's blocking client cannot run here; squall's runs its own loop thread.
+        # Tornado's blocking client cannot run here; squall's has a helper thread run its loop.
         with HTTPClient(async_client_class=import_object(engine)) as client:
             return client.fetch(app_server.http_url + "/echo").code
 
