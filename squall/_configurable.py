@@ -145,7 +145,11 @@ class ConfigurableClient:
         cache = self._cache
         if cache is None:
             return
-        if cache.get(self.loop) is not self:
-            raise RuntimeError("inconsistent AsyncHTTPClient cache")
-        del cache[self.loop]
+        cached = cache.get(self.loop)
+        # None: the weak entry went with a collected loop (at interpreter exit,
+        # the garbage collector may clear it before __del__ closes us).
+        if cached is not None:
+            if cached is not self:
+                raise RuntimeError("inconsistent AsyncHTTPClient cache")
+            del cache[self.loop]
         self._cache = None

@@ -87,6 +87,22 @@ def test_close_forgets_instance_and_refuses_fetch() -> None:
     asyncio.run(main())
 
 
+def test_close_after_the_cache_entry_is_gone() -> None:
+    # At interpreter exit the garbage collector may clear the per-loop weak
+    # cache before a client's __del__ closes it: close() must still work.
+    AsyncHTTPClient.configure(RecordingClient)
+
+    async def main() -> None:
+        client = AsyncHTTPClient()
+        cache = client._cache
+        assert cache is not None
+        del cache[client.loop]
+        client.close()
+        assert AsyncHTTPClient() is not client
+
+    asyncio.run(main())
+
+
 def test_created_before_loop_runs() -> None:
     AsyncHTTPClient.configure(RecordingClient)
     loop = asyncio.new_event_loop()
