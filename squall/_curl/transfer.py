@@ -35,6 +35,7 @@ from squall._errors import (
     ResponseTooLargeError,
 )
 from squall._headers import HTTPHeaders, normalize_name
+from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
 from squall._redirects import will_follow
 
 if TYPE_CHECKING:
@@ -78,6 +79,8 @@ class Transfer:
         self._final = False
         self._discard = False
         self._body_size = 0
+        # The body's final memory while a Content-Length body is written in place.
+        self._view: memoryview | None = None
         self._streaming = request.streaming_callback
         self._decoder: Decoder | None = None
         self._pending: Awaitable[Any] | None = None
@@ -143,6 +146,7 @@ class Transfer:
             self._discard = False
             self._body_size = 0
             self._decoder = None
+            self._release_view()
             self.buffer = BytesIO()
 
     def _end_headers(self, block: list[bytes]) -> int | None:
@@ -199,11 +203,19 @@ class Transfer:
                     f"response body exceeded the limit of {self.body_limit} bytes"
                 )
             )
-        self._body_size = size
         streaming = self._streaming
         if streaming is None:
-            self.buffer.write(data)
+            view = self._view
+            if view is None and not self._body_size:
+                view = self._presize()
+            if view is not None and size <= len(view):
+                view[self._body_size : size] = data
+            else:
+                self._release_view()
+                self.buffer.write(data)
+            self._body_size = size
             return None
+        self._body_size = size
         if self._paused & _PAUSE_RECV:
             # libcurl may flush data it already decoded after we paused:
             # keep it, in order, for after the running coroutine.
@@ -219,6 +231,36 @@ class Transfer:
             self._set_pause(self._paused | _PAUSE_RECV)
             self._notify()
         return None
+
+    def _presize(self) -> memoryview | None:
+        # A large body of known length goes straight into its final memory: sized once,
+        # with huge pages (4 KiB page faults cost more than the copies here, see
+        # advise_huge_pages), and kept by the BytesIO as is: no growth, no final copy.
+        # Without a decoder, Content-Length is the size of what we are given; should
+        # more come anyway (libcurl told to decode by prepare_curl_callback), _deliver
+        # goes back to plain writes.
+        length = self.headers.get("Content-Length")
+        if self._decoder is not None or length is None or not length.isdigit():
+            return None
+        total = int(length)
+        if not HUGE_PAGES_MIN <= total <= self.body_limit:
+            return None
+        # bytes(n) is calloc'd (untouched zero pages); BytesIO adopts it without a copy
+        # while it holds the only reference, and getbuffer() writes into it in place.
+        self.buffer = BytesIO(bytes(total))
+        view = self._view = self.buffer.getbuffer()
+        advise_huge_pages(view)
+        return view
+
+    def _release_view(self) -> None:
+        # Ends in-place writing: the buffer keeps what was written, positioned at its
+        # end; with no view left, getvalue() returns the buffer itself (no copy).
+        view = self._view
+        if view is not None:
+            self._view = None
+            view.release()
+            self.buffer.truncate(self._body_size)
+            self.buffer.seek(self._body_size)
 
     def on_read(self, size: int) -> bytes | int:
         out = self._out
@@ -265,6 +307,7 @@ class Transfer:
             else:
                 if tail:
                     self._deliver(tail)
+        self._release_view()
         self.result = (errno, message)
         drained = self._drained
         if drained is not None and not drained.done():

@@ -27,6 +27,7 @@ from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._http1.connect import Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.events import InformationalResponse, Response
+from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
 from squall._redirects import will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
@@ -270,6 +271,8 @@ class Exchange:
         # the view is released, getvalue() returns that same object: no join, no copy.
         buffer = BytesIO(bytes(total))
         view = buffer.getbuffer()
+        if total >= HUGE_PAGES_MIN:
+            advise_huge_pages(view)
         offset = 0
         for chunk in self.chunks:
             view[offset : offset + len(chunk)] = chunk
