@@ -5,7 +5,10 @@ that both offer and decode exactly the same codings).
 ``make_decoder(content_encoding, limit)`` returns None when there is nothing to
 decode (identity, or a coding we do not know, which is then passed through
 undecoded as Tornado does), else a ``Decoder`` whose ``decode(chunk)`` returns
-decoded bytes and whose ``flush()`` returns what is left at the end. Codings
+decoded bytes and whose ``flush()`` returns what is left at the end. A body
+whose compressed stream stops before its end (a truncated gzip member, say)
+is an error at ``flush()``, as in aiohttp and libcurl, not a silently shorter
+body; an empty body (nothing to decode) is accepted. Codings
 listed in one header are undone in reverse order (RFC 9110 §8.4: they were
 applied in the order listed).
 
@@ -48,19 +51,24 @@ class _Stage(Protocol):
     def flush(self) -> bytes: ...
 
 
+_TRUNCATED = "the compressed stream ends before its end marker (truncated body)"
+
+
 class _ZlibStage:
     """gzip (RFC 1952), or deflate as zlib (RFC 1950) or, as some servers send, raw."""
 
-    __slots__ = ("_head", "_obj", "_started", "name")
+    __slots__ = ("_fed", "_head", "_obj", "_started", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._started = name != "deflate"
+        self._fed = False
         self._head = b""
         wbits = 16 + zlib.MAX_WBITS if name in ("gzip", "x-gzip") else zlib.MAX_WBITS
         self._obj = zlib.decompressobj(wbits)
 
     def decode(self, data: bytes, limit: int) -> bytes:
+        self._fed = self._fed or bool(data)
         if not self._started:
             # RFC 9110 §8.4.1.2 says zlib-wrapped, but raw deflate is common in the wild:
             # a zlib header is CM=8 in the low nibble and a 16-bit value divisible by 31.
@@ -81,34 +89,46 @@ class _ZlibStage:
         if self._head:  # a one-byte deflate body: not zlib-wrapped, so raw
             self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
             self._obj.decompress(self._head)
-        return self._obj.flush()
+        tail = self._obj.flush()
+        if self._fed and not self._obj.eof:
+            raise ValueError(_TRUNCATED)
+        return tail
 
 
 class _BrotliStage:
-    __slots__ = ("_obj", "name")
+    __slots__ = ("_fed", "_obj", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self._fed = False
         self._obj = brotli.Decompressor()
 
     def decode(self, data: bytes, limit: int) -> bytes:
+        self._fed = self._fed or bool(data)
         return bytes(self._obj.process(data))
 
     def flush(self) -> bytes:
+        # Nothing fed leaves a fresh decompressor, which is not "finished" either.
+        if self._fed and not self._obj.is_finished():
+            raise ValueError(_TRUNCATED)
         return b""
 
 
 class _ZstdStage:
-    __slots__ = ("_obj", "name")
+    __slots__ = ("_fed", "_obj", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self._fed = False
         self._obj = zstandard.ZstdDecompressor().decompressobj()
 
     def decode(self, data: bytes, limit: int) -> bytes:
+        self._fed = self._fed or bool(data)
         return bytes(self._obj.decompress(data))
 
     def flush(self) -> bytes:
+        if self._fed and not self._obj.eof:
+            raise ValueError(_TRUNCATED)
         return b""
 
 

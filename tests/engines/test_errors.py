@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from squall._decoding import SUPPORTED
 from squall._errors import (
     HTTPCertificateError,
     HTTPClientError,
@@ -18,6 +19,7 @@ from squall._errors import (
     ResponseTooLargeError,
 )
 from tests.servers.app import AppServer
+from tests.servers.helpers import compress
 from tests.servers.scripted import ScriptedServer, response
 
 
@@ -93,6 +95,20 @@ async def test_malformed_response(client: Any, scripted: Any, reply: bytes) -> N
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(server.url + "/", request_timeout=5)
     _assert_599(info.value, RemoteProtocolError)
+
+
+@pytest.mark.parametrize("coding", SUPPORTED)
+async def test_truncated_compressed_body(client: Any, scripted: Any, coding: str) -> None:
+    # The framing is intact (Content-Length matches what is sent) but the compressed
+    # stream stops early: a shorter body must not pass for the whole one.
+    encoded = compress(coding, b"squall " * 2000)
+    cut = encoded[: len(encoded) - 8]
+    head = f"HTTP/1.1 200 OK\r\nContent-Encoding: {coding}\r\nContent-Length: {len(cut)}\r\n\r\n"
+    server = scripted(_script(head.encode() + cut, close=False))
+    with pytest.raises(HTTPClientError) as info:
+        await client.fetch(server.url + "/", request_timeout=5)
+    _assert_599(info.value, RemoteProtocolError)
+    assert coding in str(info.value) and "truncated" in str(info.value)
 
 
 async def test_closed_before_response(client: Any, scripted: Any) -> None:

@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import socket
+import zlib
 from typing import Any
 
 # Credentials the http_proxy fixture (proxy.py) demands.
 PROXY_USER, PROXY_PASSWORD = "proxyuser", "proxypass"
+
+
+def compress(coding: str, data: bytes, level: int | None = None) -> bytes:
+    """``data`` in a content coding ("raw-deflate": deflate without the zlib
+    wrapper, as some servers send it), at the coder's default level or ``level``."""
+    if coding == "gzip":
+        return gzip.compress(data, compresslevel=9 if level is None else level)
+    if coding == "deflate":
+        return zlib.compress(data, -1 if level is None else level)
+    if coding == "raw-deflate":
+        obj = zlib.compressobj(-1 if level is None else level, wbits=-zlib.MAX_WBITS)
+        return obj.compress(data) + obj.flush()
+    if coding == "br":
+        import brotli
+
+        return bytes(brotli.compress(data, quality=11 if level is None else level))
+    if coding == "zstd":
+        import zstandard
+
+        return bytes(zstandard.ZstdCompressor(level=3 if level is None else level).compress(data))
+    raise ValueError(f"unknown coding {coding!r}")
 
 
 def echoed(response: Any) -> dict[str, Any]:

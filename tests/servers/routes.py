@@ -30,16 +30,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
-import gzip
 import json
-import zlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl
 
-import brotli
-import zstandard
+from tests.servers.helpers import compress
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -60,14 +57,6 @@ def _pattern(size: int) -> bytes:
 def large_body(size: int) -> bytes:
     """The exact body /large?size=N sends, for comparisons in tests."""
     return _pattern(size)
-
-
-_ENCODERS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": gzip.compress,
-    "deflate": zlib.compress,
-    "br": brotli.compress,
-    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
-}
 
 
 class Request:
@@ -167,7 +156,7 @@ def encoded(req: Request) -> Response:
     coding = req.args["coding"]
     accepted = [t.split(";")[0].strip() for t in (req.header("accept-encoding") or "").split(",")]
     if coding in accepted or req.args.get("force") == "1":
-        body = _ENCODERS[coding](ENCODED_TEXT)
+        body = compress(coding, ENCODED_TEXT)
         headers = [(b"content-encoding", coding.encode()), (b"x-encoded", coding.encode())]
         return Response(200, body, headers)
     return Response(200, ENCODED_TEXT, [(b"x-encoded", b"identity")])

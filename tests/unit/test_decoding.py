@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import zlib
 
 import pytest
 
 from squall._decoding import ACCEPT_ENCODING, SUPPORTED, Decoder, make_decoder
 from squall._errors import RemoteProtocolError, ResponseTooLargeError
+from tests.servers.helpers import compress
 
 PLAIN = b"squall " * 5000
 
@@ -17,25 +17,6 @@ def decode_in_pieces(decoder: Decoder, data: bytes, size: int = 97) -> bytes:
     out = [decoder.decode(data[i : i + size]) for i in range(0, len(data), size)]
     out.append(decoder.flush())
     return b"".join(out)
-
-
-def compress(coding: str, data: bytes) -> bytes:
-    if coding == "gzip":
-        return gzip.compress(data)
-    if coding == "deflate":
-        return zlib.compress(data)
-    if coding == "raw-deflate":
-        obj = zlib.compressobj(wbits=-zlib.MAX_WBITS)
-        return obj.compress(data) + obj.flush()
-    if coding == "br":
-        import brotli
-
-        return bytes(brotli.compress(data))
-    if coding == "zstd":
-        import zstandard
-
-        return bytes(zstandard.ZstdCompressor().compress(data))
-    raise AssertionError(coding)
 
 
 def test_accept_encoding_lists_what_is_importable() -> None:
@@ -93,3 +74,23 @@ def test_bad_data_names_the_coding(coding: str) -> None:
     assert decoder is not None
     with pytest.raises(RemoteProtocolError, match=f"invalid {coding} data"):
         decode_in_pieces(decoder, b"this is not compressed at all" * 3)
+
+
+@pytest.mark.parametrize("coding", [*SUPPORTED, "raw-deflate"])
+def test_truncated_stream_is_an_error_at_the_end(coding: str) -> None:
+    encoded = compress(coding, PLAIN)
+    name = "deflate" if coding == "raw-deflate" else coding
+    whole = make_decoder(name, 10**9)
+    assert whole is not None and decode_in_pieces(whole, encoded) == PLAIN
+    for cut in (1, 8, len(encoded) // 2):
+        decoder = make_decoder(name, 10**9)
+        assert decoder is not None
+        with pytest.raises(RemoteProtocolError, match=f"invalid {name} data: .*truncated"):
+            decode_in_pieces(decoder, encoded[:-cut])
+
+
+@pytest.mark.parametrize("coding", SUPPORTED)
+def test_empty_body_is_not_truncated(coding: str) -> None:
+    # e.g. a 204 or Content-Length: 0 that still names its Content-Encoding
+    decoder = make_decoder(coding, 100)
+    assert decoder is not None and decoder.flush() == b""

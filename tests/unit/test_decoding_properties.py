@@ -8,17 +8,15 @@ only ever raise RemoteProtocolError.
 
 from __future__ import annotations
 
-import gzip
 import zlib
 
-import brotli
 import pytest
-import zstandard
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from squall._decoding import Decoder, make_decoder
 from squall._errors import RemoteProtocolError, ResponseTooLargeError
+from tests.servers.helpers import compress
 
 PROPS = settings(
     max_examples=40,
@@ -34,20 +32,6 @@ CODINGS = ["gzip", "deflate", "raw-deflate", "br", "zstd"]
 payloads = st.binary(max_size=3000) | st.builds(
     lambda unit, count: unit * count, st.binary(min_size=1, max_size=16), st.integers(1, 2000)
 )
-
-
-def compress(coding: str, data: bytes, level: int) -> bytes:
-    if coding == "gzip":
-        return gzip.compress(data, compresslevel=level)
-    if coding == "deflate":
-        return zlib.compress(data, level)
-    if coding == "raw-deflate":
-        obj = zlib.compressobj(level, wbits=-zlib.MAX_WBITS)
-        return obj.compress(data) + obj.flush()
-    if coding == "br":
-        return bytes(brotli.compress(data, quality=level))
-    assert coding == "zstd"
-    return bytes(zstandard.ZstdCompressor(level=level).compress(data))
 
 
 def label(coding: str) -> str:
