@@ -13,9 +13,10 @@ listed in one header are undone in reverse order (RFC 9110 §8.4: they were
 applied in the order listed).
 
 The size limit counts *decoded* bytes, so a small compressed body cannot
-expand past ``max_body_size``: for zlib-based codings the decompressor is asked
-for at most ``limit + 1`` bytes, so a "zip bomb" is refused without ever being
-expanded in memory.
+expand past ``max_body_size``: zlib and brotli are asked for at most about
+``limit + 1`` bytes, and zstd (whose binding takes no output bound) is fed in
+slices that cannot expand far past the limit, so a "zip bomb" is refused
+without ever being expanded in full.
 
 br and zstd are available when ``brotli`` and ``zstandard`` import;
 ``ACCEPT_ENCODING`` advertises exactly what this process can decode.
@@ -52,6 +53,11 @@ class _Stage(Protocol):
 
 
 _TRUNCATED = "the compressed stream ends before its end marker (truncated body)"
+
+# zstd: the largest output one input byte can give (a 128 KiB RLE block in 4
+# bytes), and the smallest input slice (at most ~2 MiB of output).
+_ZSTD_MAX_RATIO = 32 * 1024
+_ZSTD_STEP_MIN = 64
 
 
 class _ZlibStage:
@@ -105,7 +111,11 @@ class _BrotliStage:
 
     def decode(self, data: bytes, limit: int) -> bytes:
         self._fed = self._fed or bool(data)
-        return bytes(self._obj.process(data))
+        if limit < 0:
+            return bytes(self._obj.process(data))
+        # The output stops growing near limit + 1 bytes: past the limit is refused
+        # anyway, so a bomb is never expanded in full.
+        return bytes(self._obj.process(data, output_buffer_limit=limit + 1))
 
     def flush(self) -> bytes:
         # Nothing fed leaves a fresh decompressor, which is not "finished" either.
@@ -124,7 +134,20 @@ class _ZstdStage:
 
     def decode(self, data: bytes, limit: int) -> bytes:
         self._fed = self._fed or bool(data)
-        return bytes(self._obj.decompress(data))
+        step = max(_ZSTD_STEP_MIN, (limit + 1) // _ZSTD_MAX_RATIO + 1)
+        if limit < 0 or len(data) <= step:
+            return bytes(self._obj.decompress(data))
+        # zstandard's decompress() takes no output bound, and one byte of input can
+        # stand for up to ~32 KiB of output (an RLE block). So the input goes in
+        # slices that cannot expand much past the limit together, and we stop as
+        # soon as the output is over it: memory stays near twice the limit at worst.
+        out = bytearray()
+        decompress = self._obj.decompress
+        for start in range(0, len(data), step):
+            out += decompress(data[start : start + step])
+            if len(out) > limit:
+                break
+        return bytes(out)
 
     def flush(self) -> bytes:
         if self._fed and not self._obj.eof:

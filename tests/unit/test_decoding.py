@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import gzip
+import tracemalloc
 
 import pytest
 
@@ -60,12 +60,19 @@ def test_limit_exactly_reached_is_fine() -> None:
     assert decode_in_pieces(decoder, compress("gzip", PLAIN)) == PLAIN
 
 
-def test_gzip_bomb_is_refused_without_expanding() -> None:
-    bomb = gzip.compress(b"\0" * 50_000_000)  # ~50 KB on the wire
-    decoder = make_decoder("gzip", 1_000_000)
+@pytest.mark.parametrize("coding", SUPPORTED)
+def test_bomb_is_refused_without_expanding(coding: str) -> None:
+    bomb = compress(coding, b"\0" * 200_000_000)  # 200 MB in at most ~200 KB on the wire
+    decoder = make_decoder(coding, 1_000_000)
     assert decoder is not None
-    with pytest.raises(ResponseTooLargeError):
-        decoder.decode(bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLargeError):
+            decoder.decode(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000, f"{coding}: {peak} bytes allocated to refuse a 1 MB limit"
 
 
 @pytest.mark.parametrize("coding", ["gzip", "br", "zstd"])
