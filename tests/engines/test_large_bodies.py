@@ -52,6 +52,7 @@ async def test_large_body_cut_short_is_an_error(
 
 
 @curl_only
+@pytest.mark.squall_only  # max_buffer_size: Tornado's curl client has no such option
 async def test_curl_body_larger_than_its_content_length(
     make_client: Callable[..., Any], scripted: Callable[..., ScriptedServer]
 ) -> None:
