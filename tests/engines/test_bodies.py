@@ -112,6 +112,7 @@ async def test_expect_100_continue(client: Any, app_server: AppServer) -> None:
     )
     data = echoed(response)
     assert data["body"] == "after-100"
+    assert echoed_headers(data, "Expect") == ["100-continue"]
 
 
 async def _assert_too_large(fetch: Any) -> None:

@@ -120,6 +120,8 @@ async def test_stale_connection_is_retried(client: Any, scripted: Any) -> None:
     assert (await client.fetch(server.url + "/")).body == b"first"
     assert (await client.fetch(server.url + "/")).body == b"second"
     assert server.connections == 2
+    # Three heads read: the second GET went to the kept-alive connection first.
+    assert len(server.requests) == 3
 
 
 def _serve_keep_alive(conn: socket.socket, server: ScriptedServer) -> None:
