@@ -66,6 +66,8 @@ async def test_pool_key_client_cert(client: Any, app_server: AppServer, certs: C
         )
     )
     assert plain != with_cert
+    # Each kind keeps its own pooled connection.
+    assert client_port(await client.fetch(url, ca_certs=certs.ca)) == plain
 
 
 async def test_pool_key_network_interface(client: Any, app_server: AppServer) -> None:
