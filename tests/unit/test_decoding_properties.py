@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from squall._decoding import Decoder, make_decoder
 from squall._errors import RemoteProtocolError, ResponseTooLargeError
 from tests.servers.helpers import compress
+from tests.unit.splits import split as _split
 
 PROPS = settings(
     max_examples=40,
@@ -38,17 +39,9 @@ def label(coding: str) -> str:
     return "deflate" if coding == "raw-deflate" else coding
 
 
-@st.composite
-def split(draw: st.DrawFn, data: bytes, whole: bool = True) -> list[bytes]:
-    """``data`` cut at random places, in single bytes, or (if ``whole``) in one piece."""
-    modes = ["random", "bytes", "whole"] if whole else ["random", "bytes"]
-    mode = draw(st.sampled_from(modes))
-    if mode == "whole" or len(data) < 2:
-        return [data]
-    if mode == "bytes":
-        return [data[i : i + 1] for i in range(len(data))]
-    cuts = sorted(draw(st.sets(st.integers(1, len(data) - 1), min_size=1, max_size=20)))
-    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+def split(data: bytes, whole: bool = True) -> st.SearchStrategy[list[bytes]]:
+    """As tests.unit.splits.split, with up to 20 cuts (bodies here are longer)."""
+    return _split(data, whole, max_cuts=20)
 
 
 def decoder_for(content_encoding: str, limit: int) -> Decoder:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from squall._errors import RemoteProtocolError, ResponseTooLargeError
 from squall._http1.protocol import ClientProtocol, Event, InformationalResponse, Response
+from tests.unit.splits import bytewise, split
 
 HOST = [("Host", "example.com")]
 PROPS = settings(
@@ -133,23 +134,6 @@ def responses(
     return Spec(
         b"".join(pieces) + framed, heads, list(latin1(extra)), want, until_close, keep_alive
     )
-
-
-def bytewise(data: bytes) -> list[bytes]:
-    return [data[i : i + 1] for i in range(len(data))]
-
-
-@st.composite
-def split(draw: st.DrawFn, data: bytes, whole: bool = True) -> list[bytes]:
-    """``data`` cut at random places, in single bytes, or (if ``whole``) in one piece."""
-    modes = ["random", "bytes", "whole"] if whole else ["random", "bytes"]
-    mode = draw(st.sampled_from(modes))
-    if mode == "whole" or len(data) < 2:
-        return [data]
-    if mode == "bytes":
-        return bytewise(data)
-    cuts = sorted(draw(st.sets(st.integers(1, len(data) - 1), min_size=1, max_size=12)))
-    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
 
 
 def started(method: str = "GET", max_header_size: int = 65536) -> ClientProtocol:
