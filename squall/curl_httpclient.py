@@ -152,7 +152,9 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
         if not ips:
             raise HTTPNameResolutionError(f"Could not resolve {to_host}: no addresses")
         if to_port == port:
-            return pycurl.RESOLVE, [f"{key}:{','.join(ips)}"]
+            # "+": the entry expires like a looked-up one; a plain RESOLVE entry
+            # stays in the multi handle's DNS cache for the client's lifetime.
+            return pycurl.RESOLVE, [f"+{key}:{','.join(ips)}"]
         return pycurl.CONNECT_TO, [f"{key}:{ips[0]}:{to_port}"]
 
 

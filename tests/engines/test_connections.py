@@ -185,6 +185,61 @@ async def test_custom_resolver(make_client: Any, app_server: AppServer) -> None:
     assert [call[:2] for call in resolver.calls] == [("squall.test", app_server.http_port)]
 
 
+class ChangingResolver:
+    """A resolver whose answer for every name is ``address``, changed by the test."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    async def resolve(
+        self, host: str, port: int, family: int = socket.AF_UNSPEC
+    ) -> list[tuple[int, Any]]:
+        return [(socket.AF_INET, (self.address, port))]
+
+
+async def test_resolver_answers_are_not_cached_past_a_change(
+    make_client: Any, scripted: Any
+) -> None:
+    def serve(conn: socket.socket, server: ScriptedServer) -> None:
+        while server.read_request(conn):
+            conn.sendall(response(b"here"))
+
+    server = scripted(serve)  # on 127.0.0.1 only: 127.0.0.3 on its port refuses
+    resolver = ChangingResolver("127.0.0.3")
+    client = make_client(resolver=resolver)
+    urls = [f"http://name{i}.test:{server.port}/" for i in range(40)]
+    for url in urls:
+        with pytest.raises(ConnectionRefusedError):
+            await client.fetch(url)
+    resolver.address = "127.0.0.1"
+    for url in urls:
+        assert (await client.fetch(url)).body == b"here"
+    assert server.connections == len(urls)
+
+
+@pytest.mark.squall_only
+@curl_only
+async def test_curl_resolver_entries_expire(make_client: Any, app_server: AppServer) -> None:
+    # libcurl keeps what CURLOPT_RESOLVE adds for good unless the entry is marked to
+    # expire: a long-lived client meeting many names would grow its DNS cache forever.
+    import pycurl
+
+    log: list[bytes] = []
+
+    def prepare(curl: Any) -> None:
+        curl.setopt(pycurl.VERBOSE, 1)
+        curl.setopt(
+            pycurl.DEBUGFUNCTION, lambda kind, text: log.append(text) if kind == 0 else None
+        )
+
+    client = make_client(resolver=ChangingResolver("127.0.0.1"))
+    await client.fetch(
+        f"http://squall.test:{app_server.http_port}/echo", prepare_curl_callback=prepare
+    )
+    added = [line for line in log if b"to cache" in line]
+    assert added and all(b"squall.test" in line and b"non-permanent" in line for line in added)
+
+
 async def test_allow_ipv6_false_asks_for_ipv4(make_client: Any, app_server: AppServer) -> None:
     resolver = RecordingResolver()
     client = make_client(resolver=resolver)
