@@ -89,7 +89,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "squall_only: squall API beyond Tornado's (skipped against Tornado)"
+        "markers",
+        "squall_only(*kinds): squall API beyond Tornado's (skipped against Tornado); with"
+        " engine kinds ('curl'), only on those: an option Tornado has on one client alone",
     )
 
 
@@ -97,12 +99,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if AGAINST_TORNADO:
         skip = pytest.mark.skip(reason="squall-only API")
         for item in items:
-            if item.get_closest_marker("squall_only") is not None:
+            marker = item.get_closest_marker("squall_only")
+            if marker is not None and (not marker.args or _engine_kind(item) in marker.args):
                 item.add_marker(skip)
     if importlib.util.find_spec("pytest_timeout") is not None:
         for item in items:
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(SYNC_TEST_TIMEOUT))
+
+
+def _engine_kind(item: pytest.Item) -> str | None:
+    """The kind ("curl" or "simple") of an engine test's engine, from its parameter."""
+    callspec = getattr(item, "callspec", None)
+    name = callspec.params.get("engine") if callspec is not None else None
+    if name in _CURL or name in _CURL.values():  # the fixture's id, or curl_only's dotted name
+        return "curl"
+    if name in _SIMPLE or name in _SIMPLE.values():
+        return "simple"
+    return None
 
 
 LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {"asyncio": asyncio.new_event_loop}

@@ -75,6 +75,7 @@ async def test_header_callback_with_streaming(client: Any, app_server: AppServer
     assert events.index("body") > max(i for i, e in enumerate(events) if e == "header")
 
 
+@pytest.mark.squall_only("curl")  # body_producer: Tornado has it on its simple client only
 @pytest.mark.parametrize("with_length", [True, False], ids=["content-length", "chunked"])
 async def test_body_producer(
     client: Any, app_server: AppServer, engine: str, with_length: bool
@@ -93,6 +94,7 @@ async def test_body_producer(
         assert echoed_headers(data, "Transfer-Encoding") == ["chunked"]
 
 
+@pytest.mark.squall_only("curl")  # body_producer: Tornado has it on its simple client only
 async def test_body_producer_large(client: Any, app_server: AppServer) -> None:
     block = b"z" * 65536
 
@@ -106,6 +108,7 @@ async def test_body_producer_large(client: Any, app_server: AppServer) -> None:
     assert len(echoed(response)["body"]) == 40 * len(block)
 
 
+@pytest.mark.squall_only("curl")  # expect_100_continue: Tornado has it on its simple client only
 async def test_expect_100_continue(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(
         app_server.http_url + "/echo", method="POST", body=b"after-100", expect_100_continue=True
@@ -235,6 +238,7 @@ async def test_max_body_size_counts_decoded_bytes(make_client: Any, app_server: 
     await _assert_too_large(client.fetch(app_server.http_url + "/encoded?coding=gzip&force=1"))
 
 
+@pytest.mark.squall_only("curl")  # expect_100_continue: Tornado has it on its simple client only
 async def test_expect_100_continue_final_answer_first(client: Any, scripted: Any) -> None:
     # The server refuses from the headers alone; the client must take that answer
     # (and not wait forever to send a body nobody will read).

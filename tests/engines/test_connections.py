@@ -176,6 +176,7 @@ class RecordingResolver:
         return [(socket.AF_INET, ("127.0.0.1", port))]
 
 
+@pytest.mark.squall_only("curl")  # resolver: Tornado has it on its simple client only
 async def test_custom_resolver(make_client: Any, app_server: AppServer) -> None:
     resolver = RecordingResolver()
     client = make_client(resolver=resolver)
@@ -197,6 +198,7 @@ class ChangingResolver:
         return [(socket.AF_INET, (self.address, port))]
 
 
+@pytest.mark.squall_only("curl")  # resolver: Tornado has it on its simple client only
 async def test_resolver_answers_are_not_cached_past_a_change(
     make_client: Any, scripted: Any
 ) -> None:
@@ -240,6 +242,7 @@ async def test_curl_resolver_entries_expire(make_client: Any, app_server: AppSer
     assert added and all(b"squall.test" in line and b"non-permanent" in line for line in added)
 
 
+@pytest.mark.squall_only("curl")  # resolver: Tornado has it on its simple client only
 async def test_allow_ipv6_false_asks_for_ipv4(make_client: Any, app_server: AppServer) -> None:
     resolver = RecordingResolver()
     client = make_client(resolver=resolver)
@@ -254,12 +257,14 @@ async def test_allow_ipv6_false_localhost(client: Any, app_server: AppServer) ->
     assert echoed(response_)["client"][0] == "127.0.0.1"
 
 
+@pytest.mark.squall_only("curl")  # hostname_mapping: Tornado has it on its simple client only
 async def test_hostname_mapping(make_client: Any, app_server: AppServer) -> None:
     client = make_client(hostname_mapping={"squall.test": "127.0.0.1"})
     response_ = await client.fetch(f"http://squall.test:{app_server.http_port}/echo")
     assert echoed_headers(echoed(response_), "Host") == [f"squall.test:{app_server.http_port}"]
 
 
+@pytest.mark.squall_only("curl")  # hostname_mapping: Tornado has it on its simple client only
 async def test_hostname_mapping_with_port(make_client: Any, app_server: AppServer) -> None:
     client = make_client(
         hostname_mapping={("squall.test", 80): ("127.0.0.1", app_server.http_port)}

@@ -30,6 +30,7 @@ async def test_wrong_ca_fails(client: Any, app_server: AppServer, certs: Certs) 
     assert isinstance(info.value, ssl.SSLCertVerificationError)
 
 
+@pytest.mark.squall_only("curl")  # hostname_mapping: Tornado has it on its simple client only
 async def test_hostname_mismatch_fails(
     make_client: Any, app_server: AppServer, certs: Certs
 ) -> None:
