@@ -7,28 +7,13 @@ from typing import Any
 
 import pytest
 
+from tests.servers.helpers import FixedResolver
 from tests.servers.scripted import ScriptedServer, response
 
 
 def _serve(conn: socket.socket, server: ScriptedServer) -> None:
     while server.read_request(conn):
         conn.sendall(response(b"here"))
-
-
-class FixedResolver:
-    """Resolves every name to the given addresses, in order."""
-
-    def __init__(self, *addresses: tuple[int, str]) -> None:
-        self.addresses = addresses
-
-    async def resolve(
-        self, host: str, port: int, family: int = socket.AF_UNSPEC
-    ) -> list[tuple[int, Any]]:
-        return [
-            (fam, (addr, port, 0, 0) if fam == socket.AF_INET6 else (addr, port))
-            for fam, addr in self.addresses
-            if family in (socket.AF_UNSPEC, fam)
-        ]
 
 
 async def test_ipv6_literal_url(client: Any, scripted: Any) -> None:

@@ -16,7 +16,13 @@ import pytest
 
 from tests.conftest import curl_only
 from tests.servers.app import AppServer
-from tests.servers.helpers import client_port, echoed, echoed_headers, sockets_connected_to
+from tests.servers.helpers import (
+    FixedResolver,
+    client_port,
+    echoed,
+    echoed_headers,
+    sockets_connected_to,
+)
 from tests.servers.scripted import ScriptedServer, response
 from tests.servers.tls import Certs
 
@@ -186,18 +192,6 @@ async def test_custom_resolver(make_client: Any, app_server: AppServer) -> None:
     assert [call[:2] for call in resolver.calls] == [("squall.test", app_server.http_port)]
 
 
-class ChangingResolver:
-    """A resolver whose answer for every name is ``address``, changed by the test."""
-
-    def __init__(self, address: str) -> None:
-        self.address = address
-
-    async def resolve(
-        self, host: str, port: int, family: int = socket.AF_UNSPEC
-    ) -> list[tuple[int, Any]]:
-        return [(socket.AF_INET, (self.address, port))]
-
-
 @pytest.mark.squall_only("curl")  # resolver: Tornado has it on its simple client only
 async def test_resolver_answers_are_not_cached_past_a_change(
     make_client: Any, scripted: Any
@@ -207,13 +201,13 @@ async def test_resolver_answers_are_not_cached_past_a_change(
             conn.sendall(response(b"here"))
 
     server = scripted(serve)  # on 127.0.0.1 only: 127.0.0.3 on its port refuses
-    resolver = ChangingResolver("127.0.0.3")
+    resolver = FixedResolver((socket.AF_INET, "127.0.0.3"))
     client = make_client(resolver=resolver)
     urls = [f"http://name{i}.test:{server.port}/" for i in range(40)]
     for url in urls:
         with pytest.raises(ConnectionRefusedError):
             await client.fetch(url)
-    resolver.address = "127.0.0.1"
+    resolver.addresses = ((socket.AF_INET, "127.0.0.1"),)
     for url in urls:
         assert (await client.fetch(url)).body == b"here"
     assert server.connections == len(urls)
@@ -234,7 +228,7 @@ async def test_curl_resolver_entries_expire(make_client: Any, app_server: AppSer
             pycurl.DEBUGFUNCTION, lambda kind, text: log.append(text) if kind == 0 else None
         )
 
-    client = make_client(resolver=ChangingResolver("127.0.0.1"))
+    client = make_client(resolver=FixedResolver((socket.AF_INET, "127.0.0.1")))
     await client.fetch(
         f"http://squall.test:{app_server.http_port}/echo", prepare_curl_callback=prepare
     )

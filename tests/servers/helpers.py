@@ -74,3 +74,20 @@ def sockets_connected_to(port: int) -> int:
             if isinstance(peer, tuple) and len(peer) >= 2 and peer[1] == port:
                 count += 1
     return count
+
+
+class FixedResolver:
+    """A resolver (the ``resolver`` option) that answers every name with the given
+    addresses, in order; ``addresses`` may be changed between fetches."""
+
+    def __init__(self, *addresses: tuple[int, str]) -> None:
+        self.addresses = addresses
+
+    async def resolve(
+        self, host: str, port: int, family: int = socket.AF_UNSPEC
+    ) -> list[tuple[int, Any]]:
+        return [
+            (fam, (addr, port, 0, 0) if fam == socket.AF_INET6 else (addr, port))
+            for fam, addr in self.addresses
+            if family in (socket.AF_UNSPEC, fam)
+        ]
