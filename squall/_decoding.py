@@ -60,18 +60,23 @@ _ZSTD_MAX_RATIO = 32 * 1024
 _ZSTD_STEP_MIN = 64
 
 
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 class _ZlibStage:
     """gzip (RFC 1952), or deflate as zlib (RFC 1950) or, as some servers send, raw."""
 
-    __slots__ = ("_fed", "_head", "_obj", "_started", "name")
+    __slots__ = ("_done", "_fed", "_gzip", "_head", "_obj", "_started", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._started = name != "deflate"
         self._fed = False
         self._head = b""
-        wbits = 16 + zlib.MAX_WBITS if name in ("gzip", "x-gzip") else zlib.MAX_WBITS
-        self._obj = zlib.decompressobj(wbits)
+        self._gzip = name in ("gzip", "x-gzip")
+        self._done = False  # gzip: what follows the last member is not one; dropped
+        self._obj = zlib.decompressobj(_GZIP_WBITS if self._gzip else zlib.MAX_WBITS)
 
     def decode(self, data: bytes, limit: int) -> bytes:
         self._fed = self._fed or bool(data)
@@ -87,9 +92,38 @@ class _ZlibStage:
             self._head = b""
             if data[0] & 0x0F != 8 or (data[0] * 256 + data[1]) % 31:
                 self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
+        if self._done:
+            return b""
         # Ask for one byte over the limit: getting it proves the limit is exceeded
         # (max_length 0 means unbounded, for inner stages of a chain).
-        return self._obj.decompress(data, limit + 1 if limit >= 0 else 0)
+        out = self._obj.decompress(data, limit + 1 if limit >= 0 else 0)
+        if self._gzip and self._obj.eof and self._obj.unused_data:
+            if limit < 0:
+                out += self._next_members(None)
+            elif len(out) <= limit:
+                out += self._next_members(limit - len(out))
+        return out
+
+    def _next_members(self, budget: int | None) -> bytes:
+        # A gzip body may hold several members, one after the other (RFC 1952 section
+        # 2.2), as `cat a.gz b.gz` makes: decode them all, as gzip(1) and Python's gzip
+        # module do, rather than stop silently after the first. Bytes after a member
+        # that do not start with the gzip magic number (zero padding, say) end the
+        # body and are ignored, as gzip(1) does; a next member cut short is a
+        # truncated body, and a bad one an error. A member that has ended keeps the
+        # bytes fed to it since in ``unused_data``, so a split magic number waits there.
+        # ``budget``: the decoded bytes still allowed (None: no bound).
+        out = b""
+        while self._obj.eof and self._obj.unused_data:
+            if budget is not None and len(out) > budget:
+                break  # over the limit: the caller refuses the body
+            rest = self._obj.unused_data
+            if not rest.startswith(_GZIP_MAGIC):
+                self._done = not _GZIP_MAGIC.startswith(rest)  # else: one byte, wait
+                break
+            self._obj = zlib.decompressobj(_GZIP_WBITS)
+            out += self._obj.decompress(rest, 0 if budget is None else budget - len(out) + 1)
+        return out
 
     def flush(self) -> bytes:
         if self._head:  # a one-byte deflate body: not zlib-wrapped, so raw

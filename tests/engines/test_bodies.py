@@ -206,6 +206,21 @@ async def test_decompress_negotiated(
     assert response.headers["X-Encoded"] == coding
 
 
+async def test_decompress_every_gzip_member(client: Any, scripted: Any) -> None:
+    # `cat a.gz b.gz` is one gzip body (RFC 1952 section 2.2): no member may be dropped.
+    body = gzip.compress(b"first, ") + gzip.compress(ENCODED_TEXT) + b"\0\0"
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        while server.read_request(conn):
+            conn.sendall(response(body, headers=["Content-Encoding: gzip"]))
+
+    server = scripted(handler)
+    for _ in range(2):  # and the connection stays usable
+        result = await client.fetch(server.url + "/", request_timeout=5)
+        assert result.body == b"first, " + ENCODED_TEXT
+    assert server.connections == 1
+
+
 async def test_decompress_false_returns_raw_body(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(
         app_server.http_url + "/encoded?coding=gzip&force=1", decompress_response=False

@@ -101,3 +101,64 @@ def test_empty_body_is_not_truncated(coding: str) -> None:
     # e.g. a 204 or Content-Length: 0 that still names its Content-Encoding
     decoder = make_decoder(coding, 100)
     assert decoder is not None and decoder.flush() == b""
+
+
+def _gzip(name: str) -> Decoder:
+    decoder = make_decoder(name, 10**9)
+    assert decoder is not None
+    return decoder
+
+
+MEMBERS = compress("gzip", b"first member\n") + compress("gzip", PLAIN) + compress("gzip", b"")
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 97, len(MEMBERS)])
+def test_every_gzip_member_is_decoded(size: int) -> None:
+    # `cat a.gz b.gz` is one valid gzip body (RFC 1952 section 2.2).
+    for name in ("gzip", "x-gzip"):
+        assert decode_in_pieces(_gzip(name), MEMBERS, size) == b"first member\n" + PLAIN
+
+
+@pytest.mark.parametrize("trailer", [b"\0", b"\0" * 512, b"trailing junk", b"\x1f\x00junk"])
+@pytest.mark.parametrize("size", [1, 97, 10**6])
+def test_bytes_after_the_last_gzip_member_are_ignored(trailer: bytes, size: int) -> None:
+    assert decode_in_pieces(_gzip("gzip"), MEMBERS + trailer, size) == b"first member\n" + PLAIN
+
+
+@pytest.mark.parametrize("cut", [1, 9, 30])
+def test_a_later_gzip_member_cut_short_is_truncated(cut: int) -> None:
+    data = compress("gzip", b"first member\n") + compress("gzip", PLAIN)[:-cut]
+    with pytest.raises(RemoteProtocolError, match=r"invalid gzip data: .*truncated"):
+        decode_in_pieces(_gzip("gzip"), data)
+
+
+def test_a_corrupt_later_gzip_member_is_an_error() -> None:
+    second = bytearray(compress("gzip", PLAIN))
+    second[20:40] = b"\xff" * 20  # inside the deflate data, past the member's header
+    with pytest.raises(RemoteProtocolError, match="invalid gzip data"):
+        decode_in_pieces(_gzip("gzip"), compress("gzip", b"first") + bytes(second))
+
+
+@pytest.mark.parametrize("size", [1, 97, 10**6])
+def test_limit_counts_every_gzip_member(size: int) -> None:
+    total = len(b"first member\n" + PLAIN)
+    exact = make_decoder("gzip", total)
+    assert exact is not None and len(decode_in_pieces(exact, MEMBERS, size)) == total
+    decoder = make_decoder("gzip", total - 1)
+    assert decoder is not None
+    with pytest.raises(ResponseTooLargeError):
+        decode_in_pieces(decoder, MEMBERS, size)
+
+
+def test_many_gzip_members_in_one_piece_stay_bounded() -> None:
+    bomb = compress("gzip", b"\0" * 10_000_000) * 20  # 200 MB in 20 members
+    decoder = make_decoder("gzip", 1_000_000)
+    assert decoder is not None
+    tracemalloc.start()
+    try:
+        with pytest.raises(ResponseTooLargeError):
+            decoder.decode(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000
