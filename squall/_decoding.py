@@ -8,7 +8,8 @@ undecoded as Tornado does), else a ``Decoder`` whose ``decode(chunk)`` returns
 decoded bytes and whose ``flush()`` returns what is left at the end. A body
 whose compressed stream stops before its end (a truncated gzip member, say)
 is an error at ``flush()``, as in aiohttp and libcurl, not a silently shorter
-body; an empty body (nothing to decode) is accepted. Codings
+body; an empty body (nothing to decode) is accepted. A gzip body's every
+member and a zstd body's every frame are decoded, not only the first. Codings
 listed in one header are undone in reverse order (RFC 9110 §8.4: they were
 applied in the order listed).
 
@@ -159,29 +160,41 @@ class _BrotliStage:
 
 
 class _ZstdStage:
-    __slots__ = ("_fed", "_obj", "name")
+    __slots__ = ("_decompressor", "_fed", "_obj", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._fed = False
-        self._obj = zstandard.ZstdDecompressor().decompressobj()
+        self._decompressor = zstandard.ZstdDecompressor()
+        self._obj = self._decompressor.decompressobj()
 
     def decode(self, data: bytes, limit: int) -> bytes:
         self._fed = self._fed or bool(data)
         step = max(_ZSTD_STEP_MIN, (limit + 1) // _ZSTD_MAX_RATIO + 1)
         if limit < 0 or len(data) <= step:
-            return bytes(self._obj.decompress(data))
+            return self._frames(data)
         # zstandard's decompress() takes no output bound, and one byte of input can
         # stand for up to ~32 KiB of output (an RLE block). So the input goes in
         # slices that cannot expand much past the limit together, and we stop as
         # soon as the output is over it: memory stays near twice the limit at worst.
         out = bytearray()
-        decompress = self._obj.decompress
         for start in range(0, len(data), step):
-            out += decompress(data[start : start + step])
+            out += self._frames(data[start : start + step])
             if len(out) > limit:
                 break
         return bytes(out)
+
+    def _frames(self, data: bytes) -> bytes:
+        # A zstd body may hold several frames (RFC 8878 section 3), and a
+        # decompressobj reads one: each frame gets its own, fed what the last one
+        # left over. Bytes that are not a frame are an error, as for zstd(1).
+        out = b""
+        while data:
+            if self._obj.eof:
+                self._obj = self._decompressor.decompressobj()
+            out += self._obj.decompress(data)
+            data = self._obj.unused_data if self._obj.eof else b""
+        return out
 
     def flush(self) -> bytes:
         if self._fed and not self._obj.eof:

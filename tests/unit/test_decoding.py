@@ -162,3 +162,29 @@ def test_many_gzip_members_in_one_piece_stay_bounded() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 20_000_000
+
+
+FRAMES = compress("zstd", b"first frame\n") + compress("zstd", PLAIN)
+
+
+@pytest.mark.parametrize("size", [1, 5, 97, len(FRAMES)])
+def test_every_zstd_frame_is_decoded(size: int) -> None:
+    decoder = make_decoder("zstd", 10**9)
+    assert decoder is not None
+    assert decode_in_pieces(decoder, FRAMES, size) == b"first frame\n" + PLAIN
+
+
+@pytest.mark.parametrize("size", [1, 97, 10**6])
+def test_bytes_after_the_last_zstd_frame_are_an_error(size: int) -> None:
+    decoder = make_decoder("zstd", 10**9)
+    assert decoder is not None
+    with pytest.raises(RemoteProtocolError, match="invalid zstd data"):
+        decode_in_pieces(decoder, FRAMES + b"trailing junk", size)
+
+
+@pytest.mark.parametrize("size", [1, 97, 10**6])
+def test_a_later_zstd_frame_cut_short_is_truncated(size: int) -> None:
+    decoder = make_decoder("zstd", 10**9)
+    assert decoder is not None
+    with pytest.raises(RemoteProtocolError, match=r"invalid zstd data: .*truncated"):
+        decode_in_pieces(decoder, FRAMES[:-5], size)
