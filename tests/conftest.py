@@ -272,6 +272,12 @@ def closed_port() -> int:
 
 
 @pytest.fixture
+def dead_url(closed_port: int) -> str:
+    """A URL where nothing listens: an option checked too late ends as a connection error."""
+    return f"http://127.0.0.1:{closed_port}/"
+
+
+@pytest.fixture
 def blackhole_port() -> Iterator[int]:
     """A port whose connects hang: the listener's accept queue is full and never drained."""
     listener = socket.socket()
