@@ -25,7 +25,8 @@ import asyncio
 import importlib
 import warnings
 import weakref
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar, cast
 
 __all__ = ["ConfigurableClient", "current_loop"]
 
@@ -86,16 +87,36 @@ class ConfigurableClient:
                 on (``max_clients``, ``defaults``, engine options).
 
         Raises:
-            ValueError: ``impl`` is not a subclass of AsyncHTTPClient or
-                cannot be found.
+            ValueError: ``impl`` is not a subclass of AsyncHTTPClient, is
+                AsyncHTTPClient itself (it has no engine), or cannot be found;
+                or a constructor argument has a bad value.
+            TypeError: a constructor argument has the wrong type or is
+                unknown to the engine.
         """
         base = cls.configurable_base()
         if isinstance(impl, str):
             impl = _import_class(impl)
         if impl is not None and not (isinstance(impl, type) and issubclass(impl, base)):
             raise ValueError(f"Invalid subclass of {base.__name__}: {impl!r}")
+        if impl is base:
+            raise ValueError(
+                f"{base.__name__} is the abstract base: configure an engine (a subclass), "
+                f"or None for the default ({DEFAULT_IMPL})"
+            )
+        if kwargs:
+            # The constructor's own checks, now: a bad argument is reported by
+            # this call, not by the next AsyncHTTPClient() somewhere else.
+            target = impl if impl is not None else _import_class(DEFAULT_IMPL)
+            cast("type[ConfigurableClient]", target)._check_arguments(kwargs)
         base._impl = impl
         base._impl_kwargs = dict(kwargs)
+
+    @classmethod
+    def _check_arguments(cls, kwargs: Mapping[str, Any]) -> None:
+        """Check constructor arguments as ``initialize`` would, without an instance.
+
+        Raises TypeError/ValueError naming a bad one; the base knows none.
+        """
 
     @classmethod
     def configured_class(cls) -> type[ConfigurableClient]:

@@ -32,8 +32,8 @@ except ImportError as _exc:  # pragma: no cover - exercised without pycurl only
 import asyncio
 import socket
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar
 
 from squall._curl.multi import CurlMultiBridge
 from squall._curl.options import configure
@@ -55,6 +55,11 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
     options where it can be (see ``squall._curl.options.ssl_options_to_curl``)
     and refused with ValueError where it cannot.
     """
+
+    # initialize() takes exactly the base's arguments (configure() checks them with this).
+    _ARGUMENT_CHECKS: ClassVar[Mapping[str, Callable[[Any], object]]] = (
+        AsyncHTTPClient._ARGUMENT_CHECKS
+    )
 
     def initialize(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Set up the client and its libcurl multi handle (see AsyncHTTPClient)."""

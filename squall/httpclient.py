@@ -37,12 +37,13 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
-from squall._admission import Admission
-from squall._configurable import ConfigurableClient
+from squall._admission import Admission, check_max_clients
+from squall._arguments import check_limit, check_resolver, checked_defaults, checked_mapping
+from squall._configurable import ConfigurableClient, _import_class
 from squall._errors import (
     NO_RESPONSE,
     HTTPClientError,
@@ -52,7 +53,7 @@ from squall._errors import (
 )
 from squall._loop_driver import LoopDriver
 from squall._redirects import next_request, will_follow
-from squall._request import DEFAULTS, HTTPRequest
+from squall._request import HTTPRequest
 from squall._response import HTTPResponse
 
 __all__ = [
@@ -88,7 +89,8 @@ class AsyncHTTPClient(ConfigurableClient):
 
     Args:
         force_instance: make a new instance instead of the loop's shared one.
-        defaults: option values used where a request leaves them None.
+        defaults: HTTPRequest option values used where a request leaves them
+            None (checked like HTTPRequest's own arguments).
         max_clients: how many fetches run at once; the rest wait in a FIFO
             queue whose timeout is the smaller of the request's non-zero
             connect_timeout and request_timeout.
@@ -96,15 +98,50 @@ class AsyncHTTPClient(ConfigurableClient):
         resolver: an object with ``async resolve(host, port, family)``
             returning ``[(family, sockaddr), ...]``.
         max_buffer_size: the most body bytes buffered in memory (100 MiB).
-        max_header_size: the most bytes of response headers (64 KiB).
+        max_header_size: the most bytes of response headers (None: 64 KiB).
         max_body_size: the most decoded body bytes, streamed or not
-            (defaults to max_buffer_size).
+            (None: max_buffer_size).
+
+    Raises:
+        TypeError, ValueError: a bad argument, named in the message (also
+            from ``configure()``, which checks the arguments it is given).
     """
+
+    #: initialize()'s arguments, each with the check it makes, for configure() to
+    #: make them early. A class that defines initialize() declares its own table
+    #: (an engine adds its arguments to its base's); see _check_arguments.
+    _ARGUMENT_CHECKS: ClassVar[Mapping[str, Callable[[Any], object]]] = {
+        "defaults": checked_defaults,
+        "max_clients": check_max_clients,
+        "hostname_mapping": checked_mapping,
+        "resolver": check_resolver,
+        "max_buffer_size": functools.partial(check_limit, "max_buffer_size"),
+        "max_header_size": functools.partial(check_limit, "max_header_size", optional=True),
+        "max_body_size": functools.partial(check_limit, "max_body_size", optional=True),
+    }
 
     @classmethod
     def configurable_base(cls) -> type[ConfigurableClient]:
         """The class whose ``configure()`` settings every engine shares."""
         return AsyncHTTPClient
+
+    @classmethod
+    def _check_arguments(cls, kwargs: Mapping[str, Any]) -> None:
+        """Check constructor arguments as ``initialize`` would (for ``configure()``).
+
+        An unknown name is refused when the class whose ``initialize`` runs
+        declared its table; a subclass with its own ``initialize`` and no table
+        may take more arguments, which its constructor checks.
+        """
+        checks = cls._ARGUMENT_CHECKS
+        owner = next(klass for klass in cls.__mro__ if "initialize" in vars(klass))
+        closed = "_ARGUMENT_CHECKS" in vars(owner)
+        for name, value in kwargs.items():
+            check = checks.get(name)
+            if check is not None:
+                check(value)
+            elif closed:
+                raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {name!r}")
 
     def initialize(  # type: ignore[override]
         self,
@@ -116,17 +153,25 @@ class AsyncHTTPClient(ConfigurableClient):
         max_header_size: int | None = None,
         max_body_size: int | None = None,
     ) -> None:
-        """Set up the client (called once per new instance; see _configurable)."""
-        self.defaults = dict(DEFAULTS)
-        if defaults:
-            self.defaults.update(defaults)
-        self.max_clients = max_clients
+        """Set up the client (called once per new instance; see _configurable).
+
+        Raises:
+            TypeError, ValueError: a bad argument (named in the message).
+        """
+        # Every argument is checked here, so that a bad one fails the constructor
+        # rather than some fetch later (the same checks as _ARGUMENT_CHECKS).
+        self.defaults = checked_defaults(defaults)
         self._admission = Admission(max_clients)
-        self.hostname_mapping = dict(hostname_mapping or {})
+        self.max_clients = max_clients
+        self.hostname_mapping = checked_mapping(hostname_mapping)
+        check_resolver(resolver)
         self.resolver = resolver
+        check_limit("max_buffer_size", max_buffer_size)
+        check_limit("max_header_size", max_header_size, optional=True)
+        check_limit("max_body_size", max_body_size, optional=True)
         self.max_buffer_size = max_buffer_size
-        self.max_header_size = max_header_size or MAX_HEADER_SIZE
-        self.max_body_size = max_body_size if max_body_size is not None else max_buffer_size
+        self.max_header_size = MAX_HEADER_SIZE if max_header_size is None else max_header_size
+        self.max_body_size = max_buffer_size if max_body_size is None else max_body_size
         self._closed = False
 
     # -- the engine's part -----------------------------------------------------
@@ -179,10 +224,20 @@ class AsyncHTTPClient(ConfigurableClient):
 
         Raises:
             RuntimeError: the client is closed.
+            TypeError: ``callback`` is not callable, ``raise_error`` not a
+                bool, or an option has the wrong type.
             ValueError: kwargs given with an HTTPRequest, or a bad option.
         """
         if self._closed:
             raise RuntimeError("fetch() called on closed AsyncHTTPClient")
+        # Two identity tests on the usual path; a bad value would otherwise only
+        # be logged (callback) or read as a truth value (raise_error="no").
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
+        if raise_error is not True and raise_error is not False:
+            raise TypeError(
+                f"raise_error must be a bool, got {type(raise_error).__name__}: {raise_error!r}"
+            )
         if isinstance(request, HTTPRequest):
             if kwargs:
                 raise ValueError("kwargs can't be used if request is an HTTPRequest object")
@@ -314,16 +369,20 @@ class HTTPClient:
                 print("Error:", e)
 
     Args:
-        async_client_class: the engine (default: the configured one).
+        async_client_class: the engine, a subclass of AsyncHTTPClient or its
+            dotted name (default: the configured one).
         **kwargs: constructor arguments of the async client.
+
+    Raises:
+        TypeError, ValueError: a bad argument (named in the message).
     """
 
     def __init__(
-        self, async_client_class: type[AsyncHTTPClient] | None = None, **kwargs: Any
+        self, async_client_class: type[AsyncHTTPClient] | str | None = None, **kwargs: Any
     ) -> None:
         self._closed = True
+        cls = _checked_client_class(async_client_class)
         self._driver = LoopDriver()
-        cls = async_client_class or AsyncHTTPClient
 
         async def make() -> AsyncHTTPClient:
             # Made on the private loop, so that it belongs to it. Not the loop's
@@ -371,6 +430,23 @@ class HTTPClient:
         # Quietly, even at interpreter exit (close() then never waits).
         with contextlib.suppress(Exception):
             self.close()
+
+
+def _checked_client_class(cls: object) -> type[AsyncHTTPClient]:
+    """HTTPClient's ``async_client_class``: None, an AsyncHTTPClient class or its dotted name."""
+    if cls is None:
+        return AsyncHTTPClient
+    if isinstance(cls, str):
+        try:
+            cls = _import_class(cls)
+        except (ImportError, ValueError) as exc:
+            raise ValueError(f"async_client_class: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, AsyncHTTPClient)):
+        raise TypeError(
+            "async_client_class must be AsyncHTTPClient, a subclass or its dotted name, "
+            f"got {cls!r}"
+        )
+    return cls
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,9 @@ This module is glue: the engine lives in ``squall._http1``.
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from squall._errors import HTTPStreamClosedError, HTTPTimeoutError
 from squall._http1.fetch import Engine
@@ -34,6 +36,28 @@ __all__ = ["HTTPStreamClosedError", "HTTPTimeoutError", "SimpleAsyncHTTPClient"]
 #: Default seconds an idle keep-alive connection is kept: below the 5 s idle
 #: timeout common in servers (uvicorn, hypercorn, Node), so we usually close first.
 IDLE_TIMEOUT = 4.0
+
+
+def _check_per_host(value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(
+            "max_connections_per_host must be a positive int or None, "
+            f"got {type(value).__name__}: {value!r}"
+        )
+    if value < 1:
+        raise ValueError(f"max_connections_per_host must be a positive int or None, got {value!r}")
+
+
+def _check_idle_timeout(value: object) -> None:
+    # int or float: the loop's timers add it to float times (a Decimal would fail there).
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(
+            f"idle_timeout must be a number of seconds, got {type(value).__name__}: {value!r}"
+        )
+    if not 0 <= value < math.inf:
+        raise ValueError(f"idle_timeout must be >= 0 and finite, got {value!r}")
 
 
 class SimpleAsyncHTTPClient(AsyncHTTPClient):
@@ -50,13 +74,25 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         idle_timeout: seconds an idle connection is kept for reuse (4.0).
     """
 
+    _ARGUMENT_CHECKS: ClassVar[Mapping[str, Callable[[Any], object]]] = {
+        **AsyncHTTPClient._ARGUMENT_CHECKS,
+        "max_connections_per_host": _check_per_host,
+        "idle_timeout": _check_idle_timeout,
+    }
+
     def initialize(  # type: ignore[override]
         self,
         max_connections_per_host: int | None = None,
         idle_timeout: float = IDLE_TIMEOUT,
         **kwargs: Any,
     ) -> None:
-        """Set up the client (called once per new instance)."""
+        """Set up the client (called once per new instance).
+
+        Raises:
+            TypeError, ValueError: a bad argument (named in the message).
+        """
+        _check_per_host(max_connections_per_host)
+        _check_idle_timeout(idle_timeout)
         super().initialize(**kwargs)
         self._engine = Engine(self, max_connections_per_host, idle_timeout)
         # The base awaits ``self.fetch_once(...)``: binding the engine's coroutine

@@ -96,3 +96,25 @@ def test_kwargs_pass_through(blocking_client: HTTPClient, app_server: AppServer)
     kwargs: dict[str, Any] = {"method": "POST", "body": b"abc", "headers": {"X-T": "1"}}
     body = json.loads(blocking_client.fetch(app_server.http_url + "/echo", **kwargs).body)
     assert body["method"] == "POST" and body["body"] == "abc"
+
+
+@pytest.mark.squall_only
+def test_engine_by_dotted_name(engine: str, app_server: AppServer) -> None:
+    with HTTPClient(async_client_class=engine) as client:
+        assert type(client._async_client) is import_object(engine)
+        assert client.fetch(app_server.http_url + "/echo").code == 200
+
+
+@pytest.mark.squall_only
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        ("no_dots", ValueError),
+        ("squall.httpclient.NoSuchClient", ValueError),
+        ("squall.no_such_module.Client", ValueError),
+        ("squall.httpclient.HTTPClient", TypeError),  # a class, not an engine
+    ],
+)
+def test_bad_engine_name_refused(name: str, error: type[Exception]) -> None:
+    with pytest.raises(error, match="async_client_class"):
+        HTTPClient(async_client_class=name)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from squall.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
+from tests.conftest import ENGINES, import_object
 
 
 class RecordingClient(AsyncHTTPClient):
@@ -140,3 +142,68 @@ def test_async_context_manager_closes() -> None:
             client.fetch("http://127.0.0.1/")
 
     asyncio.run(main())
+
+
+# -- configure() checks the constructor arguments it is given -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("impl", "kwargs", "error", "named"),
+    [
+        (None, {"max_client_count": 3}, TypeError, "max_client_count"),
+        (None, {"idle_timeout": -1}, ValueError, "idle_timeout"),
+        (None, {"defaults": {"request_timeout": "5"}}, TypeError, "request_timeout"),
+        (None, {"force_instance": True}, TypeError, "force_instance"),
+        # An engine refuses another engine's argument.
+        ("squall.curl_httpclient.CurlAsyncHTTPClient", {"idle_timeout": 1.0}, TypeError, "idle"),
+        # A subclass's own arguments are its constructor's business, the base's are checked.
+        (RecordingClient, {"marker": "a", "max_body_size": 0}, ValueError, "max_body_size"),
+    ],
+)
+def test_configure_checks_arguments(
+    impl: Any, kwargs: dict[str, Any], error: type[Exception], named: str
+) -> None:
+    AsyncHTTPClient.configure(RecordingClient, marker="before")
+    with pytest.raises(error, match=named):
+        AsyncHTTPClient.configure(impl, **kwargs)
+    # A refused configure() leaves the configuration as it was.
+    assert AsyncHTTPClient.configured_class() is RecordingClient
+    assert AsyncHTTPClient._impl_kwargs == {"marker": "before"}
+
+
+def test_configure_accepts_good_arguments() -> None:
+    AsyncHTTPClient.configure(
+        None,
+        max_clients=3,
+        defaults={"request_timeout": 1.5, "follow_redirects": False},
+        hostname_mapping={"a.test": "127.0.0.1", ("b.test", 80): ("127.0.0.1", 8080)},
+        max_header_size=None,
+        max_body_size=None,
+        max_connections_per_host=None,
+        idle_timeout=0,
+    )
+
+    async def main() -> None:
+        client = AsyncHTTPClient(force_instance=True)
+        assert client.max_clients == 3 and client.defaults["request_timeout"] == 1.5
+        assert client.max_header_size == 64 * 1024
+        assert client.max_body_size == client.max_buffer_size
+        client.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("engine", list(ENGINES.values()))
+def test_argument_checks_cover_initialize(engine: str) -> None:
+    # configure() refuses a name missing from the table: the table must list
+    # every argument the engine's initialize() chain takes, and no other.
+    cls = import_object(engine)
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "initialize" in vars(klass):
+            parameters = inspect.signature(vars(klass)["initialize"]).parameters.values()
+            names |= {p.name for p in parameters if p.kind in _NAMED and p.name != "self"}
+    assert names == set(cls._ARGUMENT_CHECKS)
+
+
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
