@@ -22,10 +22,19 @@ _NORMALIZED: dict[str, str] = {}
 
 
 def normalize_name(name: str) -> str:
-    """Return ``name`` in ``Http-Header-Case`` (cached: the same few names recur)."""
+    """Return ``name`` in ``Http-Header-Case`` (cached: the same few names recur).
+
+    Raises:
+        TypeError: ``name`` is not a str.
+    """
     try:
         return _NORMALIZED[name]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: an unhashable name
+        # Checked on a cache miss only: the cache holds str keys alone.
+        if not isinstance(name, str):
+            raise TypeError(
+                f"header name must be a str, got {type(name).__name__}: {name!r}"
+            ) from None
         normalized = "-".join(part.capitalize() for part in name.split("-"))
         if len(_NORMALIZED) < 10_000:
             _NORMALIZED[name] = normalized

@@ -5,7 +5,8 @@ follow exactly the same redirects with exactly the same requests. Rules:
 
 - 301, 302, 303, 307 and 308 with a ``Location`` are followed while
   ``follow_redirects`` is on and ``max_redirects`` is not used up; only to
-  http and https URLs (anything else is returned to the caller as the 3xx).
+  valid http and https URLs (anything else, a malformed Location included,
+  is returned to the caller as the 3xx).
 - 303 (except for HEAD), and 301/302 answering a POST, become a GET without
   body (RFC 9110 section 15.4.4 and the note in 15.4.2/15.4.3 on POST).
   307 and 308 keep the method and the body (RFC 9110 section 15.4.8, 15.4.9).
@@ -17,10 +18,11 @@ follow exactly the same redirects with exactly the same requests. Rules:
 from __future__ import annotations
 
 import copy
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from squall._headers import HTTPHeaders
 from squall._request import HTTPRequest
+from squall._urls import parse_url
 
 __all__ = ["REDIRECT_CODES", "next_request", "redirect_target", "will_follow"]
 
@@ -34,9 +36,37 @@ def redirect_target(request: HTTPRequest, headers: HTTPHeaders) -> str | None:
     location = headers.get("Location")
     if not location:
         return None
-    target = urljoin(request.url, location.strip())
-    scheme = urlsplit(target).scheme.lower()
-    return target if scheme in ("http", "https") else None
+    try:
+        target = urljoin(request.url, _raw_location(location.strip()))
+        parse_url(target)  # cached: the next request's url setter parses it again
+    except ValueError:
+        return None  # a malformed or non-http(s) URL: the caller gets the 3xx itself
+    return target
+
+
+# Printable ASCII: what a Location keeps as it is (percent-escapes included).
+_LOCATION_SAFE = "".join(map(chr, range(0x21, 0x7F)))
+# Spaces and controls inside a Location are percent-encoded, as browsers do.
+_ENCODE_CONTROLS = {code: f"%{code:02X}" for code in [*range(0x21), 0x7F]}
+
+
+def _raw_location(location: str) -> str:
+    """A Location header value as the URL the server meant, as a browser reads it.
+
+    Header values reach us decoded as latin-1, so non-ASCII characters are really
+    the server's raw bytes, usually UTF-8. Valid UTF-8 is decoded (parse_url then
+    sends the host in IDNA form and the path and query percent-encoded); other
+    bytes are percent-encoded as they are. Spaces and controls are percent-encoded.
+    """
+    if location.isascii() and location.isprintable() and " " not in location:
+        return location
+    try:
+        text = location.encode("latin-1").decode("utf-8")
+    except UnicodeEncodeError:
+        text = location  # not from the wire (a caller's HTTPHeaders): already text
+    except UnicodeDecodeError:
+        return quote(location.encode("latin-1"), safe=_LOCATION_SAFE)
+    return text.translate(_ENCODE_CONTROLS)
 
 
 def will_follow(request: HTTPRequest, code: int, headers: HTTPHeaders) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import numbers
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
@@ -18,7 +19,7 @@ from typing import Any, cast
 from squall._headers import HTTPHeaders, format_timestamp
 from squall._urls import parse_url
 
-__all__ = ["DEFAULTS", "HTTPRequest"]
+__all__ = ["DEFAULTS", "SSL_OPTION_KEYS", "HTTPRequest", "check_ssl_options"]
 
 # Tornado's HTTPRequest._DEFAULTS plus the booleans whose None means a default.
 DEFAULTS: dict[str, Any] = {
@@ -38,6 +39,34 @@ _BODY_REQUIRED = frozenset({"POST", "PUT", "PATCH"})
 _HTTP_VERSIONS = (None, "1.1", "2", "3")
 _AUTH_MODES = (None, "basic", "digest")
 _FORBIDDEN_IN_HEADERS = ("\r", "\n", "\x00")
+# RFC 9110 §5.1: a field name is a token. The names are checked joined with ":",
+# which is not a token character, so one match covers them all.
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_HEADER_NAMES = re.compile(f"{_TOKEN}(?::{_TOKEN})*")
+# RFC 9110 §5.5: a field value is visible ASCII, obs-text (0x80-0xFF), space and tab.
+_NOT_IN_VALUE = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
+# A proxy host (with or without a scheme) has no white space or control character.
+_NOT_IN_HOST = re.compile(r"[\x00-\x20\x7f]")
+# HTTP-dates have four-digit years: 0001-01-01 to 9999-12-31 in epoch seconds.
+_DATE_RANGE = (-62135596800, 253402300800)
+
+#: The ``ssl_options`` dict keys both engines understand (``ssl.wrap_socket``
+#: and ``SSLContext`` names).
+SSL_OPTION_KEYS = frozenset(
+    {
+        "certfile",
+        "keyfile",
+        "password",
+        "ca_certs",
+        "cert_reqs",
+        "check_hostname",
+        "ciphers",
+        "minimum_version",
+        "maximum_version",
+        "ssl_version",
+        "server_side",
+    }
+)
 
 StreamingCallback = Callable[[bytes], "Awaitable[None] | None"]
 HeaderCallback = Callable[[str], None]
@@ -68,36 +97,129 @@ def _check_callable(name: str, value: object, kinds: object = None, what: str = 
         raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
 
 
-def _check_header_text(kind: str, text: str) -> None:
-    for bad in _FORBIDDEN_IN_HEADERS:
-        if bad in text:
-            raise ValueError(f"{kind} contains a CR, LF or NUL character: {text!r}")
+def _check_text(name: str, value: object, kinds: object = None, what: str = "") -> None:
+    # A str option: NUL would truncate it in C (libcurl, the OS), and a lone
+    # surrogate cannot be encoded when it is used.
+    _check(name, value, str, "a str")
+    text = cast(str, value)
+    if "\x00" in text:
+        raise ValueError(f"{name} contains a NUL character: {text!r}")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"{name} cannot be encoded as UTF-8: {exc.reason}") from None
+
+
+def _check_proxy_host(name: str, value: object, kinds: object = None, what: str = "") -> None:
+    _check_text(name, value)
+    if _NOT_IN_HOST.search(cast(str, value)) is not None:
+        raise ValueError(f"{name} contains white space or a control character: {value!r}")
+
+
+def _value_problem(text: str) -> str | None:
+    """What makes ``text`` unfit for a header field value, or None."""
+    if _NOT_IN_VALUE.search(text) is None:
+        return None
+    if any(bad in text for bad in _FORBIDDEN_IN_HEADERS):
+        # CR/LF would let a value inject headers or a whole request.
+        return "contains a CR, LF or NUL character"
+    if max(text) > "\xff":
+        return "is not latin-1 text"
+    return "contains a control character"
+
+
+def _check_user_agent(name: str, value: object, kinds: object = None, what: str = "") -> None:
+    _check(name, value, str, "a str")
+    problem = _value_problem(cast(str, value))
+    if problem is not None:
+        raise ValueError(f"{name} {problem}: {value!r}")
 
 
 def _check_headers(headers: HTTPHeaders) -> None:
-    # One scan of all the text for the common case; the slow loop only names
-    # the culprit. CR/LF would let a value inject headers or a whole request.
-    names = ":".join(headers)  # ":" cannot be in a valid name, so it separates
-    values = "".join(value for _, value in headers.get_all())
-    clean = names.count(":") == len(headers) - 1 and not any(
-        bad in names or bad in values for bad in _FORBIDDEN_IN_HEADERS
-    )
-    if clean and " " not in names and "" not in headers:
+    # One match over the names and one search over the values for the common
+    # case; the loop only runs to name the culprit.
+    values = "".join([value for _, value in headers.get_all()])
+    if _HEADER_NAMES.fullmatch(":".join(headers)) and _NOT_IN_VALUE.search(values) is None:
         return
     for name, value in headers.get_all():
-        _check_header_text("header name", name)
-        _check_header_text(f"value of header {name}", value)
-        if not name or ":" in name or " " in name:
-            raise ValueError(f"invalid header name {name!r}")
+        if any(bad in name for bad in _FORBIDDEN_IN_HEADERS):
+            raise ValueError(f"header name contains a CR, LF or NUL character: {name!r}")
+        if _HEADER_NAMES.fullmatch(name) is None:
+            raise ValueError(f"invalid header name {name!r}: not an RFC 9110 token")
+        problem = _value_problem(value)
+        if problem is not None:
+            raise ValueError(f"value of header {name} {problem}: {value!r}")
 
 
-_STR, _BOOL = (str, "a str"), (bool, "a bool")
+def _check_content_length(headers: HTTPHeaders, body: bytes) -> None:
+    # Both engines frame the body by its length; a header saying otherwise
+    # would desynchronise the connection (or be silently replaced).
+    length = headers["Content-Length"]
+    if length != str(len(body)) and not (length.isdigit() and int(length) == len(body)):
+        raise ValueError(
+            f"Content-Length header {length!r} contradicts the body ({len(body)} bytes)"
+        )
+
+
+def _http_date(value: object) -> str:
+    """``if_modified_since`` as an HTTP-date, or a ValueError/TypeError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, datetime.datetime, tuple)):
+        raise TypeError(
+            "if_modified_since must be a datetime or epoch seconds, "
+            f"got {type(value).__name__}: {value!r}"
+        )
+    if isinstance(value, numbers.Real):
+        low, high = _DATE_RANGE
+        if not low <= float(value) < high:  # NaN fails too
+            raise ValueError(f"if_modified_since must be a time in years 1-9999, got {value!r}")
+    try:
+        return format_timestamp(cast(float, value))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"if_modified_since {value!r} is not a valid time: {exc}") from None
+
+
+def check_ssl_options(options: Mapping[str, Any]) -> None:
+    """Check an ``ssl_options`` dict: known keys, values of the right type.
+
+    Raises:
+        ValueError: a key neither engine understands, ``server_side``, or a
+            value out of range.
+        TypeError: a value of the wrong type.
+    """
+    import ssl
+
+    unknown = set(options) - SSL_OPTION_KEYS
+    if unknown:
+        raise ValueError(f"ssl_options keys not supported: {', '.join(sorted(unknown))}")
+    get = options.get
+    if get("server_side"):
+        raise ValueError("ssl_options server_side=True makes no sense for a client")
+    for key in ("certfile", "keyfile", "ca_certs", "ciphers"):
+        if get(key) is not None:
+            _check_text(f"ssl_options {key}", get(key))
+    password = get("password")
+    if password is not None and not isinstance(password, (str, bytes)):
+        raise TypeError(f"ssl_options password must be a str or bytes, got {password!r}")
+    _check("ssl_options check_hostname", get("check_hostname"), bool, "a bool")
+    cert_reqs = get("cert_reqs")
+    if cert_reqs is not None and (
+        isinstance(cert_reqs, bool)
+        or cert_reqs not in (ssl.CERT_NONE, ssl.CERT_OPTIONAL, ssl.CERT_REQUIRED)
+    ):
+        raise ValueError(f"ssl_options cert_reqs must be an ssl.CERT_* value, got {cert_reqs!r}")
+    for key in ("minimum_version", "maximum_version"):
+        _check(f"ssl_options {key}", get(key), ssl.TLSVersion, "an ssl.TLSVersion")
+
+
+_BOOL = (bool, "a bool")
 # (option, checker, accepted types, wording) for every option that has a type.
 _OPTION_CHECKS: tuple[tuple[str, Callable[..., None], Any, str], ...] = (
-    *((n, _check, *_STR) for n in ("auth_username", "auth_password", "user_agent")),
-    *((n, _check, *_STR) for n in ("network_interface", "proxy_host", "proxy_username")),
-    *((n, _check, *_STR) for n in ("proxy_password", "ca_certs")),
-    *((n, _check, str, "a file path (str)") for n in ("client_key", "client_cert")),
+    *((n, _check_text, None, "") for n in ("auth_username", "auth_password", "ca_certs")),
+    *((n, _check_text, None, "") for n in ("network_interface", "proxy_username")),
+    *((n, _check_text, None, "") for n in ("proxy_password", "client_key", "client_cert")),
+    ("proxy_host", _check_proxy_host, None, ""),
+    ("user_agent", _check_user_agent, None, ""),
     *((n, _check_seconds, None, "") for n in ("connect_timeout", "request_timeout")),
     *((n, _check, *_BOOL) for n in ("follow_redirects", "decompress_response")),
     *((n, _check, *_BOOL) for n in ("allow_nonstandard_methods", "validate_cert")),
@@ -199,7 +321,7 @@ class HTTPRequest:
         self.method = method
         self.headers = headers
         if if_modified_since is not None:
-            self.headers["If-Modified-Since"] = format_timestamp(if_modified_since)
+            self.headers["If-Modified-Since"] = _http_date(if_modified_since)
         self.body = body
         if body is not None and body_producer is not None:
             raise ValueError("body and body_producer are mutually exclusive")
@@ -212,6 +334,8 @@ class HTTPRequest:
         self.follow_redirects = follow_redirects
         self.max_redirects = max_redirects
         self.user_agent = user_agent
+        if use_gzip is not None:
+            _check("use_gzip", use_gzip, bool, "a bool")
         self.decompress_response = use_gzip if decompress_response is None else decompress_response
         self.network_interface = network_interface
         self.streaming_callback = streaming_callback
@@ -258,7 +382,9 @@ class HTTPRequest:
         if self.ssl_options is not None:
             import ssl
 
-            if not isinstance(self.ssl_options, (ssl.SSLContext, dict)):
+            if isinstance(self.ssl_options, dict):
+                check_ssl_options(self.ssl_options)
+            elif not isinstance(self.ssl_options, ssl.SSLContext):
                 raise TypeError(
                     "ssl_options must be an ssl.SSLContext or a dict, "
                     f"got {type(self.ssl_options).__name__}"
@@ -309,7 +435,10 @@ class HTTPRequest:
     @body.setter
     def body(self, value: bytes | bytearray | memoryview | str | None) -> None:
         if isinstance(value, str):
-            self._body: bytes | None = value.encode("utf-8")
+            try:
+                self._body: bytes | None = value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"body str cannot be encoded as UTF-8: {exc.reason}") from None
         elif isinstance(value, (bytearray, memoryview)):
             self._body = bytes(value)
         elif value is None or isinstance(value, bytes):
@@ -322,12 +451,16 @@ class HTTPRequest:
     def resolved(self, defaults: Mapping[str, Any]) -> HTTPRequest:
         """Return a copy with every ``None`` option taken from ``defaults``.
 
-        The copy has its own HTTPHeaders, and the rules that span options are
-        checked here: header text, the method's body rules.
+        The copy has its own HTTPHeaders, and the rules that span options (or
+        that defaults may break) are checked here: header text, Content-Length
+        against the body, the method's body rules, options that need another.
 
         Raises:
-            ValueError: a header has CR/LF/NUL, or the method/body combination
-                is not allowed without ``allow_nonstandard_methods``.
+            ValueError: a header name is not a token or a value has CR/LF/NUL,
+                control characters or non-latin-1 text (user_agent included);
+                Content-Length contradicts the body; the method/body combination
+                is not allowed without ``allow_nonstandard_methods``; a proxy
+                option without proxy_host, or client_key without client_cert.
         """
         request = object.__new__(HTTPRequest)
         fill = request.__dict__
@@ -336,10 +469,32 @@ class HTTPRequest:
         for name, value in defaults.items():
             if fill.get(name, 0) is None:
                 fill[name] = value
-        if request._headers:
-            _check_headers(request._headers)
+        headers = request._headers
+        if headers:
+            _check_headers(headers)
+            if request._body is not None and "Content-Length" in headers:
+                _check_content_length(headers, request._body)
+        if request.user_agent is not None:
+            _check_user_agent("user_agent", request.user_agent)
+        if not request.proxy_host and (
+            request.proxy_port is not None
+            or request.proxy_username is not None
+            or request.proxy_password  # "" is the default
+            or request.proxy_auth_mode is not None
+        ):
+            request._refuse_proxy_options()
+        if request.client_key is not None and request.client_cert is None:
+            raise ValueError("client_key needs client_cert (the certificate it belongs to)")
         request._check_method_body()
         return request
+
+    def _refuse_proxy_options(self) -> None:
+        given = [
+            name
+            for name in ("proxy_port", "proxy_username", "proxy_password", "proxy_auth_mode")
+            if getattr(self, name)
+        ]
+        raise ValueError(f"{', '.join(given)} given without proxy_host")
 
     def _check_method_body(self) -> None:
         if self.allow_nonstandard_methods:

@@ -8,14 +8,24 @@ Built on the standard library's ``urllib.parse`` (RFC 3986 splitting) and the
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 __all__ = ["ParsedURL", "parse_url", "url_concat"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-# Characters that must never reach a request line or a Host header.
-_FORBIDDEN = frozenset("\r\n\x00 \t")
+# libcurl refuses longer strings (CURL_MAX_INPUT_LENGTH); both engines refuse the same URLs.
+_MAX_URL_LENGTH = 8_000_000
+# Characters that must never reach a request line or a Host header: C0 controls, space, DEL.
+# (A regex search is faster than a set intersection over the URL.)
+_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
+# WHATWG's forbidden host code points (controls and space are refused above). '%' would
+# be percent-decoded by libcurl but not by the simple engine; an IPv6 zone id is an IP.
+_FORBIDDEN_IN_HOST = re.compile(r"[#%/:<>?@\[\\\]^|]")
+# Printable ASCII stays as it is in a target (percent-escapes and reserved characters
+# included); everything else is sent percent-encoded UTF-8, as browsers do.
+_TARGET_SAFE = "".join(map(chr, range(0x21, 0x7F)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +36,8 @@ class ParsedURL:
         scheme: ``"http"`` or ``"https"``.
         host: host name (IDNA-encoded, lower case) or IP literal without brackets.
         port: explicit port, else the scheme's default.
-        target: path and query for the request line (``"/"`` when empty).
+        target: path and query for the request line (``"/"`` when empty), in
+            ASCII: other characters are percent-encoded UTF-8.
         netloc: ``host[:port]`` for the Host header, without userinfo.
         username, password: decoded userinfo, or None.
     """
@@ -40,20 +51,45 @@ class ParsedURL:
     password: str | None
 
 
+def _shown(url: str) -> str:
+    """``url`` for an error message: its repr, cut short if it is huge."""
+    if len(url) <= 200:
+        return repr(url)
+    return f"{url[:100]!r}... ({len(url)} characters)"
+
+
 def _encode_host(host: str, url: str) -> str:
     if not host:
-        raise ValueError(f"URL has no host: {url!r}")
+        raise ValueError(f"URL has no host: {_shown(url)}")
     try:
-        ipaddress.ip_address(host)
+        ipaddress.ip_address(host)  # IPv6 with a zone id ("fe80::1%eth0") included
         return host
     except ValueError:
         pass
     if host.isascii():
-        return host.lower()
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise ValueError(f"invalid host name {host!r} in URL {url!r}: {exc}") from None
+        name = host.lower()
+    else:
+        try:
+            name = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise ValueError(f"invalid host name {host!r} in URL {_shown(url)}: {exc}") from None
+    bad = _FORBIDDEN_IN_HOST.search(name)
+    if bad:
+        raise ValueError(f"invalid character {bad[0]!r} in the host of URL {_shown(url)}")
+    # DNS limits (RFC 1035 section 2.3.4); a final dot (a fully qualified name) is allowed.
+    labels = name[:-1] if name.endswith(".") else name
+    if (
+        not labels
+        or labels[0] == "."
+        or labels[-1] == "."
+        or ".." in labels
+        or (len(labels) > 63 and (len(labels) > 253 or max(map(len, labels.split("."))) > 63))
+    ):
+        raise ValueError(
+            f"invalid host name {host!r} in URL {_shown(url)}: "
+            "empty label, label over 63 characters or name over 253"
+        )
+    return name
 
 
 # Programs fetch the same URLs again and again; ParsedURL is immutable, so a
@@ -67,8 +103,9 @@ def parse_url(url: str) -> ParsedURL:
 
     Raises:
         TypeError: ``url`` is not a str.
-        ValueError: the URL is malformed, not http(s), has no host, a bad port,
-            or contains control characters or spaces.
+        ValueError: the URL is malformed, not http(s), has no host or a bad
+            one, a bad port, contains control characters or spaces, or is
+            longer than libcurl takes (8,000,000 characters).
     """
     try:
         return _CACHE[url]
@@ -84,24 +121,41 @@ def parse_url(url: str) -> ParsedURL:
 
 
 def _parse(url: str) -> ParsedURL:
-    if _FORBIDDEN.intersection(url):
-        raise ValueError(f"URL contains whitespace or control characters: {url!r}")
+    if len(url) > _MAX_URL_LENGTH:
+        raise ValueError(f"URL longer than {_MAX_URL_LENGTH:,} characters: {_shown(url)}")
+    if _FORBIDDEN.search(url):
+        raise ValueError(f"URL contains whitespace or control characters: {_shown(url)}")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"malformed URL {url!r}: {exc}") from None
+        raise ValueError(f"malformed URL {_shown(url)}: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise ValueError(f"Unsupported url scheme: {url!r} (only http and https)")
+        raise ValueError(f"Unsupported url scheme: {_shown(url)} (only http and https)")
+    if "@" in parts.netloc.rpartition("@")[0] or "\\" in parts.netloc:
+        # Engines and servers disagree on where such a host starts (WHATWG reads '\' as '/').
+        raise ValueError(f"malformed URL {_shown(url)}: '@' or '\\' in the user or host part")
     host = _encode_host(parts.hostname or "", url)
     if port is None:
         port = DEFAULT_PORTS[scheme]
+    elif port == 0:
+        raise ValueError(f"malformed URL {_shown(url)}: port 0")
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
+    if not target.isascii():
+        try:
+            target = quote(target, safe=_TARGET_SAFE)
+        except UnicodeEncodeError as exc:  # a lone surrogate
+            raise ValueError(f"malformed URL {_shown(url)}: {exc}") from None
     shown_host = f"[{host}]" if ":" in host else host
     netloc = shown_host if parts.port is None else f"{shown_host}:{port}"
+    if not url.isascii() and len(scheme) + 3 + len(netloc) + len(target) > _MAX_URL_LENGTH:
+        # The curl engine sends this ASCII form; percent-encoding made it longer.
+        raise ValueError(
+            f"URL longer than {_MAX_URL_LENGTH:,} characters once encoded: {_shown(url)}"
+        )
     username = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
     return ParsedURL(scheme, host, port, target, netloc, username, password)

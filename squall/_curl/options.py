@@ -17,6 +17,7 @@ import pycurl
 
 from squall import __version__
 from squall._decoding import ACCEPT_ENCODING
+from squall._request import check_ssl_options
 
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
@@ -50,22 +51,6 @@ _TLS_MAX_VERSIONS = {
     ssl.TLSVersion.TLSv1_2: pycurl.SSLVERSION_MAX_TLSv1_2,
     ssl.TLSVersion.TLSv1_3: pycurl.SSLVERSION_MAX_TLSv1_3,
 }
-# The ssl_options dict keys we can carry (ssl.wrap_socket / SSLContext names).
-_SSL_DICT_KEYS = frozenset(
-    {
-        "certfile",
-        "keyfile",
-        "password",
-        "ca_certs",
-        "cert_reqs",
-        "check_hostname",
-        "ciphers",
-        "minimum_version",
-        "maximum_version",
-        "ssl_version",
-        "server_side",
-    }
-)
 _FORBIDDEN = ("\r", "\n", "\x00")
 
 
@@ -86,7 +71,12 @@ def configure(curl: Any, request: HTTPRequest) -> None:
         ValueError: an option libcurl cannot express, or CR/LF/NUL in headers.
     """
     setopt = curl.setopt
-    setopt(pycurl.URL, request.url)
+    url = request.url
+    if not url.isascii():
+        # pycurl takes ASCII only: the IDNA host and percent-encoded target. The
+        # userinfo is left out; _set_auth gives libcurl the URL's credentials.
+        url = f"{request.scheme}://{request.netloc}{request.target}"
+    setopt(pycurl.URL, url)
     setopt(pycurl.NOSIGNAL, 1)
     setopt(pycurl.PROTOCOLS, _HTTP_PROTOCOLS)
     setopt(pycurl.PROXY, "")  # ignore *_proxy environment variables, as the simple engine does
@@ -204,11 +194,23 @@ def _build_header_lines(request: HTTPRequest) -> list[str | bytes]:
     return lines
 
 
+# The largest timeout every libcurl build holds (a C long of milliseconds, 32 bits on
+# Windows): 24.8 days. A longer one is clamped to it, which is as good as no limit
+# (0 would not do for CONNECTTIMEOUT_MS: there it means libcurl's default, 300 s).
+_MAX_TIMEOUT_MS = 2**31 - 1
+_MAX_TIMEOUT_S = _MAX_TIMEOUT_MS / 1000
+
+
 def _set_timeouts(setopt: Callable[..., None], request: HTTPRequest) -> None:
-    if request.connect_timeout:
-        setopt(pycurl.CONNECTTIMEOUT_MS, max(1, int(1000 * request.connect_timeout)))
-    if request.request_timeout:
-        setopt(pycurl.TIMEOUT_MS, max(1, int(1000 * request.request_timeout)))
+    # One comparison in seconds: this runs for every request.
+    timeout = request.connect_timeout
+    if timeout:
+        ms = max(1, int(1000 * timeout)) if timeout < _MAX_TIMEOUT_S else _MAX_TIMEOUT_MS
+        setopt(pycurl.CONNECTTIMEOUT_MS, ms)
+    timeout = request.request_timeout
+    if timeout:
+        ms = max(1, int(1000 * timeout)) if timeout < _MAX_TIMEOUT_S else _MAX_TIMEOUT_MS
+        setopt(pycurl.TIMEOUT_MS, ms)
 
 
 def _set_auth(setopt: Callable[..., None], request: HTTPRequest) -> None:
@@ -253,18 +255,14 @@ def ssl_options_to_curl(ssl_options: ssl.SSLContext | dict[str, Any]) -> list[tu
 
     Raises:
         ValueError: a key or setting libcurl cannot express.
+        TypeError: a value of the wrong type.
     """
     if isinstance(ssl_options, ssl.SSLContext):
         return _context_to_curl(ssl_options)
-    unknown = set(ssl_options) - _SSL_DICT_KEYS
-    if unknown:
-        raise ValueError(
-            f"ssl_options keys not supported by the curl engine: {', '.join(sorted(unknown))}"
-        )
+    # HTTPRequest checked it when it was built; the dict may have changed since.
+    check_ssl_options(ssl_options)
     opts: list[tuple[int, Any]] = []
     get = ssl_options.get
-    if get("server_side"):
-        raise ValueError("ssl_options server_side=True makes no sense for a client")
     version = get("ssl_version")
     if version not in (None, ssl.PROTOCOL_TLS, ssl.PROTOCOL_TLS_CLIENT):
         raise ValueError(f"ssl_options ssl_version {version!r} cannot be expressed with libcurl")

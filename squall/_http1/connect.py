@@ -24,12 +24,14 @@ import sys
 import time
 from asyncio.staggered import staggered_race
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 from squall._errors import HTTPTimeoutError, translate_os_error
 from squall._request import HTTPRequest
 
 __all__ = ["HAPPY_EYEBALLS_DELAY", "Deadlines", "Dialer", "HopTimer", "Timings"]
+
+_T = TypeVar("_T")
 
 #: Seconds before trying the next address in parallel (RFC 8305 §8 recommends 250 ms).
 HAPPY_EYEBALLS_DELAY = 0.25
@@ -357,32 +359,62 @@ class Dialer:
         return sock
 
 
+def _load(option: str, path: str, load: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+    """``load(*args, **kwargs)``, which reads ``path``; a failure names the option and the path
+    (ssl's own errors say neither: a bare ``[Errno 2] No such file or directory``)."""
+    try:
+        return load(*args, **kwargs)
+    except OSError as exc:  # ssl.SSLError too: a file that is not PEM
+        raise ValueError(f"{option}: cannot load {path!r}: {exc}") from exc
+
+
 def _context_from_options(request: HTTPRequest) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=request.ca_certs)
+    ca_certs = request.ca_certs
+    if ca_certs is None:
+        context = ssl.create_default_context()
+    else:
+        context = _load("ca_certs", ca_certs, ssl.create_default_context, cafile=ca_certs)
     if not request.validate_cert:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    if request.client_cert:
-        context.load_cert_chain(request.client_cert, request.client_key)
+    cert = request.client_cert
+    if cert:
+        _load("client_cert", cert, context.load_cert_chain, cert, request.client_key)
     context.set_alpn_protocols(["http/1.1"])
     return context
 
 
 def _context_from_dict(options: dict[str, Any]) -> ssl.SSLContext:
-    """Tornado's ``ssl_options`` dict (``ssl.wrap_socket`` arguments) as a context."""
-    context = ssl.SSLContext(options.get("ssl_version", ssl.PROTOCOL_TLS_CLIENT))
-    if "certfile" in options:
-        context.load_cert_chain(options["certfile"], options.get("keyfile"))
-    if "cert_reqs" in options:
-        if options["cert_reqs"] == ssl.CERT_NONE:
+    """Tornado's ``ssl_options`` dict (``ssl.wrap_socket`` arguments) as a context.
+
+    The keys and value types were checked by ``HTTPRequest`` (``check_ssl_options``).
+    """
+    get = options.get
+    version = get("ssl_version")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT if version is None else version)
+    certfile = get("certfile")
+    if certfile is not None:
+        load = context.load_cert_chain
+        _load("ssl_options certfile", certfile, load, certfile, get("keyfile"), get("password"))
+    cert_reqs = get("cert_reqs")
+    if cert_reqs is not None:
+        if cert_reqs == ssl.CERT_NONE:
             context.check_hostname = False
-        context.verify_mode = options["cert_reqs"]
-    if "ca_certs" in options:
-        context.load_verify_locations(options["ca_certs"])
+        context.verify_mode = cert_reqs
+    if get("check_hostname") is False:
+        context.check_hostname = False
+    ca_certs = get("ca_certs")
+    if ca_certs is not None:
+        _load("ssl_options ca_certs", ca_certs, context.load_verify_locations, ca_certs)
     elif context.verify_mode != ssl.CERT_NONE:
         context.load_default_certs()
-    if "ciphers" in options:
-        context.set_ciphers(options["ciphers"])
+    ciphers, minimum, maximum = get("ciphers"), get("minimum_version"), get("maximum_version")
+    if ciphers is not None:
+        context.set_ciphers(ciphers)
+    if minimum is not None:
+        context.minimum_version = minimum
+    if maximum is not None:
+        context.maximum_version = maximum
     context.options |= ssl.OP_NO_COMPRESSION
     context.set_alpn_protocols(["http/1.1"])
     return context

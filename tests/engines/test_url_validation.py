@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.engines.validation import TIMEOUT, answer, engines, gap
-from tests.servers.scripted import ScriptedServer
+from tests.engines.validation import TIMEOUT, answer
+from tests.servers.scripted import ScriptedServer, response
 
 # Stricter than Tornado on purpose: these checks are squall's own.
 pytestmark = pytest.mark.squall_only
 
 
-@gap("parse_url lets bad URLs through to the engines")
 @pytest.mark.parametrize(
     "url",
     [
@@ -38,7 +38,6 @@ async def test_bad_url_refused_before_io(client: Any, closed_port: int, url: str
         await client.fetch(url.replace("{port}", str(closed_port)), request_timeout=TIMEOUT)
 
 
-@gap("non-ASCII target: simple sends latin-1, curl UnicodeError")
 @pytest.mark.parametrize(("path", "line"), [("/é", b"GET /%C3%A9 "), ("/?q=é", b"GET /?q=%C3%A9 ")])
 async def test_non_ascii_target_is_percent_encoded(
     client: Any, scripted: Callable[..., ScriptedServer], path: str, line: bytes
@@ -48,7 +47,6 @@ async def test_non_ascii_target_is_percent_encoded(
     assert server.requests[-1].startswith(line)
 
 
-@engines("curl", reason="curl passes a non-ASCII URL to setopt: UnicodeEncodeError")
 async def test_idn_host_and_non_ascii_userinfo(
     make_client: Callable[..., Any], scripted: Callable[..., ScriptedServer]
 ) -> None:
@@ -61,7 +59,6 @@ async def test_idn_host_and_non_ascii_userinfo(
     assert f"\r\nAuthorization: Basic {credentials}".encode() in server.requests[-1]
 
 
-@engines("curl", reason="curl: OverflowError from setopt on a huge timeout")
 @pytest.mark.parametrize("option", ["request_timeout", "connect_timeout"])
 async def test_huge_timeout_is_no_limit(
     client: Any, scripted: Callable[..., ScriptedServer], option: str
@@ -69,3 +66,38 @@ async def test_huge_timeout_is_no_limit(
     server = scripted(answer)
     response = await asyncio.wait_for(client.fetch(server.url, **{option: 1e300}), TIMEOUT)
     assert response.body == b"ok"
+
+
+@pytest.mark.parametrize(
+    ("location", "host", "line"),
+    [
+        # Raw UTF-8, as servers send it: followed as a browser does.
+        (b"/\xc3\xa9?q=\xc3\xa9", b"127.0.0.1", b"GET /%C3%A9?q=%C3%A9 "),
+        (b"http://b\xc3\xbccher.test:{port}/", b"xn--bcher-kva.test", b"GET / "),
+        (b"/\xe9", b"127.0.0.1", b"GET /%E9 "),  # not UTF-8: the bytes as they are
+        (b"/%C3%A9", b"127.0.0.1", b"GET /%C3%A9 "),  # already percent-encoded: kept
+        (b"/a b", b"127.0.0.1", b"GET /a%20b "),  # a space, as browsers do
+    ],
+    ids=["utf8-path", "utf8-host", "latin1-path", "escaped-path", "space"],
+)
+async def test_raw_location_is_followed_percent_encoded(
+    make_client: Callable[..., Any],
+    scripted: Callable[..., ScriptedServer],
+    location: bytes,
+    host: bytes,
+    line: bytes,
+) -> None:
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        while head := server.read_request(conn):
+            if head.startswith(b"GET /start "):
+                where = location.replace(b"{port}", str(server.port).encode())
+                conn.sendall(response(b"", "302 Found", [f"Location: {where.decode('latin-1')}"]))
+            else:
+                conn.sendall(response(b"ok"))
+
+    server = scripted(handler)
+    client = make_client(hostname_mapping={"xn--bcher-kva.test": "127.0.0.1"})
+    result = await client.fetch(server.url + "/start", request_timeout=TIMEOUT)
+    assert result.body == b"ok"
+    assert server.requests[-1].startswith(line)
+    assert b"\r\nHost: " + host + b":" + str(server.port).encode() in server.requests[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from typing import Any
 
 import pytest
 
@@ -67,3 +68,12 @@ def test_url_concat() -> None:
     assert url_concat("http://e.com/p?a=b", {"c": "d"}) == "http://e.com/p?a=b&c=d"
     assert url_concat("http://e.com/p", [("x", "1"), ("x", "2")]) == "http://e.com/p?x=1&x=2"
     assert url_concat("http://e.com/p", None) == "http://e.com/p"
+
+
+@pytest.mark.parametrize("name", [1, None, b"X-A", ("X", "A"), ["X-A"]])
+def test_non_str_header_name_is_a_type_error(name: Any) -> None:
+    with pytest.raises(TypeError, match="header name must be a str"):
+        HTTPHeaders().add(name, "a")
+    with pytest.raises(TypeError, match="header name must be a str"):
+        HTTPHeaders().get_list(name)
+    assert name not in HTTPHeaders({"X-A": "a"})

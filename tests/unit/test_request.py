@@ -40,11 +40,38 @@ def test_idna_host() -> None:
         ("http://example.com:99999/", "malformed URL"),
         ("http://exa mple.com/", "whitespace or control"),
         ("http://example.com/\r\nX: y", "whitespace or control"),
+        ("http://example.com/\x1b", "whitespace or control"),
+        ("http://example.com/\x7f", "whitespace or control"),
+        ("http://a@b@example.com/", "'@' or"),
+        ("http://example.com\\@evil.com/", "'@' or"),
+        ("http://127.0.0.%31/", "invalid character '%'"),
+        ("http://ex^ample.com/", "invalid character '\\^'"),
+        ("http://example.com:0/", "port 0"),
+        ("http://a..example.com/", "empty label"),
+        ("http://.example.com/", "empty label"),
+        ("http://" + "a" * 64 + ".example.com/", "label over 63"),
+        ("http://" + "a." * 127 + "com/", "name over 253"),
+        ("http://example.com/\ud800", "surrogates"),
+        ("http://example.com/?" + "a" * 8_000_000, "longer than 8,000,000"),
+        ("http://example.com/?" + "é" * 2_700_000, "once encoded"),
     ],
+    ids=lambda value: repr(value[:40]) if isinstance(value, str) else None,
 )
 def test_malformed_urls_name_the_fault(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         HTTPRequest(url)
+
+
+def test_hosts_at_the_limits_are_valid() -> None:
+    assert HTTPRequest("http://example.com./").host == "example.com."  # fully qualified
+    assert HTTPRequest("http://" + "a" * 63 + ".example/").host == "a" * 63 + ".example"
+    assert HTTPRequest("http://[fe80::1%eth0]:8080/").netloc == "[fe80::1%eth0]:8080"
+
+
+def test_non_ascii_target_is_percent_encoded_utf8() -> None:
+    r = HTTPRequest("http://example.com/é/%2F?q=ü&r=%41#frag")
+    # Only what is not printable ASCII is encoded: escapes and reserved characters stay.
+    assert r.target == "/%C3%A9/%2F?q=%C3%BC&r=%41"
 
 
 def test_url_must_be_str() -> None:
@@ -142,3 +169,115 @@ def test_method_body_rules(method: str, body: bytes | None, message: str) -> Non
         "http://x/", method=method, body=body, allow_nonstandard_methods=True
     ).resolved(DEFAULTS)
     assert allowed.method == method
+
+
+# -- option values that must stay accepted, next to the refused ones --------------
+
+
+def test_header_text_rfc9110() -> None:
+    # Tab, obs-text (latin-1) and every token character are fine.
+    ok = {"X-A": "a\tb \xe9", "!#$%&'*+-.^_`|~09az": "v", "X-Empty": ""}
+    HTTPRequest("http://x/", headers=ok).resolved(DEFAULTS)
+    for headers, message in [
+        ({"X A": "1"}, "invalid header name"),
+        ({"": "1"}, "invalid header name"),
+        ({"X-A": "a\x1bb"}, "X-A contains a control character"),
+        ({"X-A": "\u20ac"}, "X-A is not latin-1"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            HTTPRequest("http://x/", headers=headers).resolved(DEFAULTS)
+
+
+def test_user_agent_from_defaults_is_checked() -> None:
+    request = HTTPRequest("http://x/")
+    with pytest.raises(ValueError, match="user_agent contains a CR, LF"):
+        request.resolved({**DEFAULTS, "user_agent": "ua\r\nX: 1"})
+    with pytest.raises(TypeError, match="user_agent"):
+        request.resolved({**DEFAULTS, "user_agent": b"ua"})
+    assert request.resolved({**DEFAULTS, "user_agent": "ua/\xe9"}).user_agent == "ua/\xe9"
+
+
+def test_content_length_agreeing_with_body() -> None:
+    for length in ("3", "003"):
+        r = HTTPRequest("http://x/", method="POST", body=b"abc", headers={"Content-Length": length})
+        r.resolved(DEFAULTS)
+    with pytest.raises(ValueError, match="Content-Length"):
+        HTTPRequest(
+            "http://x/", method="POST", body=b"abc", headers={"Content-Length": "3, 3"}
+        ).resolved(DEFAULTS)
+
+
+async def _produce(write: object) -> None:
+    return None
+
+
+def test_content_length_with_body_producer_is_the_callers() -> None:
+    r = HTTPRequest(
+        "http://x/", method="POST", body_producer=_produce, headers={"Content-Length": "9"}
+    )
+    r.resolved(DEFAULTS)
+
+
+def test_if_modified_since_forms() -> None:
+    assert (
+        HTTPRequest("http://x/", if_modified_since=0).headers["If-Modified-Since"]
+        == "Thu, 01 Jan 1970 00:00:00 GMT"
+    )
+    stamp = (2020, 1, 2, 3, 4, 5, 0, 0, 0)
+    r = HTTPRequest("http://x/", if_modified_since=stamp)  # type: ignore[arg-type]
+    assert r.headers["If-Modified-Since"] == "Thu, 02 Jan 2020 03:04:05 GMT"
+    with pytest.raises(ValueError, match="if_modified_since"):
+        HTTPRequest("http://x/", if_modified_since=(2020, 13))  # type: ignore[arg-type]
+
+
+def test_partner_options_from_defaults() -> None:
+    r = HTTPRequest("http://x/", proxy_port=3128, proxy_username="u")
+    with pytest.raises(ValueError, match="proxy_port, proxy_username given without proxy_host"):
+        r.resolved(DEFAULTS)
+    assert r.resolved({**DEFAULTS, "proxy_host": "proxy.test"}).proxy_port == 3128
+    key = HTTPRequest("http://x/", client_key="/k.pem")
+    assert key.resolved({**DEFAULTS, "client_cert": "/c.pem"}).client_cert == "/c.pem"
+
+
+def test_str_options_refuse_nul_and_surrogates() -> None:
+    for option in ("auth_password", "proxy_username", "client_key", "user_agent"):
+        for value in ("a\x00", "\udc80"):
+            with pytest.raises(ValueError, match=option):
+                HTTPRequest("http://x/", **{option: value})  # type: ignore[arg-type]
+    assert HTTPRequest("http://x/", auth_username="\xe9\u20ac").auth_username == "\xe9\u20ac"
+    assert HTTPRequest("http://x/", proxy_host="socks5h://proxy.test").proxy_host
+
+
+def test_ssl_options_dict_checks() -> None:
+    import ssl
+
+    good = {
+        "cert_reqs": ssl.CERT_NONE,
+        "check_hostname": False,
+        "minimum_version": ssl.TLSVersion.TLSv1_2,
+        "server_side": False,
+        "password": b"secret",
+        "certfile": None,
+    }
+    HTTPRequest("https://x/", ssl_options=good)
+    for options, error in [
+        ({"cert_reqs": True}, ValueError),
+        ({"cert_reqs": 7}, ValueError),
+        ({"password": 1}, TypeError),
+        ({"ciphers": "A\x00"}, ValueError),
+        ({"do_handshake_on_connect": False}, ValueError),
+    ]:
+        with pytest.raises(error, match="ssl_options"):
+            HTTPRequest("https://x/", ssl_options=options)
+
+
+def test_simple_engine_honours_ssl_options_dict() -> None:
+    import ssl
+
+    from squall._http1.connect import _context_from_dict
+
+    context = _context_from_dict(
+        {"check_hostname": False, "minimum_version": ssl.TLSVersion.TLSv1_3}
+    )
+    assert context.verify_mode == ssl.CERT_REQUIRED and not context.check_hostname
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_3
