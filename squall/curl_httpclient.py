@@ -40,6 +40,7 @@ from squall._curl.options import configure
 from squall._curl.result import curl_error, time_info
 from squall._curl.transfer import Transfer
 from squall._errors import CurlError, HTTPNameResolutionError, translate_os_error
+from squall._framing import IDEMPOTENT_METHODS
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
 from squall.httpclient import AsyncHTTPClient
@@ -126,6 +127,11 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_body)
         if request.body_producer is not None:
             curl.setopt(pycurl.READFUNCTION, transfer.on_read)
+        if request.body_producer is not None or request.method not in IDEMPOTENT_METHODS:
+            # libcurl would send it again after a kept-alive connection closed
+            # unanswered; the simple engine does not, nor does this one.
+            curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)
+            curl.setopt(pycurl.SOCKOPTFUNCTION, transfer.on_sockopt)
         if route is not None:
             curl.setopt(*route)
         if request.prepare_curl_callback is not None:

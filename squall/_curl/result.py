@@ -135,6 +135,12 @@ _ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
     pycurl.E_PARTIAL_FILE: _simple(
         HTTPStreamClosedError, "Connection to {where} closed before the body was complete"
     ),
+    pycurl.E_SEND_FAIL_REWIND: _simple(
+        # libcurl would send the request again (its kept-alive connection closed
+        # unanswered) but cannot rewind a body_producer's body.
+        HTTPStreamClosedError,
+        "Connection to {where} closed without a response; the body cannot be sent again",
+    ),
     92: _simple(  # CURLE_HTTP2_STREAM
         HTTPStreamClosedError, "HTTP/2 stream to {where} closed: {message}"
     ),

@@ -15,6 +15,10 @@ Back-pressure uses libcurl's pause bits, kept in ``_paused``:
 - a ``body_producer``: ``on_read`` returns ``READFUNC_PAUSE`` while no chunk
   is queued; ``write()`` queues one, resumes sending and waits until libcurl
   has taken all of it.
+
+Both engines must refuse the same responses: what libcurl lets through and
+llhttp (the simple engine's parser) refuses is checked on the header lines
+with ``squall._framing``. What libcurl parses alone (chunk framing) cannot be.
 """
 
 from __future__ import annotations
@@ -34,6 +38,16 @@ from squall._errors import (
     RemoteProtocolError,
     ResponseTooLargeError,
 )
+from squall._framing import (
+    FIELD_BLOCK,
+    FIELD_LINE,
+    MAX_INFORMATIONAL,
+    NO_CONTENT_WITH_BODY,
+    STATUS_LINE,
+    TOO_MANY_INFORMATIONAL,
+    UNEXPECTED_101,
+    content_length,
+)
 from squall._headers import HTTPHeaders, normalize_name
 from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
 from squall._redirects import will_follow
@@ -47,10 +61,57 @@ _PAUSE_RECV = pycurl.PAUSE_RECV
 _PAUSE_SEND = pycurl.PAUSE_SEND
 _READFUNC_PAUSE: int = pycurl.READFUNC_PAUSE
 _READFUNC_ABORT: int = pycurl.READFUNC_ABORT
+_PREREQFUNC_OK: int = pycurl.PREREQFUNC_OK
+_PREREQFUNC_ABORT: int = pycurl.PREREQFUNC_ABORT
+_SOCKOPT_OK: int = pycurl.SOCKOPT_OK
+_SOCKOPT_ERROR: int = pycurl.SOCKOPT_ERROR
+# The largest Content-Length libcurl takes (a curl_off_t); it reads a larger one
+# as no length at all and the body to the close.
+_CURL_MAX_LENGTH = 2**63 - 1
+_STATUS_MATCH = STATUS_LINE.fullmatch
+_FIELD_MATCH = FIELD_LINE.fullmatch
+_BLOCK_MATCH = FIELD_BLOCK.fullmatch
 
 
 class Transfer:
     """Collects one response from libcurl callbacks; see the module docstring."""
+
+    # Slots: faster attribute access on the hot path, and more than 30 attributes
+    # would cost CPython 3.11 its shared-key instance dicts.
+    __slots__ = (
+        "_backlog",
+        "_block_start",
+        "_body_size",
+        "_decoder",
+        "_discard",
+        "_drained",
+        "_final",
+        "_in_headers",
+        "_informational",
+        "_length",
+        "_out",
+        "_out_pos",
+        "_paused",
+        "_pending",
+        "_producer_done",
+        "_seen",
+        "_sent_at",
+        "_streaming",
+        "_view",
+        "_wake",
+        "body_limit",
+        "buffer",
+        "code",
+        "curl",
+        "error",
+        "header_limit",
+        "header_lines",
+        "headers",
+        "loop",
+        "reason",
+        "request",
+        "result",
+    )
 
     def __init__(
         self,
@@ -78,6 +139,11 @@ class Transfer:
         self._in_headers = False
         self._final = False
         self._discard = False
+        self._informational = 0
+        # The final response's Content-Length (-1: none).
+        self._length = -1
+        # len(header_lines) when libcurl last sent the request (-1: not yet); see on_prereq.
+        self._sent_at = -1
         self._body_size = 0
         # The body's final memory while a Content-Length body is written in place.
         self._view: memoryview | None = None
@@ -100,7 +166,11 @@ class Transfer:
     # meanwhile: libcurl refuses response headers over 300 KB on its own.
 
     def _take_headers(self) -> int | None:
-        """Read the header lines libcurl added since the last call."""
+        """Read the header lines libcurl added since the last call.
+
+        libcurl is more lenient than llhttp (the simple engine's parser): what it
+        lets through is refused here, with the patterns of ``squall._framing``.
+        """
         lines = self.header_lines
         index = self._seen
         count = len(lines)
@@ -108,17 +178,29 @@ class Transfer:
         while index < count:
             line = lines[index]
             if self._in_headers:
-                if line == b"\r\n" or line == b"\n":
+                if line == b"\r\n":
                     self._in_headers = False
                     block = lines[self._block_start : index]
                     if self._block_size(block) is not None:
                         return 0
                     if self._end_headers(block) is not None:
                         return 0
-            elif line[:5] == b"HTTP/":
-                self._start_response(line)
+                elif line == b"\n":
+                    return self._fail(
+                        RemoteProtocolError("Malformed HTTP response: header section ends in LF")
+                    )
+            elif not self._final or (line[:5] == b"HTTP/" and _STATUS_MATCH(line) is not None):
+                # The first status line, the one after a 1xx, or the next response
+                # to a request libcurl sent again (authentication).
+                if self._start_response(line) is not None:
+                    return 0
                 self._block_start = index
-            # Lines after the header block are trailers; Tornado ignores them too.
+            elif _FIELD_MATCH(line) is None:
+                # After the final header block come trailer fields (dropped, as
+                # Tornado does), which llhttp checks like header fields.
+                return self._fail(
+                    RemoteProtocolError(f"Malformed HTTP response: bad trailer line {_show(line)}")
+                )
             index += 1
         if self._in_headers:
             # An unfinished block: check what arrived so far against the limit.
@@ -134,36 +216,63 @@ class Transfer:
             )
         return None
 
-    def _start_response(self, line: bytes) -> None:
-        parts = line.split(None, 2)
-        self.code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-        self.reason = (parts[2].strip().decode("latin-1") or None) if len(parts) > 2 else None
+    def _start_response(self, line: bytes) -> int | None:
+        match = _STATUS_MATCH(line)
+        if match is None:
+            return self._fail(
+                RemoteProtocolError(f"Malformed HTTP response: bad status line {_show(line)}")
+            )
+        self.code = int(match[1])
+        reason = match[2]
+        self.reason = (reason.strip().decode("latin-1") or None) if reason else None
         self._in_headers = True
         if self._final:
             # A second final response on one handle (digest or proxy auth
             # retried by libcurl): only the last one counts.
             self._final = False
             self._discard = False
+            self._length = -1
             self._body_size = 0
             self._decoder = None
             self._release_view()
             self.buffer = BytesIO()
+        return None
 
     def _end_headers(self, block: list[bytes]) -> int | None:
-        if 100 <= self.code < 200:
+        # One match checks every field line (the status line was checked already).
+        if _BLOCK_MATCH(b"".join(block), len(block[0])) is None:
+            return self._fail(RemoteProtocolError(_bad_field(block)))
+        code = self.code
+        if code < 200:
+            if code == 101:
+                return self._fail(RemoteProtocolError(UNEXPECTED_101))
+            self._informational += 1
+            if self._informational > MAX_INFORMATIONAL:
+                return self._fail(RemoteProtocolError(TOO_MANY_INFORMATIONAL))
             return None  # an interim response; the real one follows
         self._final = True
         try:
             self.headers = headers = _parse_fields(block)
         except ValueError as exc:
             return self._fail(RemoteProtocolError(f"malformed response header: {exc}"))
-        if "Transfer-Encoding" in headers and "Content-Length" in headers:
-            # RFC 9112 section 6.3: a request-smuggling signal; libcurl would
-            # silently prefer the chunked framing. Refuse, as the simple engine does.
-            return self._fail(
-                RemoteProtocolError("response has both Transfer-Encoding and Content-Length")
-            )
-        if will_follow(self.request, self.code, headers):
+        length = -1
+        values = headers.get_list("Content-Length")
+        if values:
+            if "Transfer-Encoding" in headers:
+                # RFC 9112 section 6.3: a request-smuggling signal; libcurl would
+                # silently prefer the chunked framing. Refuse, as the simple engine does.
+                return self._fail(
+                    RemoteProtocolError("response has both Transfer-Encoding and Content-Length")
+                )
+            try:
+                length = content_length(values)
+            except RemoteProtocolError as exc:
+                return self._fail(exc)
+        if code == 204 and (
+            "Transfer-Encoding" in headers or headers.get("Content-Length", "0") != "0"
+        ):
+            return self._fail(RemoteProtocolError(NO_CONTENT_WITH_BODY))
+        if will_follow(self.request, code, headers):
             self._discard = True  # the base follows it: no body, no callbacks
             return None
         coding = headers.get("Content-Encoding")
@@ -178,6 +287,24 @@ class Transfer:
                 callback("\r\n")
             except Exception as exc:
                 return self._fail(exc)
+        if length > self.body_limit or length > _CURL_MAX_LENGTH:
+            error = self._length_error(length)
+            if error is not None:
+                return self._fail(error)
+        self._length = length
+        return None
+
+    def _length_error(self, length: int) -> RemoteProtocolError | None:
+        if self.code == 304 or self.request.method == "HEAD":
+            return None  # no body, whatever the length says
+        if length > self.body_limit and self._decoder is None:
+            # Refused now rather than after reading the body (a decoder's limit
+            # counts the decoded bytes, which the length does not tell).
+            return ResponseTooLargeError(
+                f"Content-Length too long ({length} > limit of {self.body_limit} bytes)"
+            )
+        if length > _CURL_MAX_LENGTH:
+            return RemoteProtocolError("Malformed HTTP response: Content-Length overflow")
         return None
 
     def on_body(self, data: bytes) -> int | None:
@@ -239,15 +366,17 @@ class Transfer:
         # Without a decoder, Content-Length is the size of what we are given; should
         # more come anyway (libcurl told to decode by prepare_curl_callback), _deliver
         # goes back to plain writes.
-        length = self.headers.get("Content-Length")
-        if self._decoder is not None or length is None or not length.isdigit():
-            return None
-        total = int(length)
-        if not HUGE_PAGES_MIN <= total <= self.body_limit:
+        total = self._length
+        if self._decoder is not None or not HUGE_PAGES_MIN <= total <= self.body_limit:
             return None
         # bytes(n) is calloc'd (untouched zero pages); BytesIO adopts it without a copy
         # while it holds the only reference, and getbuffer() writes into it in place.
-        self.buffer = BytesIO(bytes(total))
+        # A length the memory cannot hold (a huge body limit) is no reason to fail:
+        # the body most likely never comes, and plain writes take what does.
+        try:
+            self.buffer = BytesIO(bytes(total))
+        except (MemoryError, OverflowError):
+            return None
         view = self._view = self.buffer.getbuffer()
         advise_huge_pages(view)
         return view
@@ -282,6 +411,37 @@ class Transfer:
             return _READFUNC_ABORT
         self._paused |= _PAUSE_SEND
         return _READFUNC_PAUSE
+
+    # A request that must not be sent twice (not idempotent, or a one-shot
+    # body_producer) gets the two callbacks below. libcurl sends a request again
+    # on a new connection when a reused one closed with no byte of response (the
+    # simple engine does that for idempotent requests only), and when it answers
+    # an authentication challenge; only the first leaves no header line between
+    # the two sends. That one is refused before it connects (on_sockopt) or,
+    # should libcurl pick another kept-alive connection, before it sends (on_prereq).
+
+    def on_prereq(self, primary_ip: str, local_ip: str, primary_port: int, local_port: int) -> int:
+        """PREREQFUNCTION: libcurl is about to send the request on a connection."""
+        if self._resending():
+            return _PREREQFUNC_ABORT
+        self._sent_at = len(self.header_lines)
+        return _PREREQFUNC_OK
+
+    def on_sockopt(self, fd: int, purpose: int) -> int:
+        """SOCKOPTFUNCTION: libcurl opened a socket and is about to connect it."""
+        return _SOCKOPT_ERROR if self._resending() else _SOCKOPT_OK
+
+    def _resending(self) -> bool:
+        if self._sent_at != len(self.header_lines):
+            return False
+        if self.error is None:
+            request = self.request
+            self.error = HTTPStreamClosedError(
+                f"Connection to {request.host}:{request.port} closed without a response;"
+                f" the {request.method} request is not sent again (the server may have"
+                " acted on it)"
+            )
+        return True
 
     def _fail(self, exc: BaseException) -> int:
         if self.error is None:
@@ -389,6 +549,21 @@ class Transfer:
         self._producer_done = True
         if self.result is None and self._paused & _PAUSE_SEND:
             self._set_pause(self._paused & ~_PAUSE_SEND)
+
+
+def _show(line: bytes) -> str:
+    """A received line for an error message: short, and printable."""
+    return repr(line[:80]) + ("..." if len(line) > 80 else "")
+
+
+def _bad_field(block: list[bytes]) -> str:
+    """The error message for a header block that failed FIELD_BLOCK: which line."""
+    for line in block[1:]:
+        if _FIELD_MATCH(line) is None:
+            if line.endswith(b"\r\n"):
+                return f"Malformed HTTP response: bad header line {_show(line)}"
+            return f"Malformed HTTP response: header line not ended by CRLF {_show(line)}"
+    return "Malformed HTTP response: bad header section"  # pragma: no cover - unreachable
 
 
 # Raw field name -> its Http-Header-Case str: the same few names recur.

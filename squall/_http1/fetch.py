@@ -29,6 +29,7 @@ from typing import Any
 from squall import __version__
 from squall._decoding import ACCEPT_ENCODING
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
+from squall._framing import IDEMPOTENT_METHODS
 from squall._http1.connect import Deadlines, Dialer, HopTimer, Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.exchange import Exchange
@@ -38,7 +39,6 @@ from squall._response import HTTPResponse
 
 __all__ = ["Engine"]
 
-_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 _USER_AGENT = f"squall/{__version__}"
 _PROXY_OPTIONS = ("proxy_host", "proxy_port", "proxy_username", "proxy_password", "proxy_auth_mode")
 
@@ -291,4 +291,4 @@ class Engine:
 def _retryable(request: HTTPRequest, conn: HTTP1Connection) -> bool:
     if conn.requests < 2 or conn.response_started or request.body_producer is not None:
         return False
-    return request.method in _IDEMPOTENT or not conn.sent
+    return request.method in IDEMPOTENT_METHODS or not conn.sent

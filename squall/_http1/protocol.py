@@ -16,7 +16,8 @@ never touches a socket: the caller writes what ``start_request``/``frame``/
 
 After ``END_OF_MESSAGE``, ``keep_alive`` says whether the connection may carry
 another request. Any violation of HTTP by the peer raises ``RemoteProtocolError``
-with a reason; after that the connection is unusable.
+with a reason, and a close before the response is complete raises
+``HTTPStreamClosedError``; after either the connection is unusable.
 
 Parsing is done by httptools (llhttp, in C): we feed it whole buffers and get
 callbacks, so no Python code runs per byte. llhttp already enforces most of
@@ -27,6 +28,9 @@ RFC 9112 §6 (message body length); what it cannot know is checked here:
   header section we end the message ourselves and start a fresh parser for the
   next response;
 * a 204 must not announce a body (RFC 9110 §15.3.5);
+* a body may have no transfer coding but chunked: we send no TE (RFC 9112 §6.1),
+  and llhttp would hand on a gzip-coded body as it is;
+* a 101 is refused, as we never ask for an upgrade;
 * the header section is bounded by ``max_header_size``;
 * bytes after the end of the response (the server answered more than asked)
   make the connection unusable instead of corrupting the next exchange.
@@ -41,7 +45,13 @@ from typing import Final
 
 import httptools
 
-from squall._errors import RemoteProtocolError, ResponseTooLargeError
+from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
+from squall._framing import (
+    MAX_INFORMATIONAL,
+    NO_CONTENT_WITH_BODY,
+    TOO_MANY_INFORMATIONAL,
+    UNEXPECTED_101,
+)
 from squall._headers import HTTPHeaders, normalize_name
 from squall._http1.events import (
     END_OF_MESSAGE,
@@ -63,7 +73,6 @@ __all__ = [
 ]
 
 # Tornado tolerates ten 1xx responses before the final one; so do we.
-MAX_INFORMATIONAL: Final = 10
 
 _CONTENT_LENGTH_VALUE = re.compile(rb"(?im)^content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
 
@@ -204,7 +213,7 @@ class ClientProtocol:
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._fail("Unexpected 101 Switching Protocols (no upgrade was requested)")
+            self._fail(UNEXPECTED_101)
         except httptools.HttpParserError as exc:
             self._parser_error(exc)
         if self._length is not None and not self._done:
@@ -256,7 +265,9 @@ class ClientProtocol:
             (RFC 9112 §6.3 rule 8), else nothing if no response was in progress.
 
         Raises:
-            RemoteProtocolError: the close cut a response short.
+            HTTPStreamClosedError: the close cut a response short. Not a
+                RemoteProtocolError: what arrived was well formed, only incomplete
+                (a malformed prefix already failed in ``receive_data``).
         """
         self.keep_alive = False
         if self._done:
@@ -264,9 +275,13 @@ class ClientProtocol:
         if self._headers is not None and self._until_close:
             self._done = True
             return [END_OF_MESSAGE]
+        if not self.response_started:
+            raise HTTPStreamClosedError("Connection closed without a response")
         if self._headers is None:
-            raise RemoteProtocolError("Connection closed before the response headers were complete")
-        raise RemoteProtocolError("Connection closed before the response body was complete")
+            raise HTTPStreamClosedError(
+                "Connection closed before the response headers were complete"
+            )
+        raise HTTPStreamClosedError("Connection closed before the response body was complete")
 
     # -- httptools callbacks (called from inside feed_data) ------------------
 
@@ -300,10 +315,14 @@ class ClientProtocol:
         if code < 100:
             # RFC 9110 §15: status codes are three digits, 1xx to 5xx.
             raise RemoteProtocolError(f"Invalid status code {code}")
+        if code == 101:
+            # RFC 9110 §15.2.2: only an answer to an Upgrade we never send. Refused
+            # here, with or without an Upgrade field (without one llhttp only says "Pause").
+            raise RemoteProtocolError(UNEXPECTED_101)
         if code < 200:
             self._informational += 1
             if self._informational > MAX_INFORMATIONAL:
-                raise RemoteProtocolError("Too many 1xx responses")
+                raise RemoteProtocolError(TOO_MANY_INFORMATIONAL)
             self._start_next_head()
             self._events.append(InformationalResponse(code, reason, version, headers, self._raw))
             return
@@ -315,15 +334,18 @@ class ClientProtocol:
             "Transfer-Encoding" in headers or headers.get("Content-Length", "0") != "0"
         ):
             # RFC 9110 §15.3.5: a 204 has no content.
-            raise RemoteProtocolError("Response with code 204 should not have body")
+            raise RemoteProtocolError(NO_CONTENT_WITH_BODY)
         if self._is_head:
             self._end_head_response(response)
             return
         self.keep_alive = parser.should_keep_alive()
+        coding = headers.get("Transfer-Encoding")
+        if coding is not None and code != 304:
+            _check_transfer_coding(coding)  # then the body is chunked (llhttp refused a length)
         # RFC 9112 §6.3 rules 4 and 8: neither chunked nor a length -> read until close.
         length = headers.get("Content-Length")
         if length is None:
-            self._until_close = code not in (204, 304) and not self._is_chunked()
+            self._until_close = code not in (204, 304) and coding is None
         elif code != 304:
             self._length = int(length)  # llhttp checked it is digits
 
@@ -355,11 +377,6 @@ class ClientProtocol:
         self._informational = 0
         self._header_bytes = 0
         self.response_started = False
-
-    def _is_chunked(self) -> bool:
-        assert self._headers is not None
-        coding = self._headers.headers.get("Transfer-Encoding", "")
-        return coding.rsplit(",", 1)[-1].strip().lower() == "chunked"
 
     def _end_head_response(self, response: Response) -> None:
         # RFC 9112 §6.3 rule 1: the message ends with the header section. llhttp
@@ -431,6 +448,21 @@ class ClientProtocol:
         self._done = True
         self._parser = None
         raise error
+
+
+def _check_transfer_coding(value: str) -> None:
+    """Refuse a body with any transfer coding but chunked (RFC 9112 §6.1).
+
+    We never send TE, so a server may apply no other coding (RFC 9110 §10.1.4):
+    llhttp would pass such a body on still encoded (or, with chunked not last,
+    read it to the close), a silent wrong answer.
+
+    Raises:
+        RemoteProtocolError: the codings are anything but ``chunked`` once.
+    """
+    codings = [token for token in (part.strip() for part in value.lower().split(",")) if token]
+    if codings != ["chunked"]:
+        raise RemoteProtocolError(f"Unsupported Transfer-Encoding: {value}")
 
 
 class _UnrequestedResponse(Exception):

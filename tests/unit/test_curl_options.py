@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import re
 import socket
 import ssl
 import weakref
@@ -40,6 +41,7 @@ from tests.servers.scripted import ScriptedServer, response
 from tests.servers.tls import Certs
 
 Scripted = Callable[[Callable[[socket.socket, ScriptedServer], None]], ScriptedServer]
+CHUNKED_OK = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n"
 
 
 @pytest.fixture
@@ -577,3 +579,94 @@ async def test_digest_proxy_auth(make_curl: Any, digest_proxy: DigestServer) -> 
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(url, proxy_password="wrong", **options)
     assert info.value.code == 407
+
+
+# -- requests sent again, responses checked ------------------------------------------
+
+
+def _stale_after_first(conn: socket.socket, server: ScriptedServer) -> None:
+    """Answer the first request; take the second on the same connection and close
+    unanswered; answer "resent" on any later connection."""
+    if server.connection_number(conn) > 1:
+        while server.read_request(conn):
+            conn.sendall(response(b"resent"))
+        return
+    server.read_request(conn)
+    conn.sendall(response(b"first"))
+    server.read_request(conn)
+
+
+@pytest.mark.parametrize(("method", "body"), [("GET", None), ("PUT", b"x"), ("DELETE", None)])
+async def test_idempotent_request_is_resent_after_a_stale_close(
+    make_curl: Any, scripted: Scripted, method: str, body: bytes | None
+) -> None:
+    server = scripted(_stale_after_first)
+    client = make_curl()
+    assert (await client.fetch(server.url, method=method, body=body)).body == b"first"
+    assert (await client.fetch(server.url, method=method, body=body)).body == b"resent"
+    assert len(server.requests) == 3 and server.connections == 2
+
+
+async def test_post_without_body_and_body_producer_are_not_resent(
+    make_curl: Any, scripted: Scripted
+) -> None:
+    async def producer(write: Callable[[bytes], Any]) -> None:
+        await write(b"x")
+
+    sized = {"Content-Length": "1"}  # the scripted server reads no chunks
+    cases: list[dict[str, Any]] = [
+        {"method": "POST", "body": b""},
+        {"method": "PUT", "body_producer": producer, "headers": sized},
+    ]
+    for kwargs in cases:
+        server = scripted(_stale_after_first)
+        client = make_curl()
+        assert (await client.fetch(server.url, **kwargs)).body == b"first"
+        with pytest.raises(HTTPStreamClosedError, match="sent again") as info:
+            await client.fetch(server.url, **kwargs)
+        assert type(info.value) is HTTPStreamClosedError
+        assert len(server.requests) == 2 and server.connections == 1
+
+
+async def test_announced_length_limit_spares_head_and_304(
+    make_curl: Any, scripted: Scripted
+) -> None:
+    big = b"HTTP/1.1 %s\r\nContent-Length: 1000000\r\n\r\n"
+    server = scripted(replying(big % b"200 OK", big % b"304 Not Modified", big % b"200 OK"))
+    client = make_curl(max_body_size=1000, max_clients=1)
+    assert (await client.fetch(server.url, method="HEAD")).code == 200
+    assert (await client.fetch(server.url, raise_error=False)).code == 304
+    with pytest.raises(ResponseTooLargeError, match="1000000 > limit of 1000"):
+        await client.fetch(server.url + "/x")  # not "closed": the length is the cause
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (b"HTTP/1.1 200 OK\r\nX(bad): v\r\nContent-Length: 0\r\n\r\n", "X(bad)"),
+        (b"HTTP/1.1 200 OK\r\nX: v\nContent-Length: 0\r\n\r\n", "not ended by CRLF"),
+        (b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n", "status line"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\nok", "ends in LF"),
+        (CHUNKED_OK + b"X(bad): t\r\n\r\n", "trailer"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", "Multiple"),
+    ],
+)
+async def test_malformed_response_names_the_cause(
+    make_curl: Any, scripted: Scripted, reply: bytes, message: str
+) -> None:
+    server = scripted(replying(reply))
+    with pytest.raises(RemoteProtocolError, match=re.escape(message)):
+        await make_curl().fetch(server.url, request_timeout=5)
+
+
+async def test_valid_trailers_and_http10_pass(make_curl: Any, scripted: Scripted) -> None:
+    server = scripted(
+        replying(
+            CHUNKED_OK + b"X-Trailer: t\r\nX-Other:\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nX-Odd: \x80\xff\t!\r\nContent-Length: 2\r\n\r\nok",
+        )
+    )
+    client = make_curl(max_clients=1)
+    assert (await client.fetch(server.url)).body == b"ok"
+    resp = await client.fetch(server.url)
+    assert (resp.body, resp.headers["X-Odd"]) == (b"ok", "\x80\xff\t!")

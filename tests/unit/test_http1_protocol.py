@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from squall._errors import RemoteProtocolError, ResponseTooLargeError
+from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
 from squall._http1.protocol import (
     END_OF_MESSAGE,
     ClientProtocol,
@@ -123,18 +123,39 @@ def test_body_until_close() -> None:
     assert not proto.keep_alive
 
 
+# A close cuts a response short: HTTPStreamClosedError exactly, not the RemoteProtocolError
+# subclass (what arrived was well formed), as with the curl engine.
+
+
 def test_truncated_content_length_body_is_an_error() -> None:
     proto = started()
     proto.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
-    with pytest.raises(RemoteProtocolError, match="body was complete"):
+    with pytest.raises(HTTPStreamClosedError, match="body was complete") as info:
         proto.receive_eof()
+    assert type(info.value) is HTTPStreamClosedError
+    assert not proto.keep_alive
+
+
+def test_truncated_chunked_body_is_an_error() -> None:
+    proto = started()
+    proto.receive_data(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc")
+    with pytest.raises(HTTPStreamClosedError, match="body was complete") as info:
+        proto.receive_eof()
+    assert type(info.value) is HTTPStreamClosedError
 
 
 def test_eof_before_headers_is_an_error() -> None:
     proto = started()
     proto.receive_data(b"HTTP/1.1 200 OK\r\nContent-")
-    with pytest.raises(RemoteProtocolError, match="headers were complete"):
+    with pytest.raises(HTTPStreamClosedError, match="headers were complete") as info:
         proto.receive_eof()
+    assert type(info.value) is HTTPStreamClosedError
+
+
+def test_eof_before_any_byte_is_an_error() -> None:
+    with pytest.raises(HTTPStreamClosedError, match="without a response") as info:
+        started().receive_eof()
+    assert type(info.value) is HTTPStreamClosedError
 
 
 def test_head_response_has_no_body_and_connection_is_reused() -> None:
@@ -223,10 +244,20 @@ def test_too_many_informational_responses() -> None:
         proto.receive_data(b"HTTP/1.1 100 Continue\r\n\r\n" * 11)
 
 
-def test_unrequested_upgrade_is_refused() -> None:
+@pytest.mark.parametrize("fields", [b"Upgrade: x\r\nConnection: upgrade\r\n", b""])
+def test_unrequested_upgrade_is_refused(fields: bytes) -> None:
     proto = started()
-    with pytest.raises(RemoteProtocolError, match="101"):
-        proto.receive_data(b"HTTP/1.1 101 Switching\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n")
+    with pytest.raises(RemoteProtocolError, match="Unexpected 101"):
+        proto.receive_data(b"HTTP/1.1 101 Switching\r\n" + fields + b"\r\n")
+    assert not proto.keep_alive
+
+
+def test_chunked_is_the_one_transfer_coding_accepted() -> None:
+    proto = started()
+    events = proto.receive_data(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+    )
+    assert (body_of(events), events[-1]) == (b"ok", END_OF_MESSAGE)
 
 
 # -- errors --------------------------------------------------------------------------------
@@ -248,6 +279,20 @@ def test_unrequested_upgrade_is_refused() -> None:
             "204 should not have body",
         ),
         (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "chunk size"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+            "Unsupported Transfer-Encoding: gzip, chunked",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            "Unsupported Transfer-Encoding: ",
+        ),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "Unsupported Transfer-Encoding: "),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "Unsupported Transfer-Encoding",
+        ),
         (b"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n", "folding"),
         (b"SMTP ready\r\n\r\n", "Malformed HTTP response"),
     ],

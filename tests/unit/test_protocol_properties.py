@@ -3,7 +3,8 @@
 Responses are generated together with what a correct parser must report for
 them (a model), then fed in random splits: one piece, single bytes, or random
 cuts. Hostile input (random bytes, mutated responses) must only ever raise
-RemoteProtocolError and must keep the event stream well formed.
+RemoteProtocolError (HTTPStreamClosedError when the close cuts it short) and
+must keep the event stream well formed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from squall._errors import RemoteProtocolError, ResponseTooLargeError
+from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
 from squall._http1.protocol import ClientProtocol, Event, InformationalResponse, Response
 from tests.unit.splits import bytewise, split
 
@@ -259,7 +260,8 @@ def feed_hostile(method: str, pieces: list[bytes], max_header_size: int = 65536)
     else:
         try:
             events.extend(proto.receive_eof())
-        except RemoteProtocolError:
+        except HTTPStreamClosedError as exc:
+            assert type(exc) is HTTPStreamClosedError  # cut short, not malformed
             assert not proto.keep_alive
     check_stream(events, method)
 
