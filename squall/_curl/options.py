@@ -77,6 +77,7 @@ def configure(curl: Any, request: HTTPRequest) -> None:
         # userinfo is left out; _set_auth gives libcurl the URL's credentials.
         url = f"{request.scheme}://{request.netloc}{request.target}"
     setopt(pycurl.URL, url)
+    setopt(pycurl.PATH_AS_IS, 1)  # no dot-segment removal: the path as the simple engine sends it
     setopt(pycurl.NOSIGNAL, 1)
     setopt(pycurl.PROTOCOLS, _HTTP_PROTOCOLS)
     setopt(pycurl.PROXY, "")  # ignore *_proxy environment variables, as the simple engine does

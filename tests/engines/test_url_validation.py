@@ -47,6 +47,18 @@ async def test_non_ascii_target_is_percent_encoded(
     assert server.requests[-1].startswith(line)
 
 
+@pytest.mark.parametrize("path", ["/a/../b", "/a/./b", "/a//b", "/%2E%2E/b"])
+async def test_target_is_sent_as_given(
+    client: Any, scripted: Callable[..., ScriptedServer], path: str
+) -> None:
+    # No dot-segment removal or slash merging on either engine (libcurl's own default
+    # removes dot segments): the server decides what the path means. (libcurl writes
+    # percent-escapes in upper case, an equivalent form: RFC 3986 section 6.2.2.1.)
+    server = scripted(answer)
+    await client.fetch(server.url + path, request_timeout=TIMEOUT)
+    assert server.requests[-1].startswith(f"GET {path} ".encode())
+
+
 async def test_idn_host_and_non_ascii_userinfo(
     make_client: Callable[..., Any], scripted: Callable[..., ScriptedServer]
 ) -> None:
