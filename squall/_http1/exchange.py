@@ -270,13 +270,13 @@ class Exchange:
         # reference, and getbuffer() lets the socket read straight into it. Once
         # the view is released, getvalue() returns that same object: no join, no copy.
         try:
-            memory = bytes(total)
+            # No name for the bytes: a second reference would make getbuffer() copy them.
+            buffer = BytesIO(bytes(total))
         except (OverflowError, MemoryError):
             # An announced length no allocation can hold (the limits were lifted):
             # the body grows as it arrives instead, and the server's close or the
             # read that truly runs out of memory ends it.
             return None
-        buffer = BytesIO(memory)
         view = buffer.getbuffer()
         if total >= HUGE_PAGES_MIN:
             advise_huge_pages(view)
