@@ -82,8 +82,14 @@ _LLHTTP_REASONS: Final = {
     "Transfer-Encoding can't be present with Content-Length": (
         "Message with both Transfer-Encoding and Content-Length"
     ),
-    "Unexpected whitespace after header value": "Obsolete header line folding is not supported",
+    "Unexpected whitespace after header value": (
+        "Unexpected whitespace at the start of a header line"
+    ),
 }
+_FOLD_ERROR: Final = "Unexpected whitespace after header value"
+# obs-fold (RFC 9112 section 5.2): a field line continued on the next line after
+# CRLF and whitespace. A user agent must replace it with SP; llhttp refuses it.
+_OBS_FOLD = re.compile(rb"\r\n[ \t]+")
 
 
 class ClientProtocol:
@@ -101,6 +107,7 @@ class ClientProtocol:
         "_chunked",
         "_done",
         "_events",
+        "_folded",
         "_head_chunks",
         "_header_bytes",
         "_headers",
@@ -125,6 +132,7 @@ class ClientProtocol:
         self._headers: Response | None = None
         self._reason = b""
         self._head_chunks: list[bytes] = []
+        self._folded = False  # a folded head is being collected, to be parsed whole
         self._header_bytes = 0
         self._informational = 0
         self._is_head = False
@@ -205,17 +213,20 @@ class ClientProtocol:
             # Bytes nobody asked for: the connection cannot be trusted any more.
             self.keep_alive = False
             return events
-        parser = self._parser
-        if parser is None:
-            parser = self._parser = httptools.HttpResponseParser(self)
         if self._headers is None:
             self._count_header_bytes(data)
-        try:
-            parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._fail(UNEXPECTED_101)
-        except httptools.HttpParserError as exc:
-            self._parser_error(exc)
+        if self._folded:
+            self._parse_unfolded()  # the head so far is in _head_chunks
+        else:
+            parser = self._parser
+            if parser is None:
+                parser = self._parser = httptools.HttpResponseParser(self)
+            try:
+                parser.feed_data(data)
+            except httptools.HttpParserUpgrade:
+                self._fail(UNEXPECTED_101)
+            except httptools.HttpParserError as exc:
+                self._parser_error(exc)
         if self._length is not None and not self._done:
             # The rest of a Content-Length body (RFC 9112 §6.3 rule 6) needs no
             # parsing: it is passed on as received, without llhttp's copy.
@@ -376,6 +387,7 @@ class ClientProtocol:
         self._remaining = -1
         self._informational = 0
         self._header_bytes = 0
+        self._folded = False
         self.response_started = False
 
     def _end_head_response(self, response: Response) -> None:
@@ -430,9 +442,50 @@ class ClientProtocol:
             self._parser = None
             return
         reason = str(exc)
+        if reason == _FOLD_ERROR and self._headers is None and self._unfold():
+            return
         if reason == "Duplicate Content-Length":
             reason = self._duplicate_length_reason()
         self._fail(_LLHTTP_REASONS.get(reason, f"Malformed HTTP response: {reason}"))
+
+    def _unfold(self) -> bool:
+        """Parse the current head again with its folded lines joined with SP (RFC 9112
+        section 5.2), as Tornado and libcurl accept them. Rare, so llhttp stays strict
+        and only a fold it refused costs a second parse. The head is parsed again once
+        it is complete (``_folded``), so that however the reads split the fold's
+        whitespace, it becomes exactly one SP.
+
+        Returns:
+            False if there is no fold to join (the error stands).
+        """
+        joined = b"".join(self._head_chunks)  # the current head, from its status line
+        first = joined.find(b"\r\n") + 2  # a space-led line after the status line is no fold
+        if first < 2 or not _OBS_FOLD.search(joined, first):
+            return False
+        self._parser = None
+        self._folded = True
+        self._raw = []
+        self._reason = b""
+        self._parse_unfolded()
+        return True
+
+    def _parse_unfolded(self) -> None:
+        # Until the head's blank line arrives, keep collecting (_count_header_bytes).
+        joined = b"".join(self._head_chunks)
+        end = joined.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        first = joined.find(b"\r\n") + 2
+        unfolded = joined[:first] + _OBS_FOLD.sub(b" ", joined[first : end + 4]) + joined[end + 4 :]
+        self._folded = False
+        self._head_chunks = [unfolded]
+        parser = self._parser = httptools.HttpResponseParser(self)
+        try:
+            parser.feed_data(unfolded)  # an error comes back to _parser_error, no fold left
+        except httptools.HttpParserUpgrade:
+            self._fail(UNEXPECTED_101)
+        except httptools.HttpParserError as exc:
+            self._parser_error(exc)
 
     def _duplicate_length_reason(self) -> str:
         values = set(_CONTENT_LENGTH_VALUE.findall(b"".join(self._head_chunks)))

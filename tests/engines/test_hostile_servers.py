@@ -431,3 +431,14 @@ async def test_no_socket_left_after_refusals(client: Any, scripted: Any) -> None
         await _fails(client.fetch(server.url + "/", request_timeout=2), RemoteProtocolError)
     await asyncio.sleep(0.05)
     assert sockets_connected_to(server.port) == 0
+
+
+async def test_folded_header_line_is_joined(client: Any, scripted: Any) -> None:
+    # RFC 9112 section 5.2: a user agent replaces an obs-fold with SP (libcurl does;
+    # llhttp refuses it, so the simple engine parses such a head again).
+    head = b"HTTP/1.1 200 OK\r\nX-Folded: first\r\n  second\r\nContent-Length: 2\r\n\r\nok"
+    server = scripted(_serve(lambda _head, _number: head))
+    for _ in range(2):
+        result = await client.fetch(server.url + "/", request_timeout=5)
+        assert result.headers["X-Folded"] == "first second" and result.body == b"ok"
+    assert server.connections == 1

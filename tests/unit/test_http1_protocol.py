@@ -293,7 +293,11 @@ def test_chunked_is_the_one_transfer_coding_accepted() -> None:
             b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             "Unsupported Transfer-Encoding",
         ),
-        (b"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n", "folding"),
+        (b"HTTP/1.1 200 OK\r\n X: a\r\n\r\n", "Unexpected space after start line"),
+        (  # a fold is joined in a head (RFC 9112 section 5.2), not in trailers
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: a\r\n b\r\n\r\n",
+            "whitespace at the start of a header line",
+        ),
         (b"SMTP ready\r\n\r\n", "Malformed HTTP response"),
     ],
 )
@@ -338,3 +342,23 @@ def test_header_lines_for_header_callback() -> None:
         "Content-Length: 0\r\n",
         "\r\n",
     ]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nX: a\r\n\t  b\r\nContent-Length: 2\r\n\r\nok",
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
+    ],
+)
+@pytest.mark.parametrize("step", [1, 7, 1000])
+def test_folded_header_lines_are_joined(raw: bytes, step: int) -> None:
+    # RFC 9112 section 5.2: a user agent replaces an obs-fold with SP, whatever the reads.
+    proto = started()
+    events = [e for i in range(0, len(raw), step) for e in proto.receive_data(raw[i : i + step])]
+    response = next(e for e in events if type(e) is Response)  # not the 100
+    assert response.headers["X"] == "a b"
+    assert b"".join(e for e in events if isinstance(e, bytes)) == b"ok"
+    assert events[-1] is END_OF_MESSAGE and proto.keep_alive
