@@ -20,7 +20,7 @@ from squall._errors import (
 )
 from tests.servers.app import AppServer
 from tests.servers.helpers import compress
-from tests.servers.scripted import ScriptedServer, response
+from tests.servers.scripted import reply_once, response
 
 
 def _assert_599(exc: BaseException, cls: type[BaseException]) -> None:
@@ -61,16 +61,6 @@ async def test_error_response_carries_599(client: Any, closed_port: int) -> None
     assert info.value.response.error is info.value
 
 
-def _script(reply: bytes, close: bool = True) -> Any:
-    def handler(conn: socket.socket, server: ScriptedServer) -> None:
-        server.read_request(conn)
-        conn.sendall(reply)
-        if not close:
-            server.wait()
-
-    return handler
-
-
 MALFORMED = {
     "garbage-status-line": b"HELLO THERE\r\n\r\n",
     "bad-status-code": b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
@@ -91,7 +81,7 @@ MALFORMED = {
 
 @pytest.mark.parametrize("reply", list(MALFORMED.values()), ids=list(MALFORMED))
 async def test_malformed_response(client: Any, scripted: Any, reply: bytes) -> None:
-    server = scripted(_script(reply, close=False))
+    server = scripted(reply_once(reply, close=False))
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(server.url + "/", request_timeout=5)
     _assert_599(info.value, RemoteProtocolError)
@@ -104,7 +94,7 @@ async def test_truncated_compressed_body(client: Any, scripted: Any, coding: str
     encoded = compress(coding, b"squall " * 2000)
     cut = encoded[: len(encoded) - 8]
     head = f"HTTP/1.1 200 OK\r\nContent-Encoding: {coding}\r\nContent-Length: {len(cut)}\r\n\r\n"
-    server = scripted(_script(head.encode() + cut, close=False))
+    server = scripted(reply_once(head.encode() + cut, close=False))
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(server.url + "/", request_timeout=5)
     _assert_599(info.value, RemoteProtocolError)
@@ -112,7 +102,7 @@ async def test_truncated_compressed_body(client: Any, scripted: Any, coding: str
 
 
 async def test_closed_before_response(client: Any, scripted: Any) -> None:
-    server = scripted(_script(b""))
+    server = scripted(reply_once(b""))
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(server.url + "/")
     _assert_599(info.value, HTTPStreamClosedError)
@@ -120,14 +110,14 @@ async def test_closed_before_response(client: Any, scripted: Any) -> None:
 
 
 async def test_closed_mid_headers(client: Any, scripted: Any) -> None:
-    server = scripted(_script(b"HTTP/1.1 200 OK\r\nContent-Le"))
+    server = scripted(reply_once(b"HTTP/1.1 200 OK\r\nContent-Le"))
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(server.url + "/")
     _assert_599(info.value, HTTPStreamClosedError)
 
 
 async def test_closed_mid_body(client: Any, scripted: Any) -> None:
-    server = scripted(_script(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly some"))
+    server = scripted(reply_once(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly some"))
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(server.url + "/")
     _assert_599(info.value, HTTPStreamClosedError)
@@ -135,7 +125,7 @@ async def test_closed_mid_body(client: Any, scripted: Any) -> None:
 
 async def test_closed_mid_chunked_body(client: Any, scripted: Any) -> None:
     reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
-    server = scripted(_script(reply))
+    server = scripted(reply_once(reply))
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(server.url + "/")
     _assert_599(info.value, HTTPStreamClosedError)
@@ -143,34 +133,34 @@ async def test_closed_mid_chunked_body(client: Any, scripted: Any) -> None:
 
 async def test_oversized_response_headers(client: Any, scripted: Any) -> None:
     reply = b"HTTP/1.1 200 OK\r\n" + b"X-Filler: " + b"f" * 200_000 + b"\r\n\r\n"
-    server = scripted(_script(reply, close=False))
+    server = scripted(reply_once(reply, close=False))
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(server.url + "/", request_timeout=5)
     _assert_599(info.value, ResponseTooLargeError)
 
 
 async def test_body_until_close_is_accepted(client: Any, scripted: Any) -> None:
-    server = scripted(_script(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nread to the end"))
+    server = scripted(reply_once(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nread to the end"))
     result = await client.fetch(server.url + "/")
     assert result.body == b"read to the end"
 
 
 async def test_custom_reason_phrase(client: Any, scripted: Any) -> None:
-    server = scripted(_script(response(b"fine", status="299 Fine Thanks")))
+    server = scripted(reply_once(response(b"fine", status="299 Fine Thanks")))
     result = await client.fetch(server.url + "/")
     assert (result.code, result.reason, result.body) == (299, "Fine Thanks", b"fine")
 
 
 async def test_interim_100_response_is_skipped(client: Any, scripted: Any) -> None:
     reply = b"HTTP/1.1 100 Continue\r\n\r\n" + response(b"final")
-    server = scripted(_script(reply))
+    server = scripted(reply_once(reply))
     result = await client.fetch(server.url + "/")
     assert (result.code, result.body) == (200, b"final")
 
 
 async def test_client_usable_after_protocol_error(client: Any, scripted: Any) -> None:
-    bad = scripted(_script(MALFORMED["garbage-status-line"]))
-    good = scripted(_script(response(b"fine")))
+    bad = scripted(reply_once(MALFORMED["garbage-status-line"]))
+    good = scripted(reply_once(response(b"fine")))
     with pytest.raises(HTTPClientError):
         await client.fetch(bad.url + "/")
     assert (await client.fetch(good.url + "/")).body == b"fine"

@@ -27,7 +27,7 @@ from squall._errors import (
     RemoteProtocolError,
     ResponseTooLargeError,
 )
-from tests.servers.scripted import Handler, ScriptedServer, response
+from tests.servers.scripted import Handler, ScriptedServer, reply_once, response
 
 # What these tests pin is squall's own contract (error classes, the two engines agreeing).
 pytestmark = pytest.mark.squall_only
@@ -41,18 +41,6 @@ def _known_bug(request: pytest.FixtureRequest, engine: str, on: str, reason: str
     kind = "curl" if "curl" in engine.lower() else "simple"
     if kind in on.split():
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
-def _reply(data: bytes, close: bool = False) -> Handler:
-    """Read one request, send ``data``; then close, or hold the connection open."""
-
-    def handler(conn: socket.socket, server: ScriptedServer) -> None:
-        server.read_request(conn)
-        conn.sendall(data)
-        if not close:
-            server.wait()
-
-    return handler
 
 
 def _serve(answer: Callable[[bytes, int], bytes]) -> Handler:
@@ -175,19 +163,19 @@ async def test_chunk_extensions_and_trailers(client: Any, scripted: Any) -> None
 @pytest.mark.parametrize("size", [b"ffffffffffffffffff", b"10000000000000000"])
 async def test_chunk_size_overflow(client: Any, scripted: Any, size: bytes) -> None:
     reply = CHUNKED + size + b"\r\nabc"
-    server = scripted(_reply(reply))
+    server = scripted(reply_once(reply, close=False))
     await _fails(client.fetch(server.url + "/", request_timeout=5), RemoteProtocolError)
 
 
 @pytest.mark.parametrize("value", [b"a\x00b", b"\x00"], ids=["value", "alone"])
 async def test_nul_in_header_is_refused(client: Any, scripted: Any, value: bytes) -> None:
-    server = scripted(_reply(b"HTTP/1.1 200 OK\r\nX-Nul: " + value + OK_2))
+    server = scripted(reply_once(b"HTTP/1.1 200 OK\r\nX-Nul: " + value + OK_2, close=False))
     await _fails(client.fetch(server.url + "/", request_timeout=5), RemoteProtocolError)
 
 
 async def test_raw_octets_and_repeated_set_cookie(client: Any, scripted: Any) -> None:
     head = b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nX-Raw: caf\xc3\xa9 \xff\r\nSet-Cookie: b=2, c=3"
-    server = scripted(_reply(head + OK_2))
+    server = scripted(reply_once(head + OK_2, close=False))
     result = await client.fetch(server.url + "/", request_timeout=5)
     assert result.headers.get_list("Set-Cookie") == ["a=1", "b=2, c=3"]
     assert result.headers["X-Raw"] == "caf\xc3\xa9 \xff"  # octets kept, as latin-1
@@ -195,7 +183,9 @@ async def test_raw_octets_and_repeated_set_cookie(client: Any, scripted: Any) ->
 
 async def test_many_small_headers_over_max_header_size(make_client: Any, scripted: Any) -> None:
     fields = b"".join(b"X-H%d: v\r\n" % i for i in range(3000))
-    server = scripted(_reply(b"HTTP/1.1 200 OK\r\n" + fields + b"Content-Length: 2\r\n\r\nok"))
+    server = scripted(
+        reply_once(b"HTTP/1.1 200 OK\r\n" + fields + b"Content-Length: 2\r\n\r\nok", close=False)
+    )
     client = make_client(max_header_size=4096)
     await _fails(client.fetch(server.url + "/", request_timeout=5), ResponseTooLargeError)
 
@@ -225,12 +215,8 @@ async def test_redirect_with_dot_segments(client: Any, scripted: Any) -> None:
 async def test_early_response_to_a_large_upload(client: Any, scripted: Any) -> None:
     # The server refuses from the head alone and closes while the body is still going up.
     def handler(conn: socket.socket, server: ScriptedServer) -> None:
-        head = bytearray()
-        while b"\r\n\r\n" not in head:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            head += chunk
+        if not server.read_head(conn):  # the body is left unread
+            return
         conn.sendall(response(b"too big", "413 Payload Too Large", ["Connection: close"]))
 
     server = scripted(handler)
@@ -269,7 +255,9 @@ async def test_non_idempotent_request_is_not_resent(
 async def test_content_length_over_the_limit_is_refused_at_once(
     make_client: Any, scripted: Any, engine: str, request: pytest.FixtureRequest
 ) -> None:
-    server = scripted(_reply(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nab"))
+    server = scripted(
+        reply_once(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nab", close=False)
+    )
     client = make_client(max_body_size=1000)
     await _fails(client.fetch(server.url + "/", request_timeout=2), ResponseTooLargeError)
 
@@ -279,7 +267,7 @@ async def test_overflowing_content_length(
     client: Any, scripted: Any, engine: str, request: pytest.FixtureRequest, length: bytes
 ) -> None:
     reply = b"HTTP/1.1 200 OK\r\nContent-Length: " + length + b"\r\n\r\nok"
-    server = scripted(_reply(reply, close=True))
+    server = scripted(reply_once(reply))
     await _fails(client.fetch(server.url + "/", request_timeout=2), RemoteProtocolError)
 
 
@@ -287,7 +275,7 @@ async def test_announced_length_is_not_preallocated_blindly(
     make_client: Any, scripted: Any, engine: str, request: pytest.FixtureRequest
 ) -> None:
     reply = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\nok" % sys.maxsize
-    server = scripted(_reply(reply, close=True))
+    server = scripted(reply_once(reply))
     client = make_client(max_body_size=sys.maxsize, max_buffer_size=sys.maxsize)
     await _fails(client.fetch(server.url + "/", request_timeout=2), HTTPStreamClosedError)
 
@@ -302,7 +290,7 @@ async def test_unsupported_transfer_coding(
     else:
         framed = b"%x\r\n%b\r\n0\r\n\r\n" % (len(coded), coded)
         reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + framed
-    server = scripted(_reply(reply, close))
+    server = scripted(reply_once(reply, close))
     await _fails(client.fetch(server.url + "/", request_timeout=2), RemoteProtocolError)
 
 
@@ -317,14 +305,16 @@ async def test_unsupported_transfer_coding(
 async def test_204_announcing_a_body(
     client: Any, scripted: Any, engine: str, request: pytest.FixtureRequest, framing: bytes
 ) -> None:
-    server = scripted(_reply(b"HTTP/1.1 204 No Content\r\n" + framing))
+    server = scripted(reply_once(b"HTTP/1.1 204 No Content\r\n" + framing, close=False))
     await _fails(client.fetch(server.url + "/", request_timeout=2), RemoteProtocolError)
 
 
 async def test_too_many_informational_responses(
     client: Any, scripted: Any, engine: str, request: pytest.FixtureRequest
 ) -> None:
-    server = scripted(_reply(b"HTTP/1.1 100 Continue\r\n\r\n" * 11 + response(b"final")))
+    server = scripted(
+        reply_once(b"HTTP/1.1 100 Continue\r\n\r\n" * 11 + response(b"final"), close=False)
+    )
     exc = await _fails(client.fetch(server.url + "/", request_timeout=2), RemoteProtocolError)
     assert "1xx" in str(exc)
 
@@ -335,7 +325,7 @@ async def test_unrequested_switching_protocols(
 ) -> None:
     fields = b"Upgrade: websocket\r\nConnection: Upgrade\r\n" if upgrade else b""
     reply = b"HTTP/1.1 101 Switching Protocols\r\n" + fields + b"\r\n" + response(b"final")
-    server = scripted(_reply(reply))
+    server = scripted(reply_once(reply, close=False))
     exc = await _fails(client.fetch(server.url + "/", request_timeout=2), RemoteProtocolError)
     assert "101" in str(exc)
 
@@ -392,7 +382,7 @@ async def test_location_octets_are_percent_encoded(
 async def test_premature_close_is_stream_closed(
     client: Any, scripted: Any, engine: str, request: pytest.FixtureRequest, reply: bytes
 ) -> None:
-    server = scripted(_reply(reply, close=True))
+    server = scripted(reply_once(reply))
     exc = await _fails(client.fetch(server.url + "/", request_timeout=2), HTTPStreamClosedError)
     assert type(exc) is HTTPStreamClosedError, "a close is not a malformed message"
 
@@ -419,14 +409,14 @@ async def test_malformed_response_refused_by_both(
 ) -> None:
     on = "curl" if reply == MALFORMED["chunk-size-space"] else ""
     _known_bug(request, engine, on, "libcurl reads chunk sizes itself: a space after one passes")
-    server = scripted(_reply(reply))
+    server = scripted(reply_once(reply, close=False))
     await _fails(client.fetch(server.url + "/", request_timeout=2), RemoteProtocolError)
 
 
 async def test_no_socket_left_after_refusals(client: Any, scripted: Any) -> None:
     from tests.servers.helpers import sockets_connected_to
 
-    server = scripted(_reply(b"HELLO THERE\r\n\r\n"))
+    server = scripted(reply_once(b"HELLO THERE\r\n\r\n", close=False))
     for _ in range(3):
         await _fails(client.fetch(server.url + "/", request_timeout=2), RemoteProtocolError)
     await asyncio.sleep(0.05)

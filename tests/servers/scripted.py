@@ -132,22 +132,47 @@ class ScriptedServer:
 
         Returns b"" if the client closed first.
         """
-        data = bytearray()
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return b""
-            data += chunk
-        head, _, rest = bytes(data).partition(b"\r\n\r\n")
+        head, rest = self._read_head(conn)
         length = content_length(head)
-        while len(rest) < length:
+        while head and len(rest) < length:
             chunk = conn.recv(65536)
             if not chunk:
                 break
             rest += chunk
+        return head
+
+    def read_head(self, conn: socket.socket) -> bytes:
+        """Read one request head only (the body, if any, is left unread); return it.
+
+        Returns b"" if the client closed first.
+        """
+        return self._read_head(conn)[0]
+
+    def _read_head(self, conn: socket.socket) -> tuple[bytes, bytes]:
+        # (the head, what was read past it); (b"", b"") if the client closed first.
+        data = bytearray()
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return b"", b""
+            data += chunk
+        head, _, rest = bytes(data).partition(b"\r\n\r\n")
         with self._lock:
             self.requests.append(head)
-        return head
+        return head, rest
+
+
+def reply_once(data: bytes, close: bool = True) -> Handler:
+    """A handler: read one request, send ``data``, then close the connection, or
+    (``close=False``) hold it open until the server stops."""
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        server.read_request(conn)
+        conn.sendall(data)
+        if not close:
+            server.wait()
+
+    return handler
 
 
 def content_length(head: bytes) -> int:
