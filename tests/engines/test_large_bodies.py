@@ -40,7 +40,7 @@ async def test_large_body_is_intact_and_connection_reusable(
         assert response.buffer.getvalue() is response.body  # no copy was left behind
 
 
-@pytest.mark.squall_only("curl")  # max_buffer_size: Tornado has it on its simple client only
+@pytest.mark.squall_only  # squall's own memory behaviour (Tornado's clients copy)
 async def test_large_body_is_received_without_a_copy(
     make_client: Callable[..., Any], scripted: Callable[..., ScriptedServer]
 ) -> None:
