@@ -66,6 +66,7 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
         """Set up the client and its libcurl multi handle (see AsyncHTTPClient)."""
         super().initialize(**kwargs)
         self._bridge = CurlMultiBridge(self.loop)
+        self._readable: set[str] = set()  # TLS files known to open (see _check_tls_files)
 
     def close(self) -> None:
         """Free every easy handle, connection, reader and timer; idempotent."""
@@ -74,6 +75,10 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
 
     async def fetch_once(self, request: HTTPRequest) -> HTTPResponse:
         """One HTTP exchange through libcurl (no redirect following; see the base)."""
+        if request.scheme == "https" and (
+            request.ca_certs or request.client_cert or isinstance(request.ssl_options, dict)
+        ):
+            await self._check_tls_files(request)
         route = await self._route(request) if self.resolver or self.hostname_mapping else None
         loop = self.loop
         bridge = self._bridge
@@ -113,6 +118,28 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
             if transfer is not None:
                 transfer.discard()
             bridge.release(curl)
+
+    async def _check_tls_files(self, request: HTTPRequest) -> None:
+        # libcurl reads these files only once it has connected; the simple engine's
+        # ssl module reads them first. So that a bad path fails the same way on both,
+        # before any I/O, each is opened once per client, off the loop.
+        options = request.ssl_options if isinstance(request.ssl_options, dict) else {}
+        files = [
+            ("ca_certs", request.ca_certs),
+            ("client_cert", request.client_cert),
+            ("client_key", request.client_key),
+            *(
+                (f"ssl_options {key}", options.get(key))
+                for key in ("ca_certs", "certfile", "keyfile")
+            ),
+        ]
+        for option, path in files:
+            if path and path not in self._readable:
+                try:
+                    await self.loop.run_in_executor(None, _open_and_close, path)
+                except OSError as exc:
+                    raise ValueError(f"{option}: cannot load {path!r}: {exc}") from exc
+                self._readable.add(path)
 
     def _prepare(
         self, curl: Any, request: HTTPRequest, route: tuple[int, list[str]] | None
@@ -167,6 +194,11 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
             # stays in the multi handle's DNS cache for the client's lifetime.
             return pycurl.RESOLVE, [f"+{key}:{','.join(ips)}"]
         return pycurl.CONNECT_TO, [f"{key}:{ips[0]}:{to_port}"]
+
+
+def _open_and_close(path: str) -> None:
+    with open(path, "rb"):
+        pass
 
 
 def _bracket(host: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from squall.httpclient import HTTPRequest
-from tests.engines.validation import TIMEOUT, engines
+from tests.engines.validation import TIMEOUT
 
 # Stricter than Tornado on purpose: these checks are squall's own.
 pytestmark = pytest.mark.squall_only
@@ -169,11 +169,6 @@ async def test_bad_tls_option_refused_before_io(dead_url: str, client: Any, opti
         await client.fetch(dead_url.replace("http", "https", 1), request_timeout=TIMEOUT, **options)
 
 
-@engines(
-    "curl",
-    reason="curl reads the files while connecting; checking them before would be blocking"
-    " file I/O on the loop in HTTPRequest (the curl engine would have to stat off the loop)",
-)
 @pytest.mark.parametrize(
     ("options", "option"),
     [
