@@ -5,6 +5,6 @@ and errors), ``squall.httputil``, ``squall.simple_httpclient`` and
 ``squall.curl_httpclient``.
 """
 
-__version__ = "0.1.0"
+from squall._version import __version__
 
 __all__ = ["__version__"]

@@ -59,6 +59,16 @@ def test_layering(module: str) -> None:
     assert not bad, f"{module} imports {sorted(bad)}"
 
 
+def test_engine_packages_point_down() -> None:
+    # The engines sit below the interface: never the public client module nor
+    # the package root (whose __init__ may re-export it); the version is a leaf.
+    for path in [*ROOT.glob("_http1/*.py"), *ROOT.glob("_curl/*.py")]:
+        names = _imports(path)
+        # "from squall import x" shows as "squall" and "squall.x".
+        bad = {n for n in names if n == "squall" or n.startswith("squall.httpclient")}
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
 def test_engines_are_independent_and_pycurl_is_confined() -> None:
     for path in ROOT.rglob("*.py"):
         rel = path.relative_to(ROOT).as_posix()
