@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
+from squall._grammar import has_control, is_token, names_are_tokens, value_problem
 from squall._headers import HTTPHeaders, format_timestamp
 from squall._urls import parse_url
 
@@ -38,13 +39,6 @@ STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "
 _BODY_REQUIRED = frozenset({"POST", "PUT", "PATCH"})
 _HTTP_VERSIONS = (None, "1.1", "2", "3")
 _AUTH_MODES = (None, "basic", "digest")
-_FORBIDDEN_IN_HEADERS = ("\r", "\n", "\x00")
-# RFC 9110 §5.1: a field name is a token. The names are checked joined with ":",
-# which is not a token character, so one match covers them all.
-_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_HEADER_NAMES = re.compile(f"{_TOKEN}(?::{_TOKEN})*")
-# RFC 9110 §5.5: a field value is visible ASCII, obs-text (0x80-0xFF), space and tab.
-_NOT_IN_VALUE = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
 # A proxy host (with or without a scheme) has no white space or control character.
 _NOT_IN_HOST = re.compile(r"[\x00-\x20\x7f]")
 # HTTP-dates have four-digit years: 0001-01-01 to 9999-12-31 in epoch seconds.
@@ -117,21 +111,9 @@ def _check_proxy_host(name: str, value: object, kinds: object = None, what: str 
         raise ValueError(f"{name} contains white space or a control character: {value!r}")
 
 
-def _value_problem(text: str) -> str | None:
-    """What makes ``text`` unfit for a header field value, or None."""
-    if _NOT_IN_VALUE.search(text) is None:
-        return None
-    if any(bad in text for bad in _FORBIDDEN_IN_HEADERS):
-        # CR/LF would let a value inject headers or a whole request.
-        return "contains a CR, LF or NUL character"
-    if max(text) > "\xff":
-        return "is not latin-1 text"
-    return "contains a control character"
-
-
 def _check_user_agent(name: str, value: object, kinds: object = None, what: str = "") -> None:
     _check(name, value, str, "a str")
-    problem = _value_problem(cast(str, value))
+    problem = value_problem(cast(str, value))
     if problem is not None:
         raise ValueError(f"{name} {problem}: {value!r}")
 
@@ -140,14 +122,14 @@ def _check_headers(headers: HTTPHeaders) -> None:
     # One match over the names and one search over the values for the common
     # case; the loop only runs to name the culprit.
     values = "".join([value for _, value in headers.get_all()])
-    if _HEADER_NAMES.fullmatch(":".join(headers)) and _NOT_IN_VALUE.search(values) is None:
+    if names_are_tokens(headers) and value_problem(values) is None:
         return
     for name, value in headers.get_all():
-        if any(bad in name for bad in _FORBIDDEN_IN_HEADERS):
+        if has_control(name):
             raise ValueError(f"header name contains a CR, LF or NUL character: {name!r}")
-        if _HEADER_NAMES.fullmatch(name) is None:
+        if not is_token(name):
             raise ValueError(f"invalid header name {name!r}: not an RFC 9110 token")
-        problem = _value_problem(value)
+        problem = value_problem(value)
         if problem is not None:
             raise ValueError(f"value of header {name} {problem}: {value!r}")
 

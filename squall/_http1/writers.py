@@ -9,16 +9,14 @@ counts disagree is the culprit looked for, to name it.
 
 from __future__ import annotations
 
-import re
 from typing import Final
+
+from squall._grammar import has_control, is_token
 
 __all__ = ["LAST_CHUNK", "serialize_head"]
 
 #: The last chunk and the empty trailer section (RFC 9112 §7.1).
 LAST_CHUNK: Final = b"0\r\n\r\n"
-
-# RFC 9110 §5.6.2: a method is a token.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
 
 def serialize_head(
@@ -30,7 +28,7 @@ def serialize_head(
         ValueError: a method that is not a token, a target with a space, or a
             CR, LF or NUL anywhere; a character outside latin-1.
     """
-    if _TOKEN.match(method) is None:
+    if not is_token(method):
         raise ValueError(f"Invalid HTTP method {method!r}")
     lines = [f"{method} {target} HTTP/1.1\r\n"]
     lines.extend([f"{name}: {value}\r\n" for name, value in headers])
@@ -41,6 +39,7 @@ def serialize_head(
     count = len(lines)
     if head.count("\n") != count or head.count("\r") != count or "\0" in head:
         _raise_bad_field(method, target, headers)
+
     if " " in target:
         raise ValueError(f"Invalid request target {target!r}")
     return head.encode("latin-1")
@@ -48,15 +47,11 @@ def serialize_head(
 
 def _raise_bad_field(method: str, target: str, headers: list[tuple[str, str]]) -> None:
     for label, text in (("method", method), ("request target", target)):
-        if _has_control(text):
+        if has_control(text):
             raise ValueError(f"Invalid {label} {text!r}: CR, LF and NUL are not allowed")
     for name, value in headers:
-        if _has_control(name):
+        if has_control(name):
             raise ValueError(f"Invalid header name {name!r}: CR, LF and NUL are not allowed")
-        if _has_control(value):
+        if has_control(value):
             raise ValueError(f"Invalid header value {value!r}: CR, LF and NUL are not allowed")
     raise ValueError("Invalid request head")  # pragma: no cover - counts disagreed otherwise
-
-
-def _has_control(text: str) -> bool:
-    return "\r" in text or "\n" in text or "\0" in text

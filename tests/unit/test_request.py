@@ -188,6 +188,19 @@ def test_header_text_rfc9110() -> None:
             HTTPRequest("http://x/", headers=headers).resolved(DEFAULTS)
 
 
+@pytest.mark.parametrize(
+    "headers", [{"X-Injected:yes": "v"}, {"X-A": "1", "B:": "2"}, {"A B": "1", "C": "2"}]
+)
+def test_header_name_with_colon_or_space_is_refused(headers: dict[str, str]) -> None:
+    # A ":" in a name would make the server read a different field (injection).
+    with pytest.raises(ValueError, match="invalid header name"):
+        HTTPRequest("http://x/", headers=headers).resolved(DEFAULTS)
+    request = HTTPRequest("http://x/")
+    request.headers.update(headers)  # changed after it was built: checked per fetch
+    with pytest.raises(ValueError, match="invalid header name"):
+        request.resolved(DEFAULTS)
+
+
 def test_user_agent_from_defaults_is_checked() -> None:
     request = HTTPRequest("http://x/")
     with pytest.raises(ValueError, match="user_agent contains a CR, LF"):
