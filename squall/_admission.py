@@ -17,20 +17,14 @@ from collections import deque
 
 from squall._errors import HTTPTimeoutError
 
-__all__ = ["Admission", "check_max_clients"]
-
-
-def check_max_clients(max_clients: object) -> None:
-    """Raise ValueError unless ``max_clients`` is a positive int (not a bool)."""
-    if not isinstance(max_clients, int) or isinstance(max_clients, bool) or max_clients < 1:
-        raise ValueError(f"max_clients must be a positive int, got {max_clients!r}")
+__all__ = ["Admission"]
 
 
 class Admission:
     """A FIFO counting gate with a per-waiter timeout."""
 
     def __init__(self, max_clients: int) -> None:
-        check_max_clients(max_clients)
+        # max_clients was checked with the client's arguments (squall._arguments).
         self.max_clients = max_clients
         self.active = 0
         self._waiters: deque[asyncio.Future[None]] = deque()

@@ -1,16 +1,43 @@
-"""Checks of AsyncHTTPClient's constructor arguments, shared by ``initialize()``
-and ``configure()`` (which checks the arguments it is given at once): each raises
-TypeError or ValueError naming the argument, so that a bad one fails where it is
-given rather than in some fetch later."""
+"""The client's constructor arguments: every check, in one place, and the
+frozen settings the engines receive.
+
+``initialize()`` and ``configure()`` (which checks the arguments it is given at
+once) both use the tables here: each check raises TypeError or ValueError naming
+the argument, so that a bad one fails where it is given rather than in some
+fetch later. ``client_settings`` checks the base arguments and returns them as
+one typed, immutable ``ClientSettings``: engines read their limits, resolver and
+host mapping from it, never from the client object.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import functools
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 from squall._request import DEFAULTS, HTTPRequest
 
-__all__ = ["check_address", "check_limit", "check_resolver", "checked_defaults", "checked_mapping"]
+__all__ = [
+    "BASE_ARGUMENTS",
+    "MAX_BUFFER_SIZE",
+    "MAX_HEADER_SIZE",
+    "SIMPLE_ARGUMENTS",
+    "ClientSettings",
+    "check_address",
+    "check_idle_timeout",
+    "check_limit",
+    "check_max_clients",
+    "check_per_host",
+    "check_resolver",
+    "checked_defaults",
+    "checked_mapping",
+    "client_settings",
+]
+
+MAX_BUFFER_SIZE: Final = 100 * 1024 * 1024
+MAX_HEADER_SIZE: Final = 64 * 1024
 
 # Never fetched: a request to it only carries the client's defaults through HTTPRequest's checks.
 _DEFAULTS_PROBE_URL = "http://defaults.invalid/"
@@ -89,3 +116,120 @@ def check_limit(name: str, value: object, optional: bool = False) -> None:
         )
     if value < 1:
         raise ValueError(f"{name} must be a positive int (bytes), got {value!r}")
+
+
+def check_max_clients(max_clients: object) -> None:
+    """Raise ValueError unless ``max_clients`` is a positive int (not a bool)."""
+    if not isinstance(max_clients, int) or isinstance(max_clients, bool) or max_clients < 1:
+        raise ValueError(f"max_clients must be a positive int, got {max_clients!r}")
+
+
+def check_per_host(value: object) -> None:
+    """``max_connections_per_host`` (simple engine): a positive int or None."""
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(
+            "max_connections_per_host must be a positive int or None, "
+            f"got {type(value).__name__}: {value!r}"
+        )
+    if value < 1:
+        raise ValueError(f"max_connections_per_host must be a positive int or None, got {value!r}")
+
+
+def check_idle_timeout(value: object) -> None:
+    """``idle_timeout`` (simple engine): finite seconds >= 0."""
+    # int or float: the loop's timers add it to float times (a Decimal would fail there).
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(
+            f"idle_timeout must be a number of seconds, got {type(value).__name__}: {value!r}"
+        )
+    if not 0 <= value < math.inf:
+        raise ValueError(f"idle_timeout must be >= 0 and finite, got {value!r}")
+
+
+ArgumentChecks = Mapping[str, Callable[[Any], object]]
+
+#: AsyncHTTPClient's arguments, each with its check (configure() checks with it).
+BASE_ARGUMENTS: Final[ArgumentChecks] = {
+    "defaults": checked_defaults,
+    "max_clients": check_max_clients,
+    "hostname_mapping": checked_mapping,
+    "resolver": check_resolver,
+    "max_buffer_size": functools.partial(check_limit, "max_buffer_size"),
+    "max_header_size": functools.partial(check_limit, "max_header_size", optional=True),
+    "max_body_size": functools.partial(check_limit, "max_body_size", optional=True),
+}
+
+#: SimpleAsyncHTTPClient's arguments: the base's and its pool's.
+SIMPLE_ARGUMENTS: Final[ArgumentChecks] = {
+    **BASE_ARGUMENTS,
+    "max_connections_per_host": check_per_host,
+    "idle_timeout": check_idle_timeout,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """What an engine needs of the client's arguments, checked once, immutable.
+
+    Attributes:
+        defaults: HTTPRequest option values for options a request leaves None.
+        max_clients: fetches running at once (the rest queue in the base).
+        hostname_mapping: host or (host, port) -> host or (host, port).
+        resolver: an object with ``async resolve(host, port, family)``, or None.
+        max_buffer_size: the most body bytes held in memory for one response.
+        max_header_size: the most bytes of one response head.
+        max_body_size: the most decoded body bytes, streamed or not.
+    """
+
+    defaults: Mapping[str, Any]
+    max_clients: int
+    hostname_mapping: Mapping[Any, Any]
+    resolver: Any
+    max_buffer_size: int
+    max_header_size: int
+    max_body_size: int
+
+    def body_limit(self, request: HTTPRequest) -> int:
+        """The most body bytes one response may bring: the one rule both engines apply.
+
+        A streamed body is bounded by ``max_body_size`` alone; a buffered one is
+        also held in memory, so by ``max_buffer_size`` too.
+        """
+        if request.streaming_callback is None:
+            return min(self.max_buffer_size, self.max_body_size)
+        return self.max_body_size
+
+
+def client_settings(
+    defaults: object = None,
+    max_clients: object = 10,
+    hostname_mapping: object = None,
+    resolver: object = None,
+    max_buffer_size: object = MAX_BUFFER_SIZE,
+    max_header_size: object = None,
+    max_body_size: object = None,
+) -> ClientSettings:
+    """Check AsyncHTTPClient's arguments and return them as ``ClientSettings``.
+
+    Raises:
+        TypeError, ValueError: a bad argument, named in the message.
+    """
+    merged = checked_defaults(defaults)
+    check_max_clients(max_clients)
+    mapping = checked_mapping(hostname_mapping)
+    check_resolver(resolver)
+    check_limit("max_buffer_size", max_buffer_size)
+    check_limit("max_header_size", max_header_size, optional=True)
+    check_limit("max_body_size", max_body_size, optional=True)
+    assert isinstance(max_clients, int) and isinstance(max_buffer_size, int)
+    return ClientSettings(
+        defaults=merged,
+        max_clients=max_clients,
+        hostname_mapping=mapping,
+        resolver=resolver,
+        max_buffer_size=max_buffer_size,
+        max_header_size=MAX_HEADER_SIZE if max_header_size is None else max_header_size,  # type: ignore[arg-type]
+        max_body_size=max_buffer_size if max_body_size is None else max_body_size,  # type: ignore[arg-type]
+    )

@@ -20,15 +20,12 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any, NamedTuple
 
 from squall import _errors as errors
+from squall._configurable import ENGINES
 from squall._headers import HTTPHeaders
 from squall.httpclient import AsyncHTTPClient, HTTPClient, HTTPRequest, HTTPResponse
 
 __all__ = ["main"]
 
-ENGINES = {
-    "simple": "squall.simple_httpclient.SimpleAsyncHTTPClient",
-    "curl": "squall.curl_httpclient.CurlAsyncHTTPClient",
-}
 
 # curl's exit status where one means the same thing. Looked up along the
 # exception's MRO, so the most specific class wins.

@@ -26,11 +26,16 @@ import importlib
 import warnings
 import weakref
 from collections.abc import Mapping
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, Final, TypeVar, cast
 
-__all__ = ["ConfigurableClient", "current_loop"]
+__all__ = ["DEFAULT_IMPL", "ENGINES", "ConfigurableClient", "current_loop"]
 
-DEFAULT_IMPL = "squall.simple_httpclient.SimpleAsyncHTTPClient"
+#: The engines squall ships, by the short names the command line and demo use.
+ENGINES: Final = {
+    "simple": "squall.simple_httpclient.SimpleAsyncHTTPClient",
+    "curl": "squall.curl_httpclient.CurlAsyncHTTPClient",
+}
+DEFAULT_IMPL: Final = ENGINES["simple"]
 
 C = TypeVar("C", bound="ConfigurableClient")
 

@@ -20,14 +20,11 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from squall._configurable import ENGINES
 from squall.httpclient import AsyncHTTPClient, HTTPClient, HTTPResponse
 
 __all__ = ["main"]
 
-ENGINES = {
-    "simple": "squall.simple_httpclient.SimpleAsyncHTTPClient",
-    "curl": "squall.curl_httpclient.CurlAsyncHTTPClient",
-}
 SEQUENTIAL = 200  # blocking fetches in a row, one keep-alive connection
 CONCURRENT = 200  # async fetches started at once (max_clients at a time)
 SLOW = 10  # concurrent /slow fetches: they overlap, so take ~one delay in all

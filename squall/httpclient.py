@@ -25,9 +25,10 @@ Example::
 
 The base class does everything both engines share exactly once: defaults,
 validation, the ``max_clients`` queue, redirects, ``raise_error``, the
-callback form and ``time_info["queue"]``/``["redirect"]``. An engine
-implements a single coroutine, ``fetch_once(request) -> HTTPResponse``, for
-one exchange, plus ``close()``.
+callback form and ``time_info["queue"]``/``["redirect"]``. Each hop goes to
+the client's engine (``squall._engine.Engine``: ``fetch(request)`` for one
+exchange, plus ``close()``), built from the checked, frozen
+``ClientSettings``.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar
 
-from squall._admission import Admission, check_max_clients
-from squall._arguments import check_limit, check_resolver, checked_defaults, checked_mapping
+from squall._admission import Admission
+from squall._arguments import BASE_ARGUMENTS, MAX_BUFFER_SIZE, client_settings
 from squall._configurable import ConfigurableClient, _import_class
+from squall._engine import Engine
 from squall._errors import (
     NO_RESPONSE,
     HTTPClientError,
@@ -69,9 +71,6 @@ __all__ = [
 ]
 
 app_log = logging.getLogger("squall.application")
-
-MAX_BUFFER_SIZE = 100 * 1024 * 1024
-MAX_HEADER_SIZE = 64 * 1024
 
 
 def _queue_timeout(request: HTTPRequest) -> float:
@@ -110,15 +109,20 @@ class AsyncHTTPClient(ConfigurableClient):
     #: initialize()'s arguments, each with the check it makes, for configure() to
     #: make them early. A class that defines initialize() declares its own table
     #: (an engine adds its arguments to its base's); see _check_arguments.
-    _ARGUMENT_CHECKS: ClassVar[Mapping[str, Callable[[Any], object]]] = {
-        "defaults": checked_defaults,
-        "max_clients": check_max_clients,
-        "hostname_mapping": checked_mapping,
-        "resolver": check_resolver,
-        "max_buffer_size": functools.partial(check_limit, "max_buffer_size"),
-        "max_header_size": functools.partial(check_limit, "max_header_size", optional=True),
-        "max_body_size": functools.partial(check_limit, "max_body_size", optional=True),
-    }
+    _ARGUMENT_CHECKS: ClassVar[Mapping[str, Callable[[Any], object]]] = BASE_ARGUMENTS
+
+    #: The engine doing this client's exchanges (set by the engine's initialize()).
+    _engine: Engine | None = None
+    #: Whether the class overrides fetch_once (then the base calls it instead of
+    #: the engine's fetch; see __init_subclass__).
+    _custom_fetch_once: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Decided once per class, not patched per instance: a subclass that
+        # overrides fetch_once is honoured, and the engines' own classes save a
+        # coroutine frame per hop by having the base await the engine directly.
+        cls._custom_fetch_once = cls.fetch_once is not AsyncHTTPClient.fetch_once
 
     @classmethod
     def configurable_base(cls) -> type[ConfigurableClient]:
@@ -160,25 +164,37 @@ class AsyncHTTPClient(ConfigurableClient):
         """
         # Every argument is checked here, so that a bad one fails the constructor
         # rather than some fetch later (the same checks as _ARGUMENT_CHECKS).
-        self.defaults = checked_defaults(defaults)
-        self._admission = Admission(max_clients)
-        self.max_clients = max_clients
-        self.hostname_mapping = checked_mapping(hostname_mapping)
-        check_resolver(resolver)
-        self.resolver = resolver
-        check_limit("max_buffer_size", max_buffer_size)
-        check_limit("max_header_size", max_header_size, optional=True)
-        check_limit("max_body_size", max_body_size, optional=True)
-        self.max_buffer_size = max_buffer_size
-        self.max_header_size = MAX_HEADER_SIZE if max_header_size is None else max_header_size
-        self.max_body_size = max_buffer_size if max_body_size is None else max_body_size
+        self.settings = settings = client_settings(
+            defaults=defaults,
+            max_clients=max_clients,
+            hostname_mapping=hostname_mapping,
+            resolver=resolver,
+            max_buffer_size=max_buffer_size,
+            max_header_size=max_header_size,
+            max_body_size=max_body_size,
+        )
+        self.defaults = dict(settings.defaults)
+        self._admission = Admission(settings.max_clients)
+        self.max_clients = settings.max_clients
+        self.hostname_mapping = dict(settings.hostname_mapping)
+        self.resolver = settings.resolver
+        self.max_buffer_size = settings.max_buffer_size
+        self.max_header_size = settings.max_header_size
+        self.max_body_size = settings.max_body_size
         self._closed = False
 
     # -- the engine's part -----------------------------------------------------
 
     async def fetch_once(self, request: HTTPRequest) -> HTTPResponse:
-        """One HTTP exchange for a resolved request (implemented by each engine)."""
-        raise NotImplementedError
+        """One HTTP exchange for a resolved request: the engine's ``fetch``.
+
+        A subclass may override it (to wrap or replace the engine); the base
+        then calls the override for every hop.
+        """
+        engine = self._engine
+        if engine is None:
+            raise NotImplementedError(f"{type(self).__name__} has no engine")
+        return await engine.fetch(request)
 
     def close(self) -> None:
         """Free every socket and handle. Idempotent; no fetch() afterwards."""
@@ -186,6 +202,8 @@ class AsyncHTTPClient(ConfigurableClient):
             return
         self._closed = True
         self._forget_instance()
+        if self._engine is not None:
+            self._engine.close()
 
     async def __aenter__(self) -> AsyncHTTPClient:
         return self
@@ -266,9 +284,14 @@ class AsyncHTTPClient(ConfigurableClient):
         except Exception as exc:
             return _outcome(_failed(original, exc, None, started), raise_error, deliver_errors)
         hops = _Hops(queue_time)
+        hop = (
+            self.fetch_once
+            if self._custom_fetch_once or self._engine is None
+            else self._engine.fetch
+        )
         try:
             while True:
-                response = await self.fetch_once(request)
+                response = await hop(request)
                 if not will_follow(request, response.code, response.headers):
                     break
                 hops.add(response)

@@ -21,14 +21,12 @@ This module is glue: the engine lives in ``squall._http1``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from squall._arguments import SIMPLE_ARGUMENTS, check_idle_timeout, check_per_host
 from squall._errors import HTTPStreamClosedError, HTTPTimeoutError
-from squall._http1.fetch import Engine
-from squall._request import HTTPRequest
-from squall._response import HTTPResponse
+from squall._http1.engine import HTTP1Engine
 from squall.httpclient import AsyncHTTPClient
 
 __all__ = ["HTTPStreamClosedError", "HTTPTimeoutError", "SimpleAsyncHTTPClient"]
@@ -36,28 +34,6 @@ __all__ = ["HTTPStreamClosedError", "HTTPTimeoutError", "SimpleAsyncHTTPClient"]
 #: Default seconds an idle keep-alive connection is kept: below the 5 s idle
 #: timeout common in servers (uvicorn, hypercorn, Node), so we usually close first.
 IDLE_TIMEOUT = 4.0
-
-
-def _check_per_host(value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(
-            "max_connections_per_host must be a positive int or None, "
-            f"got {type(value).__name__}: {value!r}"
-        )
-    if value < 1:
-        raise ValueError(f"max_connections_per_host must be a positive int or None, got {value!r}")
-
-
-def _check_idle_timeout(value: object) -> None:
-    # int or float: the loop's timers add it to float times (a Decimal would fail there).
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(
-            f"idle_timeout must be a number of seconds, got {type(value).__name__}: {value!r}"
-        )
-    if not 0 <= value < math.inf:
-        raise ValueError(f"idle_timeout must be >= 0 and finite, got {value!r}")
 
 
 class SimpleAsyncHTTPClient(AsyncHTTPClient):
@@ -74,11 +50,8 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         idle_timeout: seconds an idle connection is kept for reuse (4.0).
     """
 
-    _ARGUMENT_CHECKS: ClassVar[Mapping[str, Callable[[Any], object]]] = {
-        **AsyncHTTPClient._ARGUMENT_CHECKS,
-        "max_connections_per_host": _check_per_host,
-        "idle_timeout": _check_idle_timeout,
-    }
+    _ARGUMENT_CHECKS: ClassVar[Mapping[str, Callable[[Any], object]]] = SIMPLE_ARGUMENTS
+    _engine: HTTP1Engine
 
     def initialize(  # type: ignore[override]
         self,
@@ -91,22 +64,10 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         Raises:
             TypeError, ValueError: a bad argument (named in the message).
         """
-        _check_per_host(max_connections_per_host)
-        _check_idle_timeout(idle_timeout)
+        check_per_host(max_connections_per_host)
+        check_idle_timeout(idle_timeout)
         super().initialize(**kwargs)
-        self._engine = Engine(self, max_connections_per_host, idle_timeout)
-        # The base awaits ``self.fetch_once(...)``: binding the engine's coroutine
-        # function here saves a coroutine frame, paid on every resumption.
-        self.fetch_once = self._engine.fetch  # type: ignore[method-assign]
-
-    async def fetch_once(self, request: HTTPRequest) -> HTTPResponse:
-        """One HTTP/1.1 exchange for a resolved request (see AsyncHTTPClient)."""
-        return await self._engine.fetch(request)
-
-    def close(self) -> None:
-        """Close every connection; idempotent."""
-        super().close()
-        self._engine.close()
+        self._engine = HTTP1Engine(self.loop, self.settings, max_connections_per_host, idle_timeout)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._engine.pool!r}>"

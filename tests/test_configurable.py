@@ -207,3 +207,27 @@ def test_argument_checks_cover_initialize(engine: str) -> None:
 
 
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_an_engine_subclass_overriding_fetch_once_is_honoured(engine: str) -> None:
+    # The base hands hops to the engine directly, unless a class overrides
+    # fetch_once: then every hop goes through the override.
+    base = import_object(ENGINES[engine])
+    seen: list[str] = []
+
+    class Wrapping(base):  # type: ignore[valid-type,misc]
+        async def fetch_once(self, request: HTTPRequest) -> HTTPResponse:
+            seen.append(request.url)
+            return HTTPResponse(request, 204)
+
+    async def main() -> int:
+        client = Wrapping(force_instance=True)
+        try:
+            response: HTTPResponse = await client.fetch("http://127.0.0.1:9/never-dialled")
+        finally:
+            client.close()
+        return response.code
+
+    assert asyncio.run(main()) == 204
+    assert seen == ["http://127.0.0.1:9/never-dialled"]

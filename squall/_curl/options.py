@@ -11,20 +11,19 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from unicodedata import normalize
 
 import pycurl
 
-from squall import __version__
-from squall._decoding import ACCEPT_ENCODING
+from squall._grammar import has_control
 from squall._request import check_ssl_options
+from squall._request_defaults import DEFAULT_USER_AGENT, credentials, default_fields
 
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
 
-__all__ = ["DEFAULT_USER_AGENT", "configure", "ssl_options_to_curl"]
+__all__ = ["USER_AGENT", "configure", "ssl_options_to_curl"]
 
-DEFAULT_USER_AGENT = f"squall/{__version__} (libcurl)"
+USER_AGENT = f"{DEFAULT_USER_AGENT} (libcurl)"
 
 # CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54); pycurl 7.49 has no name for
 # it. Keeps a proxy's CONNECT response out of the header callback, so the
@@ -51,7 +50,6 @@ _TLS_MAX_VERSIONS = {
     ssl.TLSVersion.TLSv1_2: pycurl.SSLVERSION_MAX_TLSv1_2,
     ssl.TLSVersion.TLSv1_3: pycurl.SSLVERSION_MAX_TLSv1_3,
 }
-_FORBIDDEN = ("\r", "\n", "\x00")
 
 
 _RECV_BUFFER = 2 * 1024 * 1024
@@ -175,17 +173,12 @@ def _build_header_lines(request: HTTPRequest) -> list[str | bytes]:
     if request.method != "POST" and request.body is not None and "Content-Type" not in headers:
         # libcurl labels any body form-urlencoded; only POST gets that default.
         lines.append("Content-Type:")
-    if request.decompress_response and "Accept-Encoding" not in headers:
-        # Decoded by squall._decoding, not libcurl: a libcurl built without zstd
-        # fails the whole transfer on a zstd body, and both engines must offer
-        # the same codings.
-        lines.append(f"Accept-Encoding: {ACCEPT_ENCODING}")
-    if request.user_agent:
-        lines.append(f"User-Agent: {request.user_agent}")
-    elif "User-Agent" not in headers:
-        lines.append(f"User-Agent: {DEFAULT_USER_AGENT}")
+    # Accept-Encoding is decoded by squall._decoding, not libcurl: a libcurl built
+    # without zstd fails the whole transfer on a zstd body, and both engines must
+    # offer the same codings.
+    lines.extend([f"{name}: {value}" for name, value in default_fields(request, USER_AGENT)])
     text = "".join(str(line) for line in lines) + request.method
-    if any(c in text for c in _FORBIDDEN):
+    if has_control(text):
         raise ValueError("request method or headers contain a CR, LF or NUL character")
     if not text.isascii():
         try:
@@ -215,17 +208,12 @@ def _set_timeouts(setopt: Callable[..., None], request: HTTPRequest) -> None:
 
 
 def _set_auth(setopt: Callable[..., None], request: HTTPRequest) -> None:
-    # Credentials in the URL win over auth_username/auth_password.
-    if request.url_username is not None:
-        username, password = request.url_username, request.url_password or ""
-    elif request.auth_username is not None:
-        username, password = request.auth_username, request.auth_password or ""
-    else:
+    pair = credentials(request)
+    if pair is None:
         return
     setopt(pycurl.HTTPAUTH, _AUTH_MODES[request.auth_mode])
-    # As Tornado's encode_username_password: NFC-normalised UTF-8.
-    setopt(pycurl.USERNAME, normalize("NFC", username).encode("utf-8"))
-    setopt(pycurl.PASSWORD, normalize("NFC", password).encode("utf-8"))
+    setopt(pycurl.USERNAME, pair[0])
+    setopt(pycurl.PASSWORD, pair[1])
 
 
 def _set_tls(setopt: Callable[..., None], request: HTTPRequest) -> None:

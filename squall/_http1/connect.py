@@ -23,7 +23,7 @@ import ssl
 import sys
 import time
 from asyncio.staggered import staggered_race
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
 from squall._errors import HTTPTimeoutError, translate_os_error
@@ -193,7 +193,7 @@ class Dialer:
         self,
         loop: asyncio.AbstractEventLoop,
         resolver: Any = None,
-        hostname_mapping: dict[Any, Any] | None = None,
+        hostname_mapping: Mapping[Any, Any] | None = None,
     ) -> None:
         self.loop = loop
         self.resolver = resolver

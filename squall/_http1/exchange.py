@@ -42,7 +42,8 @@ class Exchange:
     """The client side of one exchange (see the module docstring).
 
     Args:
-        client: the AsyncHTTPClient (for its loop and size limits).
+        loop: the client's event loop.
+        limit: the most body bytes (``ClientSettings.body_limit``).
         request: the resolved request.
         conn: the connection to use.
     """
@@ -68,10 +69,15 @@ class Exchange:
         "streaming",
     )
 
-    def __init__(self, client: Any, request: HTTPRequest, conn: HTTP1Connection) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        limit: int,
+        request: HTTPRequest,
+        conn: HTTP1Connection,
+    ) -> None:
         self.request = request
         self.conn = conn
-        loop: asyncio.AbstractEventLoop = client.loop
         self.loop = loop
         self.done: asyncio.Future[None] = loop.create_future()
         self.response: Response | None = None
@@ -79,10 +85,7 @@ class Exchange:
         self.body_buffer: BytesIO | None = None
         self.size = 0
         self.streaming = request.streaming_callback
-        if self.streaming is None:
-            self.limit: int = min(client.max_buffer_size, client.max_body_size)
-        else:
-            self.limit = client.max_body_size
+        self.limit = limit
         self.decoder: Decoder | None = None
         self.discard = False
         self.pending: deque[Awaitable[Any]] = deque()

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from squall._admission import Admission
+from squall._arguments import check_max_clients
 from squall._errors import HTTPTimeoutError
 
 
@@ -65,4 +66,4 @@ def test_cancelled_waiter_does_not_leak_slot() -> None:
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "3"])
 def test_max_clients_validated(bad: object) -> None:
     with pytest.raises(ValueError, match="max_clients"):
-        Admission(bad)  # type: ignore[arg-type]
+        check_max_clients(bad)

@@ -460,7 +460,7 @@ async def test_resolver_and_hostname_mapping(make_curl: Any, app_server: AppServ
 async def test_close_frees_everything(app_server: AppServer) -> None:
     client = CurlAsyncHTTPClient(force_instance=True)
     await client.fetch(app_server.http_url + "/echo")  # leaves a keep-alive connection
-    bridge = client._bridge
+    bridge = client._engine.bridge
     client.close()
     client.close()  # idempotent
     assert not bridge._fds and bridge._timer is None and bridge._multi is None
@@ -485,7 +485,7 @@ async def test_cancelled_fetch_frees_its_handle(make_curl: Any, scripted: Script
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert client._bridge.active == 0
+    assert client._engine.bridge.active == 0
     ok = scripted(replying(response(b"after")))
     assert (await client.fetch(ok.url)).body == b"after"
 
@@ -498,7 +498,7 @@ async def test_failing_body_producer_aborts(make_curl: Any, app_server: AppServe
     client = make_curl()
     with pytest.raises(KeyError, match="producer broke"):
         await client.fetch(app_server.http_url + "/echo", method="POST", body_producer=producer)
-    assert client._bridge.active == 0
+    assert client._engine.bridge.active == 0
 
 
 def test_works_on_uvloop(app_server: AppServer) -> None:

@@ -1,6 +1,6 @@
 """One request end to end: pool -> connection -> exchange -> HTTPResponse.
 
-``Engine.fetch`` is the whole of ``SimpleAsyncHTTPClient.fetch_once``. Per hop:
+``HTTP1Engine.fetch`` does each hop of ``SimpleAsyncHTTPClient``'s fetches:
 
 1. check options the engine cannot honour (before any I/O);
 2. build the header list once;
@@ -20,14 +20,12 @@ byte of it was written, and the body is not a one-shot body_producer.
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
-import unicodedata
 from collections.abc import Hashable
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
-from squall import __version__
-from squall._decoding import ACCEPT_ENCODING
+from squall._arguments import ClientSettings
+from squall._engine import Engine
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
 from squall._framing import IDEMPOTENT_METHODS
 from squall._http1.connect import Deadlines, Dialer, HopTimer, Timings
@@ -35,11 +33,16 @@ from squall._http1.connection import HTTP1Connection
 from squall._http1.exchange import Exchange
 from squall._http1.pool import ConnectionPool, Handoff
 from squall._request import HTTPRequest
+from squall._request_defaults import (
+    DEFAULT_USER_AGENT,
+    basic_authorization,
+    credentials,
+    default_fields,
+)
 from squall._response import HTTPResponse
 
-__all__ = ["Engine"]
+__all__ = ["HTTP1Engine"]
 
-_USER_AGENT = f"squall/{__version__}"
 _PROXY_OPTIONS = ("proxy_host", "proxy_port", "proxy_username", "proxy_password", "proxy_auth_mode")
 
 Waiter = asyncio.Future[HTTP1Connection | None]
@@ -67,31 +70,19 @@ def check_supported(request: HTTPRequest) -> None:
         )
 
 
-def _basic_auth(username: str, password: str) -> str:
-    pair = unicodedata.normalize("NFC", f"{username}:{password}")
-    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
-
-
 def request_headers(request: HTTPRequest) -> list[tuple[str, str]]:
     """The header fields to send, as Tornado's simple client adds them (minus
     ``Connection: close``: connections are kept alive)."""
     given = request.headers
-    extra: dict[str, str] = {}
-    if request.user_agent:
-        extra["User-Agent"] = request.user_agent
-    elif "User-Agent" not in given:
-        extra["User-Agent"] = _USER_AGENT
-    if request.decompress_response:
-        extra["Accept-Encoding"] = ACCEPT_ENCODING
+    extra = dict(default_fields(request, DEFAULT_USER_AGENT))
     body = request.body
     if body is not None:
         extra["Content-Length"] = str(len(body))
     if request.method == "POST" and "Content-Type" not in given:
         extra["Content-Type"] = "application/x-www-form-urlencoded"
-    if request.url_username is not None:
-        extra["Authorization"] = _basic_auth(request.url_username, request.url_password or "")
-    elif request.auth_username is not None:
-        extra["Authorization"] = _basic_auth(request.auth_username, request.auth_password or "")
+    pair = credentials(request)
+    if pair is not None:
+        extra["Authorization"] = basic_authorization(*pair)
     if request.expect_100_continue:
         extra["Expect"] = "100-continue"
     fields = [] if "Host" in given else [("Host", request.netloc)]
@@ -100,22 +91,27 @@ def request_headers(request: HTTPRequest) -> list[tuple[str, str]]:
     return fields
 
 
-class Engine:
+class HTTP1Engine:
     """The pooled HTTP/1.1 engine behind SimpleAsyncHTTPClient.
 
     Args:
-        client: the AsyncHTTPClient whose settings apply (loop, resolver,
-            hostname_mapping, max_header_size, max_body_size, max_buffer_size).
+        loop: the client's event loop.
+        settings: the client's checked arguments (resolver, hostname_mapping,
+            size limits).
         max_connections_per_host: see ``pool.ConnectionPool``.
         idle_timeout: see ``pool.ConnectionPool``.
     """
 
     def __init__(
-        self, client: Any, max_connections_per_host: int | None, idle_timeout: float
+        self,
+        loop: asyncio.AbstractEventLoop,
+        settings: ClientSettings,
+        max_connections_per_host: int | None,
+        idle_timeout: float,
     ) -> None:
-        self.loop: asyncio.AbstractEventLoop = client.loop
-        self.client = client
-        self.dialer = Dialer(self.loop, client.resolver, client.hostname_mapping)
+        self.loop = loop
+        self.settings = settings
+        self.dialer = Dialer(loop, settings.resolver, settings.hostname_mapping)
         self.pool: ConnectionPool[HTTP1Connection, Waiter] = ConnectionPool(
             max_connections_per_host, idle_timeout
         )
@@ -147,7 +143,7 @@ class Engine:
                 if conn is None:
                     conn = await self._connection(request, key, timer, timings, reuse)
                 timer.arm(deadline, "request", "Timeout during request")
-                exchange = Exchange(self.client, request, conn)
+                exchange = Exchange(loop, self.settings.body_limit(request), request, conn)
                 exchange.pretransfer = time.monotonic()
                 try:
                     sent = exchange.send(fields)
@@ -222,7 +218,7 @@ class Engine:
     async def _dial(
         self, request: HTTPRequest, key: Hashable, timer: HopTimer, timings: Timings
     ) -> HTTP1Connection:
-        max_header_size = self.client.max_header_size
+        max_header_size = self.settings.max_header_size
         where = f"{request.host}:{request.port}"
         scratch = self._scratch
         try:
@@ -292,3 +288,9 @@ def _retryable(request: HTTPRequest, conn: HTTP1Connection) -> bool:
     if conn.requests < 2 or conn.response_started or request.body_producer is not None:
         return False
     return request.method in IDEMPOTENT_METHODS or not conn.sent
+
+
+if TYPE_CHECKING:
+    _conforms: Engine = HTTP1Engine(
+        asyncio.new_event_loop(), cast("ClientSettings", None), None, 0.0
+    )

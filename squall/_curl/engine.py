@@ -1,0 +1,204 @@
+"""The libcurl engine: one multi handle on the asyncio loop, one easy handle per hop.
+
+``CurlEngine.fetch`` does each hop of ``CurlAsyncHTTPClient``'s fetches:
+
+1. open the TLS files a request names, once per engine, off the loop (libcurl
+   would read them only after connecting; the simple engine fails first);
+2. turn ``hostname_mapping`` and the resolver's answer into libcurl's
+   CONNECT_TO/RESOLVE;
+3. take a reset easy handle from the bridge, set the request's options
+   (``options.configure``) and the transfer's callbacks (``transfer.Transfer``);
+4. start it on the multi handle (``multi.CurlMultiBridge``) and await the end;
+5. build the HTTPResponse (``result``), and give the handle back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, cast
+
+import pycurl
+
+from squall._arguments import ClientSettings
+from squall._curl.multi import CurlMultiBridge
+from squall._curl.options import configure
+from squall._curl.result import curl_error, time_info
+from squall._curl.transfer import Transfer
+from squall._engine import Engine
+from squall._errors import HTTPNameResolutionError, translate_os_error
+from squall._framing import IDEMPOTENT_METHODS
+from squall._request import HTTPRequest
+from squall._response import HTTPResponse
+
+__all__ = ["CurlEngine"]
+
+
+class CurlEngine:
+    """The libcurl engine behind CurlAsyncHTTPClient.
+
+    Args:
+        loop: the client's event loop.
+        settings: the client's checked arguments (resolver, hostname_mapping,
+            size limits).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, settings: ClientSettings) -> None:
+        self.loop = loop
+        self.settings = settings
+        self.bridge = CurlMultiBridge(loop)
+        self._readable: set[str] = set()  # TLS files known to open (see _check_tls_files)
+
+    def close(self) -> None:
+        """Free every easy handle, connection, reader and timer; idempotent."""
+        self.bridge.close()
+
+    async def fetch(self, request: HTTPRequest) -> HTTPResponse:
+        """One HTTP exchange through libcurl (no redirect following; see the base)."""
+        if request.scheme == "https" and (
+            request.ca_certs or request.client_cert or isinstance(request.ssl_options, dict)
+        ):
+            await self._check_tls_files(request)
+        settings = self.settings
+        route = (
+            await self._route(request) if settings.resolver or settings.hostname_mapping else None
+        )
+        loop = self.loop
+        bridge = self.bridge
+        curl = bridge.acquire()
+        producer: asyncio.Task[None] | None = None
+        transfer: Transfer | None = None
+        try:
+            transfer = self._prepare(curl, request, route)
+            start_time = time.time()
+            start = time.monotonic()  # not loop.time(): uvloop caches it at 1 ms resolution
+            bridge.start(curl, transfer)
+            if request.body_producer is not None:
+                producer = loop.create_task(_produce(request.body_producer, transfer.write))
+                producer.add_done_callback(transfer.producer_finished)
+            await transfer.wait()
+            if transfer.error is not None:
+                raise transfer.error
+            assert transfer.result is not None
+            errno, message = transfer.result
+            if errno:
+                raise curl_error(curl, request, errno, message)
+            transfer.buffer.seek(0)
+            return HTTPResponse(
+                request,
+                transfer.code or curl.getinfo(pycurl.RESPONSE_CODE),
+                headers=transfer.headers,
+                buffer=transfer.buffer,
+                effective_url=request.url,
+                request_time=time.monotonic() - start,
+                time_info=time_info(curl),
+                reason=transfer.reason,
+                start_time=start_time,
+            )
+        finally:
+            if producer is not None and not producer.done():
+                producer.cancel()
+            if transfer is not None:
+                transfer.discard()
+            bridge.release(curl)
+
+    async def _check_tls_files(self, request: HTTPRequest) -> None:
+        # libcurl reads these files only once it has connected; the simple engine's
+        # ssl module reads them first. So that a bad path fails the same way on both,
+        # before any I/O, each is opened once per client, off the loop.
+        options = request.ssl_options if isinstance(request.ssl_options, dict) else {}
+        files = [
+            ("ca_certs", request.ca_certs),
+            ("client_cert", request.client_cert),
+            ("client_key", request.client_key),
+            *(
+                (f"ssl_options {key}", options.get(key))
+                for key in ("ca_certs", "certfile", "keyfile")
+            ),
+        ]
+        for option, path in files:
+            if path and path not in self._readable:
+                try:
+                    await self.loop.run_in_executor(None, _open_and_close, path)
+                except OSError as exc:
+                    raise ValueError(f"{option}: cannot load {path!r}: {exc}") from exc
+                self._readable.add(path)
+
+    def _prepare(
+        self, curl: Any, request: HTTPRequest, route: tuple[int, list[str]] | None
+    ) -> Transfer:
+        configure(curl, request)
+        settings = self.settings
+        transfer = Transfer(
+            self.loop, curl, request, settings.body_limit(request), settings.max_header_size
+        )
+        curl.setopt(pycurl.HEADERFUNCTION, transfer.header_lines.append)
+        curl.setopt(pycurl.WRITEFUNCTION, transfer.on_body)
+        if request.body_producer is not None:
+            curl.setopt(pycurl.READFUNCTION, transfer.on_read)
+        if request.body_producer is not None or request.method not in IDEMPOTENT_METHODS:
+            # libcurl would send it again after a kept-alive connection closed
+            # unanswered; the simple engine does not, nor does this one.
+            curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)
+            curl.setopt(pycurl.SOCKOPTFUNCTION, transfer.on_sockopt)
+        if route is not None:
+            curl.setopt(*route)
+        if request.prepare_curl_callback is not None:
+            request.prepare_curl_callback(curl)
+        return transfer
+
+    async def _route(self, request: HTTPRequest) -> tuple[int, list[str]] | None:
+        # hostname_mapping and the resolver become libcurl's CONNECT_TO
+        # ("connect there instead") and RESOLVE ("this name has these
+        # addresses"); the URL, Host header and TLS name stay the request's.
+        host, port = request.host, request.port
+        mapping = self.settings.hostname_mapping
+        resolver = self.settings.resolver
+        mapped = mapping.get((host, port)) or mapping.get(host)
+        to_host, to_port = host, port
+        if isinstance(mapped, tuple):
+            to_host, to_port = mapped
+        elif mapped:
+            to_host = mapped
+        key = f"{_bracket(host)}:{port}"
+        if resolver is None:
+            if (to_host, to_port) == (host, port):
+                return None
+            return pycurl.CONNECT_TO, [f"{key}:{_bracket(to_host)}:{to_port}"]
+        family = socket.AF_UNSPEC if request.allow_ipv6 else socket.AF_INET
+        try:
+            addresses = await resolver.resolve(to_host, to_port, family)
+        except Exception as exc:
+            raise translate_os_error(exc, to_host) from exc
+        ips = [_bracket(str(sockaddr[0])) for _family, sockaddr in addresses]
+        if not ips:
+            raise HTTPNameResolutionError(f"Could not resolve {to_host}: no addresses")
+        if to_port == port:
+            # "+": the entry expires like a looked-up one; a plain RESOLVE entry
+            # stays in the multi handle's DNS cache for the client's lifetime.
+            return pycurl.RESOLVE, [f"+{key}:{','.join(ips)}"]
+        return pycurl.CONNECT_TO, [f"{key}:{ips[0]}:{to_port}"]
+
+
+def _open_and_close(path: str) -> None:
+    with open(path, "rb"):
+        pass
+
+
+def _bracket(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+async def _produce(
+    producer: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None] | None],
+    write: Callable[[bytes], Awaitable[None]],
+) -> None:
+    result = producer(write)
+    if result is not None:
+        await result
+
+
+if TYPE_CHECKING:
+    _conforms: Engine = CurlEngine(asyncio.new_event_loop(), cast("ClientSettings", None))
