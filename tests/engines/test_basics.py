@@ -74,6 +74,21 @@ async def test_request_headers_are_sent(client: Any, app_server: AppServer) -> N
     assert echoed_headers(data, "Host") == [app_server.http_url.removeprefix("http://")]
 
 
+@pytest.mark.squall_only
+async def test_default_request_headers_are_the_same_on_both_engines(
+    client: Any, app_server: AppServer
+) -> None:
+    response = await client.fetch(app_server.http_url + "/echo")
+    data = echoed(response)
+    assert echoed_headers(data, "Accept") == ["*/*"]
+    assert echoed_headers(data, "User-Agent")[0].startswith("squall/")
+    mine = await client.fetch(
+        app_server.http_url + "/echo", headers={"Accept": "text/plain", "Accept-Encoding": "br"}
+    )
+    assert echoed_headers(echoed(mine), "Accept") == ["text/plain"]
+    assert echoed_headers(echoed(mine), "Accept-Encoding") == ["br"]
+
+
 async def test_plain_dict_headers_and_bytes_values(client: Any, app_server: AppServer) -> None:
     headers = {"X-Bytes": b"raw-value", "X-Str": "text"}
     response = await client.fetch(app_server.http_url + "/echo", headers=headers)
