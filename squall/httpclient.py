@@ -40,7 +40,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from squall._admission import Admission
 from squall._arguments import BASE_ARGUMENTS, MAX_BUFFER_SIZE, client_settings
@@ -48,27 +48,70 @@ from squall._configurable import ConfigurableClient, _import_class
 from squall._engine import Engine
 from squall._errors import (
     NO_RESPONSE,
+    CurlError,
+    HTTPCertificateError,
     HTTPClientError,
+    HTTPConnectionError,
+    HTTPConnectionRefusedError,
+    HTTPConnectionResetError,
     HTTPError,
+    HTTPNameResolutionError,
     HTTPStreamClosedError,
     HTTPTimeoutError,
+    HTTPTLSError,
+    RemoteProtocolError,
+    ResponseTooLargeError,
 )
 from squall._loop_driver import LoopDriver
 from squall._redirects import next_request, will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from squall._options import BlockingFetchOptions, RequestOptions
+
 __all__ = [
     "AsyncHTTPClient",
+    "CurlError",
+    "HTTPCertificateError",
     "HTTPClient",
     "HTTPClientError",
+    "HTTPConnectionError",
+    "HTTPConnectionRefusedError",
+    "HTTPConnectionResetError",
     "HTTPError",
+    "HTTPNameResolutionError",
     "HTTPRequest",
     "HTTPResponse",
     "HTTPStreamClosedError",
+    "HTTPTLSError",
     "HTTPTimeoutError",
+    "RemoteProtocolError",
+    "ResponseTooLargeError",
     "main",
 ]
+
+# Public names show their public path in reprs, tracebacks and help(), and
+# pickle by it (httpcore's idea); they are defined in private modules.
+for _public in (
+    HTTPRequest,
+    HTTPResponse,
+    CurlError,
+    HTTPCertificateError,
+    HTTPClientError,
+    HTTPConnectionError,
+    HTTPConnectionRefusedError,
+    HTTPConnectionResetError,
+    HTTPNameResolutionError,
+    HTTPStreamClosedError,
+    HTTPTLSError,
+    HTTPTimeoutError,
+    RemoteProtocolError,
+    ResponseTooLargeError,
+):
+    _public.__module__ = __name__
 
 app_log = logging.getLogger("squall.application")
 
@@ -223,7 +266,7 @@ class AsyncHTTPClient(ConfigurableClient):
         request: str | HTTPRequest,
         callback: Callable[[HTTPResponse], Any] | None = None,
         raise_error: bool = True,
-        **kwargs: Any,
+        **kwargs: Unpack[RequestOptions],
     ) -> asyncio.Future[HTTPResponse]:
         """Start a request; return a Future of its HTTPResponse.
 
@@ -420,7 +463,9 @@ class HTTPClient:
             raise
         self._closed = False
 
-    def fetch(self, request: str | HTTPRequest, **kwargs: Any) -> HTTPResponse:
+    def fetch(
+        self, request: str | HTTPRequest, **kwargs: Unpack[BlockingFetchOptions]
+    ) -> HTTPResponse:
         """Fetch and return the response.
 
         Args:

@@ -11,3 +11,5 @@ from squall._headers import HTTPHeaders, format_timestamp
 from squall._urls import url_concat
 
 __all__ = ["HTTPHeaders", "format_timestamp", "responses", "url_concat"]
+
+HTTPHeaders.__module__ = __name__  # its public path, in reprs and help()

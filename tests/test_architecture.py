@@ -87,13 +87,22 @@ def test_public_names() -> None:
 
     assert set(squall.httpclient.__all__) == {
         "AsyncHTTPClient",
+        "CurlError",
+        "HTTPCertificateError",
         "HTTPClient",
         "HTTPClientError",
+        "HTTPConnectionError",
+        "HTTPConnectionRefusedError",
+        "HTTPConnectionResetError",
         "HTTPError",
+        "HTTPNameResolutionError",
         "HTTPRequest",
         "HTTPResponse",
         "HTTPStreamClosedError",
+        "HTTPTLSError",
         "HTTPTimeoutError",
+        "RemoteProtocolError",
+        "ResponseTooLargeError",
         "main",
     }
     assert set(squall.httputil.__all__) == {
@@ -104,6 +113,28 @@ def test_public_names() -> None:
     }
     for name in squall.httpclient.__all__:
         assert hasattr(squall.httpclient, name)
+        if isinstance(getattr(squall.httpclient, name), type):
+            assert getattr(squall.httpclient, name).__module__ == "squall.httpclient", name
+    assert squall.httputil.HTTPHeaders.__module__ == "squall.httputil"
+
+
+def test_every_name_the_readme_documents_imports() -> None:
+    import re
+
+    import squall.httpclient
+
+    readme = (ROOT.parent / "README.md").read_text()
+    # Class names in backticks in the error table and the prose.
+    documented = set(
+        re.findall(r"`((?:HTTP|Remote|Response|Curl)[A-Za-z]*(?:Error|Client))`", readme)
+    )
+    assert {"RemoteProtocolError", "HTTPTimeoutError"} <= documented
+    import squall.curl_httpclient
+    import squall.simple_httpclient
+
+    modules = (squall.httpclient, squall.simple_httpclient, squall.curl_httpclient)
+    missing = sorted(n for n in documented if not any(hasattr(m, n) for m in modules))
+    assert not missing, f"README names {missing}, not importable from squall.httpclient"
 
 
 def test_import_without_pycurl() -> None:

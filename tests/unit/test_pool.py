@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -301,9 +301,10 @@ async def test_body_producer_write_applies_flow_control(scripted: Scripted) -> N
     server = scripted(slow_reader_handler)
     pending_seen: list[bool] = []
 
-    async def producer(write: Callable[[bytes], asyncio.Future[None]]) -> None:
+    async def producer(write: Callable[[bytes], Awaitable[None]]) -> None:
         for _ in range(64):
             future = write(b"x" * 256 * 1024)
+            assert isinstance(future, asyncio.Future)  # the simple engine's write
             pending_seen.append(not future.done())
             await future
 
