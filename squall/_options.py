@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
 
 from squall._headers import HTTPHeaders
+from squall._payloads import FilesArg, FormArg, ParamsArg
 from squall._request import BodyProducer, HeaderCallback, StreamingCallback
 
 __all__ = ["RequestOptions"]
@@ -54,6 +55,10 @@ class RequestOptions(TypedDict, total=False):
     decompress_response: bool | None
     ssl_options: Any
     http_version: str | None
+    json: Any
+    params: ParamsArg | None
+    form: FormArg | None
+    files: FilesArg | None
 
 
 class BlockingFetchOptions(RequestOptions, total=False):

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from squall._grammar import has_control, is_token, names_are_tokens, value_problem
 from squall._headers import HTTPHeaders, format_timestamp
+from squall._payloads import FilesArg, FormArg, ParamsArg, encode_params, payload
 from squall._urls import parse_url
 
 __all__ = ["DEFAULTS", "SSL_OPTION_KEYS", "HTTPRequest", "check_ssl_options"]
@@ -251,6 +252,19 @@ class HTTPRequest:
         decompress_response: ask for a compressed body and decode it.
         ssl_options: an ``ssl.SSLContext`` or a dict of ssl arguments.
         http_version: None (negotiate), ``"1.1"``, ``"2"`` or ``"3"``.
+        json: (keyword-only) a value sent as compact UTF-8 JSON, with
+            ``Content-Type: application/json`` unless one is given.
+        params: (keyword-only) a mapping or list of pairs appended to the
+            URL's query; a list or tuple value repeats the name.
+        form: (keyword-only) fields sent urlencoded, or as the plain fields
+            of a multipart body together with ``files``.
+        files: (keyword-only) ``{name: path | binary file | (filename,
+            path or file, content_type)}``, sent as ``multipart/form-data``
+            streamed from disk (a ``body_producer``, with Content-Length when
+            every size is known: paths are stat'ed as the request is built).
+            One body source at most: ``body``,
+            ``body_producer``, ``json``, ``form`` or ``files`` (+ ``form``).
+            The method is not changed: use ``method="POST"``.
 
     Raises:
         TypeError: an option has the wrong type.
@@ -294,7 +308,14 @@ class HTTPRequest:
         decompress_response: bool | None = None,
         ssl_options: Any = None,
         http_version: str | None = None,
+        *,
+        json: Any = None,
+        params: ParamsArg | None = None,
+        form: FormArg | None = None,
+        files: FilesArg | None = None,
     ) -> None:
+        if params is not None:
+            url = encode_params(url, params) if isinstance(url, str) else url
         self.url = url
         if not isinstance(method, str) or not method:
             raise TypeError(f"method must be a non-empty str, got {method!r}")
@@ -308,6 +329,8 @@ class HTTPRequest:
         if body is not None and body_producer is not None:
             raise ValueError("body and body_producer are mutually exclusive")
         self.body_producer = body_producer
+        if json is not None or form is not None or files is not None:
+            self._set_payload(body, body_producer, json, form, files)
         self.auth_username = auth_username
         self.auth_password = auth_password
         self.auth_mode = auth_mode
@@ -469,6 +492,37 @@ class HTTPRequest:
             raise ValueError("client_key needs client_cert (the certificate it belongs to)")
         request._check_method_body()
         return request
+
+    def _set_payload(
+        self,
+        body: object,
+        body_producer: object,
+        json: object,
+        form: FormArg | None,
+        files: FilesArg | None,
+    ) -> None:
+        given = [
+            name
+            for name, value in (
+                ("body", body),
+                ("body_producer", body_producer),
+                ("json", json),
+                ("form", form if files is None else None),  # form + files: one multipart
+                ("files", files),
+            )
+            if value is not None
+        ]
+        if len(given) > 1:
+            raise ValueError(f"one body source at most, got {' and '.join(given)}")
+        built = payload(json, form, files)
+        if "Content-Type" not in self.headers:
+            self.headers["Content-Type"] = built.content_type
+        if built.body is not None:
+            self.body = built.body
+        else:
+            self.body_producer = built.producer
+            if built.length is not None and "Content-Length" not in self.headers:
+                self.headers["Content-Length"] = str(built.length)
 
     def _refuse_proxy_options(self) -> None:
         given = [

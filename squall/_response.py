@@ -7,6 +7,7 @@ running the private loop builds it, and the caller's thread gets it.
 
 from __future__ import annotations
 
+import json
 from http.client import responses
 from io import BytesIO
 from typing import Any
@@ -81,6 +82,32 @@ class HTTPResponse:
         if self._body is None:
             self._body = self.buffer.getvalue() if self.buffer is not None else b""
         return self._body
+
+    @property
+    def text(self) -> str:
+        """The body as text: the charset of Content-Type, else UTF-8.
+
+        Bytes that do not decode are replaced (U+FFFD), as browsers do; an
+        unknown charset name falls back to UTF-8.
+        """
+        charset = "utf-8"
+        content_type = self.headers.get("Content-Type", "") if self.headers else ""
+        for param in content_type.split(";")[1:]:
+            key, _, value = param.strip().partition("=")
+            if key.lower() == "charset" and value.strip('"'):
+                charset = value.strip('"').strip()
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (UTF-8, as RFC 8259 requires; a BOM is allowed).
+
+        Raises:
+            ValueError: the body is not JSON (``json.JSONDecodeError``).
+        """
+        return json.loads(self.body.decode("utf-8-sig"))
 
     def rethrow(self) -> None:
         """Raise ``error`` if the request failed; otherwise do nothing."""
