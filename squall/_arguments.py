@@ -12,11 +12,13 @@ host mapping from it, never from the client object.
 from __future__ import annotations
 
 import functools
+import http.cookiejar
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
+from squall._cookies import checked_jar
 from squall._request import DEFAULTS, HTTPRequest
 
 __all__ = [
@@ -159,6 +161,7 @@ BASE_ARGUMENTS: Final[ArgumentChecks] = {
     "max_buffer_size": functools.partial(check_limit, "max_buffer_size"),
     "max_header_size": functools.partial(check_limit, "max_header_size", optional=True),
     "max_body_size": functools.partial(check_limit, "max_body_size", optional=True),
+    "cookies": checked_jar,
 }
 
 #: SimpleAsyncHTTPClient's arguments: the base's and its pool's.
@@ -181,6 +184,7 @@ class ClientSettings:
         max_buffer_size: the most body bytes held in memory for one response.
         max_header_size: the most bytes of one response head.
         max_body_size: the most decoded body bytes, streamed or not.
+        cookies: the opt-in cookie jar the base client keeps, or None.
     """
 
     defaults: Mapping[str, Any]
@@ -190,6 +194,7 @@ class ClientSettings:
     max_buffer_size: int
     max_header_size: int
     max_body_size: int
+    cookies: http.cookiejar.CookieJar | None = None
 
     def body_limit(self, request: HTTPRequest) -> int:
         """The most body bytes one response may bring: the one rule both engines apply.
@@ -210,6 +215,7 @@ def client_settings(
     max_buffer_size: object = MAX_BUFFER_SIZE,
     max_header_size: object = None,
     max_body_size: object = None,
+    cookies: object = None,
 ) -> ClientSettings:
     """Check AsyncHTTPClient's arguments and return them as ``ClientSettings``.
 
@@ -223,13 +229,15 @@ def client_settings(
     check_limit("max_buffer_size", max_buffer_size)
     check_limit("max_header_size", max_header_size, optional=True)
     check_limit("max_body_size", max_body_size, optional=True)
-    assert isinstance(max_clients, int) and isinstance(max_buffer_size, int)
+    # The checks above guarantee these; the casts tell mypy.
+    buffer_size = cast(int, max_buffer_size)
     return ClientSettings(
         defaults=merged,
-        max_clients=max_clients,
+        max_clients=cast(int, max_clients),
         hostname_mapping=mapping,
         resolver=resolver,
-        max_buffer_size=max_buffer_size,
-        max_header_size=MAX_HEADER_SIZE if max_header_size is None else max_header_size,  # type: ignore[arg-type]
-        max_body_size=max_buffer_size if max_body_size is None else max_body_size,  # type: ignore[arg-type]
+        max_buffer_size=buffer_size,
+        max_header_size=MAX_HEADER_SIZE if max_header_size is None else cast(int, max_header_size),
+        max_body_size=buffer_size if max_body_size is None else cast(int, max_body_size),
+        cookies=checked_jar(cookies),
     )

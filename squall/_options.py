@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 from squall._headers import HTTPHeaders
 from squall._payloads import FilesArg, FormArg, ParamsArg
 from squall._request import BodyProducer, HeaderCallback, StreamingCallback
+from squall._retries import Retry
 
 __all__ = ["RequestOptions"]
 
@@ -59,6 +60,7 @@ class RequestOptions(TypedDict, total=False):
     params: ParamsArg | None
     form: FormArg | None
     files: FilesArg | None
+    retries: int | Retry | None
 
 
 class BlockingFetchOptions(RequestOptions, total=False):

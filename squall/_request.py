@@ -19,6 +19,7 @@ from typing import Any, cast
 from squall._grammar import has_control, is_token, names_are_tokens, value_problem
 from squall._headers import HTTPHeaders, format_timestamp
 from squall._payloads import FilesArg, FormArg, ParamsArg, encode_params, payload
+from squall._retries import Retry, checked_retries
 from squall._urls import parse_url
 
 __all__ = ["DEFAULTS", "SSL_OPTION_KEYS", "HTTPRequest", "check_ssl_options"]
@@ -265,6 +266,8 @@ class HTTPRequest:
             One body source at most: ``body``,
             ``body_producer``, ``json``, ``form`` or ``files`` (+ ``form``).
             The method is not changed: use ``method="POST"``.
+        retries: (keyword-only) an opt-in retry policy: a ``Retry``, or an
+            int for ``Retry(total=n)``; see ``squall.httpclient.Retry``.
 
     Raises:
         TypeError: an option has the wrong type.
@@ -313,6 +316,7 @@ class HTTPRequest:
         params: ParamsArg | None = None,
         form: FormArg | None = None,
         files: FilesArg | None = None,
+        retries: int | Retry | None = None,
     ) -> None:
         if params is not None:
             url = encode_params(url, params) if isinstance(url, str) else url
@@ -360,6 +364,7 @@ class HTTPRequest:
         self.expect_100_continue = expect_100_continue
         self.ssl_options = ssl_options
         self.http_version = http_version
+        self.retries = checked_retries(retries)
         self.start_time = time.time()
         self._validate_options()
 

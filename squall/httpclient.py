@@ -36,15 +36,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import http.cookiejar
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from squall._admission import Admission
 from squall._arguments import BASE_ARGUMENTS, MAX_BUFFER_SIZE, client_settings
 from squall._configurable import ConfigurableClient, _import_class
+from squall._cookies import receive_cookies, send_cookies
 from squall._engine import Engine
 from squall._errors import (
     NO_RESPONSE,
@@ -66,6 +68,7 @@ from squall._loop_driver import LoopDriver
 from squall._redirects import next_request, will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
+from squall._retries import Retry, checked_retries
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -90,6 +93,7 @@ __all__ = [
     "HTTPTimeoutError",
     "RemoteProtocolError",
     "ResponseTooLargeError",
+    "Retry",
     "main",
 ]
 
@@ -110,6 +114,7 @@ for _public in (
     HTTPTimeoutError,
     RemoteProtocolError,
     ResponseTooLargeError,
+    Retry,
 ):
     _public.__module__ = __name__
 
@@ -143,6 +148,8 @@ class AsyncHTTPClient(ConfigurableClient):
         max_header_size: the most bytes of response headers (None: 64 KiB).
         max_body_size: the most decoded body bytes, streamed or not
             (None: max_buffer_size).
+        cookies: an ``http.cookiejar.CookieJar`` (or True for a new one) that
+            every hop reads and updates, redirects included; off by default.
 
     Raises:
         TypeError, ValueError: a bad argument, named in the message (also
@@ -199,6 +206,7 @@ class AsyncHTTPClient(ConfigurableClient):
         max_buffer_size: int = MAX_BUFFER_SIZE,
         max_header_size: int | None = None,
         max_body_size: int | None = None,
+        cookies: http.cookiejar.CookieJar | bool | None = None,
     ) -> None:
         """Set up the client (called once per new instance; see _configurable).
 
@@ -215,7 +223,10 @@ class AsyncHTTPClient(ConfigurableClient):
             max_buffer_size=max_buffer_size,
             max_header_size=max_header_size,
             max_body_size=max_body_size,
+            cookies=cookies,
         )
+        #: The opt-in cookie jar (``cookies=``), or None.
+        self.cookies = settings.cookies
         self.defaults = dict(settings.defaults)
         self._admission = Admission(settings.max_clients)
         self.max_clients = settings.max_clients
@@ -334,7 +345,10 @@ class AsyncHTTPClient(ConfigurableClient):
         )
         try:
             while True:
-                response = await hop(request)
+                if request.retries is None and self.cookies is None:
+                    response = await hop(request)
+                else:
+                    response = await self._hop_with_extras(hop, request, hops)
                 if not will_follow(request, response.code, response.headers):
                     break
                 hops.add(response)
@@ -346,6 +360,48 @@ class AsyncHTTPClient(ConfigurableClient):
         finally:
             self._admission.release()
         return _outcome(response, raise_error, deliver_errors)
+
+    async def _hop_with_extras(
+        self,
+        hop: Callable[[HTTPRequest], Awaitable[HTTPResponse]],
+        request: HTTPRequest,
+        hops: _Hops,
+    ) -> HTTPResponse:
+        """One hop with the opt-in extras: the cookie jar and the retry policy."""
+        jar = self.cookies
+        policy = checked_retries(request.retries)
+        retry = 0
+        while True:
+            added = jar is not None and send_cookies(jar, request)
+            try:
+                response = await hop(request)
+            except Exception as exc:
+                if (
+                    policy is None
+                    or retry >= policy.total
+                    or not policy.retries_error(request, exc)
+                ):
+                    raise
+                wait = policy.wait(retry, None)
+            else:
+                if jar is not None:
+                    receive_cookies(jar, request, response)
+                if (
+                    policy is None
+                    or retry >= policy.total
+                    or not policy.retries_status(request, response.code)
+                ):
+                    break
+                wait = policy.wait(retry, response.headers)
+                if wait is None:
+                    break
+            finally:
+                if added:
+                    del request.headers["Cookie"]  # the next hop asks the jar again
+            retry += 1
+            await asyncio.sleep(wait or 0)
+        hops.retries += retry
+        return response
 
 
 def _outcome(response: HTTPResponse, raise_error: bool, deliver_errors: bool) -> HTTPResponse:
@@ -360,10 +416,11 @@ def _outcome(response: HTTPResponse, raise_error: bool, deliver_errors: bool) ->
 class _Hops:
     """Adds up the timings of a redirect chain into the final response."""
 
-    __slots__ = ("queue", "redirect", "start_time")
+    __slots__ = ("queue", "redirect", "retries", "start_time")
 
     def __init__(self, queue: float) -> None:
         self.queue = queue
+        self.retries = 0
         self.redirect = 0.0
         self.start_time: float | None = None
 
@@ -384,6 +441,8 @@ class _Hops:
             response.start_time = self.start_time
         info["queue"] = self.queue
         info["redirect"] = redirect
+        if self.retries:
+            info["retries"] = self.retries
         response.request = original
         return response
 

@@ -103,6 +103,7 @@ def test_public_names() -> None:
         "HTTPTimeoutError",
         "RemoteProtocolError",
         "ResponseTooLargeError",
+        "Retry",
         "main",
     }
     assert set(squall.httputil.__all__) == {
