@@ -80,6 +80,20 @@ class HTTPClientError(Exception):
 
     __repr__ = __str__
 
+    @property
+    def url(self) -> str | None:
+        """The URL that failed (the last hop's, after redirects), when known."""
+        response = self.response
+        if response is None:
+            return None
+        return response.effective_url or response.request.url
+
+    @property
+    def too_many_redirects(self) -> bool:
+        """Whether this is a redirect left unfollowed because ``max_redirects`` ran out."""
+        response = self.response
+        return response is not None and response.too_many_redirects
+
 
 HTTPError = HTTPClientError
 

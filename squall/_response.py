@@ -46,6 +46,9 @@ class HTTPResponse:
     # Set when ``error`` was made from the status code alone (raise_error=False
     # suppresses exactly these).
     _error_is_response_code = False
+    #: True for a redirect returned because ``max_redirects`` ran out (curl's
+    #: "Maximum redirects followed", exit code 47).
+    too_many_redirects = False
 
     def __init__(
         self,

@@ -65,7 +65,7 @@ from squall._errors import (
     ResponseTooLargeError,
 )
 from squall._loop_driver import LoopDriver
-from squall._redirects import next_request, will_follow
+from squall._redirects import REDIRECT_CODES, next_request, redirect_target, will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
 from squall._retries import Retry, checked_retries
@@ -350,6 +350,10 @@ class AsyncHTTPClient(ConfigurableClient):
                 else:
                     response = await self._hop_with_extras(hop, request, hops)
                 if not will_follow(request, response.code, response.headers):
+                    if response.code in REDIRECT_CODES and request.follow_redirects:
+                        response.too_many_redirects = not request.max_redirects and (
+                            redirect_target(request, response.headers) is not None
+                        )
                     break
                 hops.add(response)
                 request = next_request(request, response.code, response.headers)

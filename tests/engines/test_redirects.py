@@ -50,6 +50,17 @@ async def test_max_redirects_exceeded(client: Any, app_server: AppServer) -> Non
     assert info.value.code == 302
     assert info.value.response is not None
     assert info.value.response.headers["Location"].startswith("/chain/1")
+    assert info.value.too_many_redirects
+    assert (info.value.url or "").startswith(app_server.http_url + "/chain/2")
+
+
+@pytest.mark.squall_only
+async def test_an_unfollowed_redirect_is_not_too_many(client: Any, app_server: AppServer) -> None:
+    with pytest.raises(HTTPClientError) as info:
+        await client.fetch(app_server.http_url + "/chain/4", follow_redirects=False)
+    assert info.value.code == 302 and not info.value.too_many_redirects
+    within = await client.fetch(app_server.http_url + "/chain/2", max_redirects=2)
+    assert not within.too_many_redirects
 
 
 async def test_follow_redirects_false(client: Any, app_server: AppServer) -> None:
