@@ -10,12 +10,10 @@ gap); they start failing, on purpose, once the gap is fixed.
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from tests.conftest import ENGINES
-from tests.servers.scripted import ScriptedServer, response
+from tests.servers.scripted import reply_each, response
 
 TIMEOUT = 2.0  # every fetch here is refused or answered at once; this only bounds a bug
 
@@ -37,7 +35,5 @@ def engines(*failing: str, reason: str) -> pytest.MarkDecorator:
     )
 
 
-def answer(conn: socket.socket, server: ScriptedServer) -> None:
-    """A scripted server's handler: "ok" to every request on the connection."""
-    while server.read_request(conn):
-        conn.sendall(response(b"ok"))
+# A scripted server's handler: "ok" to every request on the connection.
+answer = reply_each(response(b"ok"))

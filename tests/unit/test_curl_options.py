@@ -588,8 +588,7 @@ def _stale_after_first(conn: socket.socket, server: ScriptedServer) -> None:
     """Answer the first request; take the second on the same connection and close
     unanswered; answer "resent" on any later connection."""
     if server.connection_number(conn) > 1:
-        while server.read_request(conn):
-            conn.sendall(response(b"resent"))
+        server.answer_requests(conn, response(b"resent"))
         return
     server.read_request(conn)
     conn.sendall(response(b"first"))

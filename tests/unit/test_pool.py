@@ -13,7 +13,7 @@ import pytest
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
 from squall._http1.pool import ConnectionPool
 from squall.simple_httpclient import SimpleAsyncHTTPClient
-from tests.servers.scripted import Handler, ScriptedServer, response
+from tests.servers.scripted import Handler, ScriptedServer, reply_each, response
 
 KEY = ("http", "a", 80)
 OTHER = ("https", "a", 443)
@@ -203,9 +203,7 @@ def simple_client(**kwargs: Any) -> contextlib.closing[SimpleAsyncHTTPClient]:
     return contextlib.closing(SimpleAsyncHTTPClient(force_instance=True, **kwargs))
 
 
-def keep_alive_handler(conn: socket.socket, server: ScriptedServer) -> None:
-    while server.read_request(conn):
-        conn.sendall(response(b"conn %d" % server.connection_number(conn)))
+keep_alive_handler = reply_each(lambda _head, number: response(b"conn %d" % number))
 
 
 def close_after_one_handler(conn: socket.socket, server: ScriptedServer) -> None:
