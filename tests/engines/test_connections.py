@@ -166,22 +166,9 @@ async def test_max_clients_caps_concurrency(make_client: Any, app_server: AppSer
     assert max(int(r.body) for r in results) == 2
 
 
-class RecordingResolver:
-    """A resolver that maps every name to 127.0.0.1 and records its calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, int, int]] = []
-
-    async def resolve(
-        self, host: str, port: int, family: int = socket.AF_UNSPEC
-    ) -> list[tuple[int, Any]]:
-        self.calls.append((host, port, family))
-        return [(socket.AF_INET, ("127.0.0.1", port))]
-
-
 @pytest.mark.squall_only("curl")  # resolver: Tornado has it on its simple client only
 async def test_custom_resolver(make_client: Any, app_server: AppServer) -> None:
-    resolver = RecordingResolver()
+    resolver = FixedResolver((socket.AF_INET, "127.0.0.1"))
     client = make_client(resolver=resolver)
     url = f"http://squall.test:{app_server.http_port}/echo"
     response_ = await client.fetch(url)
@@ -232,7 +219,7 @@ async def test_curl_resolver_entries_expire(make_client: Any, app_server: AppSer
 
 @pytest.mark.squall_only("curl")  # resolver: Tornado has it on its simple client only
 async def test_allow_ipv6_false_asks_for_ipv4(make_client: Any, app_server: AppServer) -> None:
-    resolver = RecordingResolver()
+    resolver = FixedResolver((socket.AF_INET, "127.0.0.1"))
     client = make_client(resolver=resolver)
     await client.fetch(f"http://squall.test:{app_server.http_port}/echo", allow_ipv6=False)
     assert resolver.calls[-1][2] == socket.AF_INET

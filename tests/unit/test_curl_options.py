@@ -36,7 +36,7 @@ from squall.curl_httpclient import CurlAsyncHTTPClient
 from tests.conftest import PROXY_PASSWORD, PROXY_USER
 from tests.servers.app import AppServer
 from tests.servers.digest import DIGEST_PASSWORD, DIGEST_USER, DigestServer
-from tests.servers.helpers import echoed, echoed_headers
+from tests.servers.helpers import FixedResolver, echoed, echoed_headers
 from tests.servers.scripted import ScriptedServer, response
 from tests.servers.tls import Certs
 
@@ -431,23 +431,13 @@ async def test_broken_servers(make_curl: Any, scripted: Scripted) -> None:
 # -- routing ---------------------------------------------------------------------
 
 
-class _StaticResolver:
-    def __init__(self, address: str) -> None:
-        self.address = address
-        self.asked: list[tuple[str, int, int]] = []
-
-    async def resolve(self, host: str, port: int, family: int) -> list[tuple[int, Any]]:
-        self.asked.append((host, port, family))
-        return [(socket.AF_INET, (self.address, port))]
-
-
 async def test_resolver_and_hostname_mapping(make_curl: Any, app_server: AppServer) -> None:
     port = app_server.http_port
-    resolver = _StaticResolver("127.0.0.1")
+    resolver = FixedResolver((socket.AF_INET, "127.0.0.1"))
     client = make_curl(resolver=resolver)
     resp = await client.fetch(f"http://squall.invalid:{port}/echo", allow_ipv6=False)
     assert echoed_headers(echoed(resp), "host") == [f"squall.invalid:{port}"]
-    assert resolver.asked == [("squall.invalid", port, socket.AF_INET)]
+    assert resolver.calls == [("squall.invalid", port, socket.AF_INET)]
 
     mapped = make_curl(hostname_mapping={("mapped.invalid", 80): ("127.0.0.1", port)})
     resp = await mapped.fetch("http://mapped.invalid/echo")

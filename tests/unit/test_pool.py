@@ -13,6 +13,7 @@ import pytest
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
 from squall._http1.pool import ConnectionPool
 from squall.simple_httpclient import SimpleAsyncHTTPClient
+from tests.servers.helpers import FixedResolver
 from tests.servers.scripted import Handler, ScriptedServer, reply_each, response
 
 KEY = ("http", "a", 80)
@@ -337,20 +338,12 @@ async def test_coroutine_streaming_callback_runs_in_order(scripted: Scripted) ->
         assert "0 active, 1 idle" in repr(client)
 
 
-class ListResolver:
-    def __init__(self, addrs: list[tuple[int, tuple[str, int]]]) -> None:
-        self.addrs = addrs
-
-    async def resolve(self, host: str, port: int, family: int) -> list[tuple[int, object]]:
-        return list(self.addrs)
-
-
 async def test_next_address_is_tried_when_the_first_refuses(
     scripted: Scripted, closed_port: int
 ) -> None:
     server = scripted(keep_alive_handler)
-    resolver = ListResolver(
-        [(socket.AF_INET, ("127.0.0.1", closed_port)), (socket.AF_INET, ("127.0.0.1", server.port))]
+    resolver = FixedResolver(
+        (socket.AF_INET, ("127.0.0.1", closed_port)), (socket.AF_INET, ("127.0.0.1", server.port))
     )
     with simple_client(resolver=resolver) as client:
         response_ = await client.fetch(f"http://example.invalid:{server.port}/")
