@@ -93,9 +93,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "squall_only(*kinds): squall API beyond Tornado's (skipped against Tornado); with"
         " engine kinds ('curl'), only on those: an option Tornado has on one client alone",
     )
+    config.addinivalue_line(
+        "markers",
+        "known_gap(*kinds, reason): a gap that exists today, on the engines of those kinds"
+        " (all if none), run as a strict xfail: the fix makes it XPASS, which fails the suite"
+        " until the marker goes",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        gap = item.get_closest_marker("known_gap")
+        if gap is not None and (not gap.args or _engine_kind(item) in gap.args):
+            item.add_marker(pytest.mark.xfail(strict=True, reason=gap.kwargs["reason"]))
     if AGAINST_TORNADO:
         skip = pytest.mark.skip(reason="squall-only API")
         for item in items:

@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -99,32 +99,29 @@ def _helpers() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == HELPER]
 
 
-@pytest.fixture
-def client(engine: str) -> Iterator[HTTPClient]:
-    instance = HTTPClient(async_client_class=import_object(engine))
-    yield instance
-    instance.close()
-
-
 def test_waiting_callers_requests_run_concurrently(
-    client: HTTPClient, app_server: AppServer
+    blocking_client: HTTPClient, app_server: AppServer
 ) -> None:
     # The four requests are in flight at once only if the thread running the
     # loop runs the others' requests along with its own.
     url = _together(app_server, _key(), 4)
     with ThreadPoolExecutor(4) as pool:
-        bodies = list(pool.map(lambda _: client.fetch(url).body, range(4)))
+        bodies = list(pool.map(lambda _: blocking_client.fetch(url).body, range(4)))
     assert bodies == [b"4"] * 4
     assert not _helpers()  # the callers ran the loop themselves
 
 
 def test_a_waiting_caller_takes_over_when_the_driver_leaves(
-    client: HTTPClient, app_server: AppServer
+    blocking_client: HTTPClient, app_server: AppServer
 ) -> None:
     first, second = _key(), _key()
-    driver, driver_outcome = _in_thread(lambda: client.fetch(_held(app_server, first)).body)
+    driver, driver_outcome = _in_thread(
+        lambda: blocking_client.fetch(_held(app_server, first)).body
+    )
     _arrived(app_server, first)  # the driver is running the loop for its request
-    follower, follower_outcome = _in_thread(lambda: client.fetch(_held(app_server, second)).body)
+    follower, follower_outcome = _in_thread(
+        lambda: blocking_client.fetch(_held(app_server, second)).body
+    )
     _arrived(app_server, second)  # sent by the driver's loop
     releases = [_release(app_server, first)]
     driver.join(20)
@@ -214,7 +211,7 @@ def test_a_waiting_caller_takes_over_deterministically() -> None:
 
 @pytest.mark.parametrize("role", ["driver", "follower"])
 def test_an_interrupted_fetch_is_cancelled(
-    client: HTTPClient, app_server: AppServer, role: str
+    blocking_client: HTTPClient, app_server: AppServer, role: str
 ) -> None:
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signals are handled by the main thread")
@@ -224,7 +221,9 @@ def test_an_interrupted_fetch_is_cancelled(
 
     other = _key()
     if role == "follower":  # another thread runs the loop while the main thread waits
-        driver, driver_outcome = _in_thread(lambda: client.fetch(_held(app_server, other)).body)
+        driver, driver_outcome = _in_thread(
+            lambda: blocking_client.fetch(_held(app_server, other)).body
+        )
         _arrived(app_server, other)
     interrupted = _key()  # never released: only the interruption ends it
 
@@ -237,7 +236,7 @@ def test_an_interrupted_fetch_is_cancelled(
         sender = threading.Thread(target=send_interrupt)
         sender.start()
         with pytest.raises(Interrupted):
-            client.fetch(_held(app_server, interrupted))
+            blocking_client.fetch(_held(app_server, interrupted))
         sender.join(20)
     finally:
         signal.signal(signal.SIGUSR1, previous)
@@ -248,9 +247,9 @@ def test_an_interrupted_fetch_is_cancelled(
         release.join(20)
     # The loop is usable, and the interrupted request was cancelled: its
     # connection is gone, only the next request's remains.
-    assert client.fetch(app_server.http_url + "/echo").code == 200
+    assert blocking_client.fetch(app_server.http_url + "/echo").code == 200
     assert sockets_connected_to(app_server.http_port) == 1
-    client.close()
+    blocking_client.close()
     assert sockets_connected_to(app_server.http_port) == 0
 
 

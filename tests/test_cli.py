@@ -82,7 +82,8 @@ def base() -> Iterator[str]:
 
 
 @pytest.fixture(params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> str:
+def engine_name(request: pytest.FixtureRequest) -> str:
+    """The CLI's ``--engine`` value (not conftest's ``engine``, a class's dotted name)."""
     name: str = request.param
     return name
 
@@ -110,14 +111,14 @@ def echo(result: subprocess.CompletedProcess[bytes]) -> dict[str, object]:
     return data
 
 
-def test_body_printed(base: str, engine: str) -> None:
-    result = cli("--engine", engine, base + "/hello")
+def test_body_printed(base: str, engine_name: str) -> None:
+    result = cli("--engine", engine_name, base + "/hello")
     assert (result.returncode, result.stdout, result.stderr) == (0, HELLO, b"")
 
 
 @pytest.mark.parametrize("flag", ["--print_headers", "--print-headers", "-i"])
-def test_print_headers(base: str, engine: str, flag: str) -> None:
-    result = cli("--engine", engine, flag, base + "/hello")
+def test_print_headers(base: str, engine_name: str, flag: str) -> None:
+    result = cli("--engine", engine_name, flag, base + "/hello")
     assert result.returncode == 0, result.stderr
     head, _, body = result.stdout.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0]
@@ -125,20 +126,20 @@ def test_print_headers(base: str, engine: str, flag: str) -> None:
     assert body == HELLO
 
 
-def test_print_body_false(base: str, engine: str) -> None:
-    result = cli("--engine", engine, "--print_headers", "--print_body=false", base + "/hello")
+def test_print_body_false(base: str, engine_name: str) -> None:
+    result = cli("--engine", engine_name, "--print_headers", "--print_body=false", base + "/hello")
     assert result.returncode == 0, result.stderr
     assert b"Content-Length: 14" in result.stdout
     assert HELLO not in result.stdout
 
 
-def test_follow_redirects_by_default(base: str, engine: str) -> None:
-    result = cli("--engine", engine, base + "/redirect")
+def test_follow_redirects_by_default(base: str, engine_name: str) -> None:
+    result = cli("--engine", engine_name, base + "/redirect")
     assert (result.returncode, result.stdout) == (0, HELLO)
 
 
-def test_follow_redirects_false(base: str, engine: str) -> None:
-    result = cli("--engine", engine, "--follow_redirects=false", "-i", base + "/redirect")
+def test_follow_redirects_false(base: str, engine_name: str) -> None:
+    result = cli("--engine", engine_name, "--follow_redirects=false", "-i", base + "/redirect")
     assert result.returncode == 1
     assert b" 302 " in result.stdout.split(b"\r\n")[0]
     assert b"Location: /hello" in result.stdout
@@ -146,63 +147,65 @@ def test_follow_redirects_false(base: str, engine: str) -> None:
     assert "HTTP 302" in assert_short_error(result)
 
 
-def test_http_error_prints_response(base: str, engine: str) -> None:
-    result = cli("--engine", engine, base + "/missing")
+def test_http_error_prints_response(base: str, engine_name: str) -> None:
+    result = cli("--engine", engine_name, base + "/missing")
     assert (result.returncode, result.stdout) == (1, b"not found\n")
     assert assert_short_error(result) == "squall: HTTP 404: Not Found\n"
 
 
-def test_post_data(base: str, engine: str) -> None:
-    got = echo(cli("--engine", engine, "-X", "POST", "-d", "a=1", base + "/echo"))
+def test_post_data(base: str, engine_name: str) -> None:
+    got = echo(cli("--engine", engine_name, "-X", "POST", "-d", "a=1", base + "/echo"))
     assert (got["method"], got["body"]) == ("POST", "a=1")
     headers = got["headers"]
     assert isinstance(headers, dict)
     assert headers["content-type"] == "application/x-www-form-urlencoded"
 
 
-def test_data_implies_post_and_reads_files(base: str, engine: str, tmp_path: Path) -> None:
+def test_data_implies_post_and_reads_files(base: str, engine_name: str, tmp_path: Path) -> None:
     path = tmp_path / "body.bin"
     path.write_bytes(b"from a file")
-    got = echo(cli("--engine", engine, "-d", f"@{path}", "-d", "x=2", base + "/echo"))
+    got = echo(cli("--engine", engine_name, "-d", f"@{path}", "-d", "x=2", base + "/echo"))
     assert (got["method"], got["body"]) == ("POST", "from a file&x=2")
-    got = echo(cli("--engine", engine, "-X", "PUT", "-d", "@-", base + "/echo", stdin=b"stdin!"))
+    got = echo(
+        cli("--engine", engine_name, "-X", "PUT", "-d", "@-", base + "/echo", stdin=b"stdin!")
+    )
     assert (got["method"], got["body"]) == ("PUT", "stdin!")
 
 
-def test_headers_and_user_agent(base: str, engine: str) -> None:
+def test_headers_and_user_agent(base: str, engine_name: str) -> None:
     args = ["-H", "X-One: 1", "--header", "X-Two: two words", "-A", "squall-test/1"]
-    got = echo(cli("--engine", engine, *args, base + "/echo"))
+    got = echo(cli("--engine", engine_name, *args, base + "/echo"))
     headers = got["headers"]
     assert isinstance(headers, dict)
     assert (headers["x-one"], headers["x-two"]) == ("1", "two words")
     assert headers["user-agent"] == "squall-test/1"
 
 
-def test_basic_auth(base: str, engine: str) -> None:
-    got = echo(cli("--engine", engine, "-u", "alice:s3cr:et", base + "/echo"))
+def test_basic_auth(base: str, engine_name: str) -> None:
+    got = echo(cli("--engine", engine_name, "-u", "alice:s3cr:et", base + "/echo"))
     headers = got["headers"]
     assert isinstance(headers, dict)
     assert headers["authorization"] == "Basic " + base64.b64encode(b"alice:s3cr:et").decode()
 
 
-def test_head(base: str, engine: str) -> None:
-    result = cli("--engine", engine, "-I", base + "/hello")
+def test_head(base: str, engine_name: str) -> None:
+    result = cli("--engine", engine_name, "-I", base + "/hello")
     assert result.returncode == 0, result.stderr
     assert b"X-Method: HEAD" in result.stdout
     assert result.stdout.endswith(b"\r\n\r\n")
 
 
-def test_output_file(base: str, engine: str, tmp_path: Path) -> None:
+def test_output_file(base: str, engine_name: str, tmp_path: Path) -> None:
     out = tmp_path / "out.txt"
-    result = cli("--engine", engine, "-o", str(out), base + "/hello")
+    result = cli("--engine", engine_name, "-o", str(out), base + "/hello")
     assert (result.returncode, result.stdout) == (0, b"")
     assert out.read_bytes() == HELLO
 
 
-def test_write_out_and_several_urls(base: str, engine: str) -> None:
+def test_write_out_and_several_urls(base: str, engine_name: str) -> None:
     result = cli(
         "--engine",
-        engine,
+        engine_name,
         "-w",
         "[%{http_code} %{content_type}]\\n",
         base + "/hello",
@@ -213,8 +216,8 @@ def test_write_out_and_several_urls(base: str, engine: str) -> None:
     assert f"{base}/missing: HTTP 404" in assert_short_error(result)
 
 
-def test_verbose_goes_to_stderr(base: str, engine: str) -> None:
-    result = cli("--engine", engine, "-v", "-H", "X-Seen: yes", base + "/hello")
+def test_verbose_goes_to_stderr(base: str, engine_name: str) -> None:
+    result = cli("--engine", engine_name, "-v", "-H", "X-Seen: yes", base + "/hello")
     assert (result.returncode, result.stdout) == (0, HELLO)
     err = result.stderr.decode()
     assert f"> GET {base}/hello" in err and "> X-Seen: yes" in err
@@ -228,17 +231,17 @@ def free_port() -> int:
     return port
 
 
-def test_connection_refused(engine: str) -> None:
-    result = cli("--engine", engine, f"http://127.0.0.1:{free_port()}/")
+def test_connection_refused(engine_name: str) -> None:
+    result = cli("--engine", engine_name, f"http://127.0.0.1:{free_port()}/")
     assert result.returncode == 7
     assert result.stdout == b""
     assert "refused" in assert_short_error(result).lower()
 
 
-def test_silent_hides_the_error(engine: str) -> None:
+def test_silent_hides_the_error(engine_name: str) -> None:
     url = f"http://127.0.0.1:{free_port()}/"
-    assert (cli("--engine", engine, "-s", url).returncode, cli("-s", url).stderr) == (7, b"")
-    assert cli("--engine", engine, "-sS", url).stderr.startswith(b"squall: ")
+    assert (cli("--engine", engine_name, "-s", url).returncode, cli("-s", url).stderr) == (7, b"")
+    assert cli("--engine", engine_name, "-sS", url).stderr.startswith(b"squall: ")
 
 
 @pytest.mark.parametrize("url", ["htp://example.com/", "http://", "http://a b/", "http://x:99999/"])

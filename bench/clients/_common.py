@@ -240,9 +240,13 @@ BIG_BUFFER = 256 * 1024 * 1024
 
 
 def tornado_kwargs(args: argparse.Namespace, curl: bool) -> dict[str, Any]:
-    """Tornado has no `http_version`: for its curl client the version is set on the handle."""
-    kw = squall_kwargs(args)
-    version = kw.pop("http_version", None)
+    """Per-request options of Tornado's clients: the method, the body and the CA, nothing else
+    (Tornado asks for gzip and decodes it by default). Tornado has no `http_version`: for its
+    curl client the version is set on the handle."""
+    kw: dict[str, Any] = {"method": args.method, "body": args.body}
+    if args.ca:
+        kw["ca_certs"] = args.ca
+    version = None if args.http_version == "auto" else args.http_version
     if version is not None and curl:
         import pycurl
 

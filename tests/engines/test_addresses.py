@@ -8,12 +8,9 @@ from typing import Any
 import pytest
 
 from tests.servers.helpers import FixedResolver
-from tests.servers.scripted import ScriptedServer, response
+from tests.servers.scripted import reply_each, response
 
-
-def _serve(conn: socket.socket, server: ScriptedServer) -> None:
-    while server.read_request(conn):
-        conn.sendall(response(b"here"))
+_serve = reply_each(response(b"here"))
 
 
 async def test_ipv6_literal_url(client: Any, scripted: Any) -> None:

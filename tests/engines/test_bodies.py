@@ -15,7 +15,7 @@ from squall._errors import HTTPClientError, ResponseTooLargeError
 from tests.servers.app import AppServer
 from tests.servers.helpers import echoed, echoed_headers
 from tests.servers.routes import ENCODED_TEXT, large_body
-from tests.servers.scripted import ScriptedServer, response
+from tests.servers.scripted import ScriptedServer, reply_each, response
 
 SIZE = 300_000
 
@@ -210,11 +210,7 @@ async def test_decompress_every_gzip_member(client: Any, scripted: Any) -> None:
     # `cat a.gz b.gz` is one gzip body (RFC 1952 section 2.2): no member may be dropped.
     body = gzip.compress(b"first, ") + gzip.compress(ENCODED_TEXT) + b"\0\0"
 
-    def handler(conn: socket.socket, server: ScriptedServer) -> None:
-        while server.read_request(conn):
-            conn.sendall(response(body, headers=["Content-Encoding: gzip"]))
-
-    server = scripted(handler)
+    server = scripted(reply_each(response(body, headers=["Content-Encoding: gzip"])))
     for _ in range(2):  # and the connection stays usable
         result = await client.fetch(server.url + "/", request_timeout=5)
         assert result.body == b"first, " + ENCODED_TEXT

@@ -23,7 +23,7 @@ from tests.servers.helpers import (
     echoed_headers,
     sockets_connected_to,
 )
-from tests.servers.scripted import ScriptedServer, response
+from tests.servers.scripted import ScriptedServer, reply_each, response
 from tests.servers.tls import Certs
 
 
@@ -95,8 +95,7 @@ def _keep_alive_then(after_first: str) -> Any:
         first = not server.event("first").is_set()
         server.event("first").set()
         if not first:
-            while server.read_request(conn):
-                conn.sendall(response(b"second"))
+            server.answer_requests(conn, response(b"second"))
             return
         server.read_request(conn)
         conn.sendall(response(b"first"))
@@ -132,9 +131,7 @@ async def test_stale_connection_is_retried(client: Any, scripted: Any) -> None:
     assert len(server.requests) == 3
 
 
-def _serve_keep_alive(conn: socket.socket, server: ScriptedServer) -> None:
-    while server.read_request(conn):
-        conn.sendall(response(b"kept"))
+_serve_keep_alive = reply_each(response(b"kept"))
 
 
 async def test_close_frees_every_socket(make_client: Any, scripted: Any) -> None:
@@ -169,22 +166,9 @@ async def test_max_clients_caps_concurrency(make_client: Any, app_server: AppSer
     assert max(int(r.body) for r in results) == 2
 
 
-class RecordingResolver:
-    """A resolver that maps every name to 127.0.0.1 and records its calls."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, int, int]] = []
-
-    async def resolve(
-        self, host: str, port: int, family: int = socket.AF_UNSPEC
-    ) -> list[tuple[int, Any]]:
-        self.calls.append((host, port, family))
-        return [(socket.AF_INET, ("127.0.0.1", port))]
-
-
 @pytest.mark.squall_only("curl")  # resolver: Tornado has it on its simple client only
 async def test_custom_resolver(make_client: Any, app_server: AppServer) -> None:
-    resolver = RecordingResolver()
+    resolver = FixedResolver((socket.AF_INET, "127.0.0.1"))
     client = make_client(resolver=resolver)
     url = f"http://squall.test:{app_server.http_port}/echo"
     response_ = await client.fetch(url)
@@ -196,11 +180,8 @@ async def test_custom_resolver(make_client: Any, app_server: AppServer) -> None:
 async def test_resolver_answers_are_not_cached_past_a_change(
     make_client: Any, scripted: Any
 ) -> None:
-    def serve(conn: socket.socket, server: ScriptedServer) -> None:
-        while server.read_request(conn):
-            conn.sendall(response(b"here"))
-
-    server = scripted(serve)  # on 127.0.0.1 only: 127.0.0.3 on its port refuses
+    # On 127.0.0.1 only: 127.0.0.3 on its port refuses.
+    server = scripted(reply_each(response(b"here")))
     resolver = FixedResolver((socket.AF_INET, "127.0.0.3"))
     client = make_client(resolver=resolver)
     urls = [f"http://name{i}.test:{server.port}/" for i in range(40)]
@@ -238,7 +219,7 @@ async def test_curl_resolver_entries_expire(make_client: Any, app_server: AppSer
 
 @pytest.mark.squall_only("curl")  # resolver: Tornado has it on its simple client only
 async def test_allow_ipv6_false_asks_for_ipv4(make_client: Any, app_server: AppServer) -> None:
-    resolver = RecordingResolver()
+    resolver = FixedResolver((socket.AF_INET, "127.0.0.1"))
     client = make_client(resolver=resolver)
     await client.fetch(f"http://squall.test:{app_server.http_port}/echo", allow_ipv6=False)
     assert resolver.calls[-1][2] == socket.AF_INET

@@ -20,8 +20,7 @@ def _answer_after_event(conn: socket.socket, server: ScriptedServer) -> None:
     server.event("received").set()
     server.event("go").wait(10)
     conn.sendall(response(b"late"))
-    while server.read_request(conn):
-        conn.sendall(response(b"later"))
+    server.answer_requests(conn, response(b"later"))
 
 
 async def _wait(server: ScriptedServer, name: str) -> None:

@@ -4,9 +4,9 @@ Bad input from a server ends in a 599 leaf of ``HTTPClientError`` that names
 the cause (never a hang, a leaked socket, a silent wrong answer or a bare
 builtin exception), and both engines agree on the result and the class.
 
-Known bugs are pinned by ``_known_bug``: it marks a run ``xfail(strict=True)``
-for the engines that get it wrong today only, so a fix turns that run into
-an XPASS, which fails the suite until the marker goes.
+Known bugs are pinned by the ``known_gap`` marker (see tests/README.md): a
+strict xfail on the engines that get it wrong today only, so a fix turns that
+run into an XPASS, which fails the suite until the marker goes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import asyncio
 import gzip
 import socket
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,30 +26,13 @@ from squall._errors import (
     RemoteProtocolError,
     ResponseTooLargeError,
 )
-from tests.servers.scripted import Handler, ScriptedServer, reply_once, response
+from tests.servers.scripted import Handler, ScriptedServer, reply_each, reply_once, response
 
 # What these tests pin is squall's own contract (error classes, the two engines agreeing).
 pytestmark = pytest.mark.squall_only
 
 OK_2 = b"\r\nContent-Length: 2\r\n\r\nok"
 CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-
-
-def _known_bug(request: pytest.FixtureRequest, engine: str, on: str, reason: str) -> None:
-    """Expect this run to fail (strictly) when its engine is named in ``on`` ("simple curl")."""
-    kind = "curl" if "curl" in engine.lower() else "simple"
-    if kind in on.split():
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
-def _serve(answer: Callable[[bytes, int], bytes]) -> Handler:
-    """Answer every request with ``answer(request_head, connection_number)``."""
-
-    def handler(conn: socket.socket, server: ScriptedServer) -> None:
-        while head := server.read_request(conn):
-            conn.sendall(answer(head, server.connection_number(conn)))
-
-    return handler
 
 
 def _target(head: bytes) -> bytes:
@@ -93,7 +75,7 @@ async def test_short_body_times_out_and_the_next_fetch_uses_a_new_connection(
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
             server.wait()
             return
-        _serve(lambda head, n: response(b"fresh"))(conn, server)
+        server.answer_requests(conn, response(b"fresh"))
 
     server = scripted(handler)
     await _fails(client.fetch(server.url + "/", request_timeout=0.5), HTTPTimeoutError)
@@ -132,7 +114,7 @@ async def test_no_reuse_after_unframed_bytes(
     def answer(head: bytes, number: int) -> bytes:
         return first if _target(head) == b"/first" else response(b"%d" % number)
 
-    server = scripted(_serve(answer))
+    server = scripted(reply_each(answer))
     result = await client.fetch(server.url + "/first", method=method, request_timeout=5)
     assert result.body == b""
     assert (await client.fetch(server.url + "/next", request_timeout=5)).body == b"2"
@@ -144,7 +126,7 @@ async def test_304_with_content_length_keeps_the_connection(client: Any, scripte
             return b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"
         return response(b"%d" % number)
 
-    server = scripted(_serve(answer))
+    server = scripted(reply_each(answer))
     cached = await client.fetch(server.url + "/cached", raise_error=False, request_timeout=5)
     assert (cached.code, cached.body) == (304, b"")
     assert (await client.fetch(server.url + "/", request_timeout=5)).body == b"1"
@@ -152,7 +134,7 @@ async def test_304_with_content_length_keeps_the_connection(client: Any, scripte
 
 async def test_chunk_extensions_and_trailers(client: Any, scripted: Any) -> None:
     body = b'3;ext=1;q="a b"\r\nabc\r\n2\r\nde\r\n0;last\r\nX-Trailer: t\r\nX-Other: u\r\n\r\n'
-    server = scripted(_serve(lambda h, n: CHUNKED + body))
+    server = scripted(reply_each(CHUNKED + body))
     for _ in range(2):
         result = await client.fetch(server.url + "/", request_timeout=5)
         assert result.body == b"abcde"
@@ -192,7 +174,7 @@ async def test_many_small_headers_over_max_header_size(make_client: Any, scripte
 
 async def test_redirect_loop_stops_at_max_redirects(client: Any, scripted: Any) -> None:
     loop = b"HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"
-    server = scripted(_serve(lambda head, number: loop))
+    server = scripted(reply_each(loop))
     result = await client.fetch(
         server.url + "/loop", max_redirects=3, raise_error=False, request_timeout=5
     )
@@ -207,7 +189,7 @@ async def test_redirect_with_dot_segments(client: Any, scripted: Any) -> None:
             return b"HTTP/1.1 302 Found\r\n" + location + b"\r\nContent-Length: 0\r\n\r\n"
         return response(_target(head))
 
-    server = scripted(_serve(answer))
+    server = scripted(reply_each(answer))
     result = await client.fetch(server.url + "/a/b/c/d", request_timeout=5)
     assert result.body == b"/a/x/z?q=1"
 
@@ -237,7 +219,7 @@ async def test_non_idempotent_request_is_not_resent(
     # without answering: it may have acted on it, so it must not be sent again.
     def handler(conn: socket.socket, server: ScriptedServer) -> None:
         if server.connection_number(conn) > 1:
-            _serve(lambda head, number: response(b"resent"))(conn, server)
+            server.answer_requests(conn, response(b"resent"))
             return
         server.read_request(conn)
         conn.sendall(response(b"first"))
@@ -340,7 +322,7 @@ def _redirect_to(location: bytes) -> Handler:
             )
         return response(_target(head))
 
-    return _serve(answer)
+    return reply_each(answer)
 
 
 @pytest.mark.parametrize("location", [b"http://[::1", b"http://127.0.0.1:99999/"])
@@ -403,12 +385,21 @@ MALFORMED = {
 }
 
 
-@pytest.mark.parametrize("reply", list(MALFORMED.values()), ids=list(MALFORMED))
-async def test_malformed_response_refused_by_both(
-    client: Any, scripted: Any, engine: str, request: pytest.FixtureRequest, reply: bytes
-) -> None:
-    on = "curl" if reply == MALFORMED["chunk-size-space"] else ""
-    _known_bug(request, engine, on, "libcurl reads chunk sizes itself: a space after one passes")
+MALFORMED_GAPS = {
+    "chunk-size-space": pytest.mark.known_gap(
+        "curl", reason="libcurl reads chunk sizes itself: a space after one passes"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(reply, id=name, marks=MALFORMED_GAPS.get(name, ()))
+        for name, reply in MALFORMED.items()
+    ],
+)
+async def test_malformed_response_refused_by_both(client: Any, scripted: Any, reply: bytes) -> None:
     server = scripted(reply_once(reply, close=False))
     await _fails(client.fetch(server.url + "/", request_timeout=2), RemoteProtocolError)
 
@@ -427,7 +418,7 @@ async def test_folded_header_line_is_joined(client: Any, scripted: Any) -> None:
     # RFC 9112 section 5.2: a user agent replaces an obs-fold with SP (libcurl does;
     # llhttp refuses it, so the simple engine parses such a head again).
     head = b"HTTP/1.1 200 OK\r\nX-Folded: first\r\n  second\r\nContent-Length: 2\r\n\r\nok"
-    server = scripted(_serve(lambda _head, _number: head))
+    server = scripted(reply_each(head))
     for _ in range(2):
         result = await client.fetch(server.url + "/", request_timeout=5)
         assert result.headers["X-Folded"] == "first second" and result.body == b"ok"

@@ -16,7 +16,7 @@ import pytest
 from squall._errors import HTTPClientError
 from squall._hugepages import HUGE_PAGES_MIN
 from tests.conftest import curl_only
-from tests.servers.scripted import ScriptedServer
+from tests.servers.scripted import ScriptedServer, reply_each
 
 SIZE = HUGE_PAGES_MIN + 3 * 4096 + 7
 BODY = bytes(range(256)) * (SIZE // 256) + b"z" * (SIZE % 256)
@@ -26,12 +26,8 @@ BODY = bytes(range(256)) * (SIZE // 256) + b"z" * (SIZE % 256)
 async def test_large_body_is_intact_and_connection_reusable(
     make_client: Callable[..., Any], scripted: Callable[..., ScriptedServer]
 ) -> None:
-    def handler(conn: socket.socket, server: ScriptedServer) -> None:
-        while server.read_request(conn):
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % SIZE + BODY[:1000])
-            conn.sendall(BODY[1000:])
-
-    server = scripted(handler)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % SIZE
+    server = scripted(reply_each((head + BODY[:1000], BODY[1000:])))
     client = make_client(max_buffer_size=2 * SIZE)
     for _ in range(3):
         response = await client.fetch(server.url)
@@ -47,12 +43,8 @@ async def test_large_body_is_received_without_a_copy(
     # The body is written into its final memory as it arrives: a second copy of it
     # at any moment (a buffer that grows, or a BytesIO unsharing its bytes) would
     # cost page faults and a memcpy on every large download.
-    def handler(conn: socket.socket, server: ScriptedServer) -> None:
-        while server.read_request(conn):
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % SIZE)
-            conn.sendall(BODY)
-
-    server = scripted(handler)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % SIZE
+    server = scripted(reply_each((head, BODY)))
     client = make_client(max_buffer_size=2 * SIZE)
     await client.fetch(server.url)  # the connection is open and the pools are warm
     tracemalloc.start()

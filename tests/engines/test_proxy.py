@@ -9,7 +9,6 @@ every proxy option (Tornado raises NotImplementedError there too).
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from squall._errors import HTTPClientError, HTTPConnectionRefusedError
 from tests.conftest import curl_only, simple_only
 from tests.servers.app import AppServer
 from tests.servers.helpers import PROXY_PASSWORD, PROXY_USER, echoed, echoed_headers
-from tests.servers.scripted import ScriptedServer, response
+from tests.servers.scripted import reply_each, response
 from tests.servers.tls import Certs
 
 
@@ -88,9 +87,7 @@ async def test_refused_proxy_is_named(
     assert str(info.value).endswith(f"Connection refused by proxy 127.0.0.1:{closed_port}")
 
 
-def _answer_every_request(conn: socket.socket, server: ScriptedServer) -> None:
-    while server.read_request(conn):
-        conn.sendall(response(b"direct"))
+_answer_every_request = reply_each(response(b"direct"))
 
 
 @simple_only

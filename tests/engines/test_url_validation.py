@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from tests.engines.validation import TIMEOUT, answer
-from tests.servers.scripted import ScriptedServer, response
+from tests.servers.scripted import ScriptedServer, reply_each, response
 
 # Stricter than Tornado on purpose: these checks are squall's own.
 pytestmark = pytest.mark.squall_only
@@ -99,15 +98,13 @@ async def test_raw_location_is_followed_percent_encoded(
     host: bytes,
     line: bytes,
 ) -> None:
-    def handler(conn: socket.socket, server: ScriptedServer) -> None:
-        while head := server.read_request(conn):
-            if head.startswith(b"GET /start "):
-                where = location.replace(b"{port}", str(server.port).encode())
-                conn.sendall(response(b"", "302 Found", [f"Location: {where.decode('latin-1')}"]))
-            else:
-                conn.sendall(response(b"ok"))
+    def redirect_then_ok(head: bytes, _number: int) -> bytes:
+        if head.startswith(b"GET /start "):
+            where = location.replace(b"{port}", str(server.port).encode())
+            return response(b"", "302 Found", [f"Location: {where.decode('latin-1')}"])
+        return response(b"ok")
 
-    server = scripted(handler)
+    server = scripted(reply_each(redirect_then_ok))
     client = make_client(hostname_mapping={"xn--bcher-kva.test": "127.0.0.1"})
     result = await client.fetch(server.url + "/start", request_timeout=TIMEOUT)
     assert result.body == b"ok"

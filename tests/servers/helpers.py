@@ -76,18 +76,31 @@ def sockets_connected_to(port: int) -> int:
     return count
 
 
-class FixedResolver:
-    """A resolver (the ``resolver`` option) that answers every name with the given
-    addresses, in order; ``addresses`` may be changed between fetches."""
+# An address a FixedResolver answers: (family, host) on the port asked for, or
+# (family, (host, port)) on another port.
+Address = tuple[int, str | tuple[str, int]]
 
-    def __init__(self, *addresses: tuple[int, str]) -> None:
+
+class FixedResolver:
+    """The one resolver double (the ``resolver`` option): it answers every name with
+    the given addresses, in order, leaving out those of another family than the one
+    asked for, and records each call in ``calls`` as (host, port, family).
+
+    ``addresses`` may be changed between fetches.
+    """
+
+    def __init__(self, *addresses: Address) -> None:
         self.addresses = addresses
+        self.calls: list[tuple[str, int, int]] = []
 
     async def resolve(
         self, host: str, port: int, family: int = socket.AF_UNSPEC
     ) -> list[tuple[int, Any]]:
-        return [
-            (fam, (addr, port, 0, 0) if fam == socket.AF_INET6 else (addr, port))
-            for fam, addr in self.addresses
-            if family in (socket.AF_UNSPEC, fam)
-        ]
+        self.calls.append((host, port, family))
+        answers: list[tuple[int, Any]] = []
+        for fam, where in self.addresses:
+            addr, addr_port = (where, port) if isinstance(where, str) else where
+            if family in (socket.AF_UNSPEC, fam):
+                six = fam == socket.AF_INET6
+                answers.append((fam, (addr, addr_port, 0, 0) if six else (addr, addr_port)))
+        return answers

@@ -19,12 +19,17 @@ import contextlib
 import socket
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 SOCKET_TIMEOUT = 5.0
 STOP_TIMEOUT = 5.0
 
 Handler = Callable[[socket.socket, "ScriptedServer"], None]
+# What a server sends for one request: bytes, or a tuple of pieces sent one
+# ``sendall`` after another (e.g. a head with the first part of a body, then the rest).
+Answer: TypeAlias = bytes | tuple[bytes, ...]
+# The same answer to every request, or ``reply(request_head, connection_number)``.
+Reply: TypeAlias = Answer | Callable[[bytes, int], Answer]
 
 
 class ScriptedServer:
@@ -141,6 +146,17 @@ class ScriptedServer:
             rest += chunk
         return head
 
+    def answer_requests(self, conn: socket.socket, reply: Reply) -> None:
+        """Answer every request on ``conn`` with ``reply`` until the client closes it.
+
+        ``reply`` is the bytes to send (or a tuple of pieces), or a callable
+        ``reply(request_head, connection_number)`` returning them.
+        """
+        while head := self.read_request(conn):
+            answer = reply(head, self.connection_number(conn)) if callable(reply) else reply
+            for piece in (answer,) if isinstance(answer, bytes) else answer:
+                conn.sendall(piece)
+
     def read_head(self, conn: socket.socket) -> bytes:
         """Read one request head only (the body, if any, is left unread); return it.
 
@@ -160,6 +176,16 @@ class ScriptedServer:
         with self._lock:
             self.requests.append(head)
         return head, rest
+
+
+def reply_each(reply: Reply) -> Handler:
+    """A handler: answer every request on the connection (keep-alive) with ``reply``,
+    as ``ScriptedServer.answer_requests`` does, until the client closes it."""
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        server.answer_requests(conn, reply)
+
+    return handler
 
 
 def reply_once(data: bytes, close: bool = True) -> Handler:

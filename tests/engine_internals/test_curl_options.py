@@ -4,6 +4,8 @@ The behaviour both engines share is tested in tests/engines/; this file checks
 what is specific to the curl engine: how request options become libcurl
 options (what reaches the wire), the errno -> error mapping, handle reuse and
 reset, ssl_options translation, proxies, http_version, and close().
+What ``configure`` refuses or translates without any I/O is in
+tests/unit/test_curl_configure.py.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from typing import Any
 import pycurl
 import pytest
 
-from squall._curl.options import configure, ssl_options_to_curl
 from squall._errors import (
     HTTPCertificateError,
     HTTPClientError,
@@ -31,12 +32,11 @@ from squall._errors import (
     RemoteProtocolError,
     ResponseTooLargeError,
 )
-from squall._request import HTTPRequest
 from squall.curl_httpclient import CurlAsyncHTTPClient
 from tests.conftest import PROXY_PASSWORD, PROXY_USER
 from tests.servers.app import AppServer
 from tests.servers.digest import DIGEST_PASSWORD, DIGEST_USER, DigestServer
-from tests.servers.helpers import echoed, echoed_headers
+from tests.servers.helpers import FixedResolver, echoed, echoed_headers
 from tests.servers.scripted import ScriptedServer, response
 from tests.servers.tls import Certs
 
@@ -235,67 +235,6 @@ async def test_https_negotiates_http2(make_curl: Any, app_server: AppServer, cer
     )
 
 
-def test_http_version_3_needs_https() -> None:
-    curl = pycurl.Curl()
-    try:
-        with pytest.raises(ValueError, match="https"):
-            configure(curl, HTTPRequest("http://127.0.0.1/", http_version="3").resolved({}))
-    finally:
-        curl.close()
-
-
-# -- local misuse: ValueError before any I/O -----------------------------------
-
-
-def _configure(**kwargs: Any) -> None:
-    curl = pycurl.Curl()
-    try:
-        request = HTTPRequest("http://127.0.0.1:1/", **kwargs)
-        configure(curl, request)
-    finally:
-        curl.close()
-
-
-def test_get_with_body_is_refused() -> None:
-    with pytest.raises(ValueError, match="GET"):
-        _configure(body=b"x", allow_nonstandard_methods=True)
-
-
-def test_crlf_in_header_is_refused_before_libcurl() -> None:
-    # Bypasses HTTPRequest.resolved() (which checks too): the engine checks again.
-    with pytest.raises(ValueError, match="CR, LF or NUL"):
-        _configure(headers={"X-Bad": "a\r\nInjected: yes"})
-    with pytest.raises(ValueError, match="CR, LF or NUL"):
-        _configure(headers={"X-Bad": "a\x00b"})
-
-
-def test_ssl_options_dict_translation() -> None:
-    opts = dict(
-        ssl_options_to_curl(
-            {
-                "ca_certs": "/ca.pem",
-                "certfile": "/c.pem",
-                "keyfile": "/k.pem",
-                "ciphers": "ECDHE+AESGCM",
-                "cert_reqs": ssl.CERT_NONE,
-                "minimum_version": ssl.TLSVersion.TLSv1_2,
-            }
-        )
-    )
-    assert opts[pycurl.CAINFO] == "/ca.pem"
-    assert opts[pycurl.SSLCERT] == "/c.pem" and opts[pycurl.SSLKEY] == "/k.pem"
-    assert opts[pycurl.SSL_CIPHER_LIST] == "ECDHE+AESGCM"
-    assert opts[pycurl.SSL_VERIFYPEER] == 0 and opts[pycurl.SSL_VERIFYHOST] == 0
-    assert opts[pycurl.SSLVERSION] == pycurl.SSLVERSION_TLSv1_2
-
-
-def test_ssl_options_that_libcurl_cannot_express() -> None:
-    with pytest.raises(ValueError, match="do_handshake_on_connect"):
-        ssl_options_to_curl({"do_handshake_on_connect": False})
-    with pytest.raises(ValueError, match="ssl_version"):
-        ssl_options_to_curl({"ssl_version": ssl.PROTOCOL_TLS_SERVER})
-
-
 async def test_ssl_options_context_and_dict_verify(
     make_curl: Any, app_server: AppServer, certs: Certs
 ) -> None:
@@ -431,23 +370,13 @@ async def test_broken_servers(make_curl: Any, scripted: Scripted) -> None:
 # -- routing ---------------------------------------------------------------------
 
 
-class _StaticResolver:
-    def __init__(self, address: str) -> None:
-        self.address = address
-        self.asked: list[tuple[str, int, int]] = []
-
-    async def resolve(self, host: str, port: int, family: int) -> list[tuple[int, Any]]:
-        self.asked.append((host, port, family))
-        return [(socket.AF_INET, (self.address, port))]
-
-
 async def test_resolver_and_hostname_mapping(make_curl: Any, app_server: AppServer) -> None:
     port = app_server.http_port
-    resolver = _StaticResolver("127.0.0.1")
+    resolver = FixedResolver((socket.AF_INET, "127.0.0.1"))
     client = make_curl(resolver=resolver)
     resp = await client.fetch(f"http://squall.invalid:{port}/echo", allow_ipv6=False)
     assert echoed_headers(echoed(resp), "host") == [f"squall.invalid:{port}"]
-    assert resolver.asked == [("squall.invalid", port, socket.AF_INET)]
+    assert resolver.calls == [("squall.invalid", port, socket.AF_INET)]
 
     mapped = make_curl(hostname_mapping={("mapped.invalid", 80): ("127.0.0.1", port)})
     resp = await mapped.fetch("http://mapped.invalid/echo")
@@ -588,8 +517,7 @@ def _stale_after_first(conn: socket.socket, server: ScriptedServer) -> None:
     """Answer the first request; take the second on the same connection and close
     unanswered; answer "resent" on any later connection."""
     if server.connection_number(conn) > 1:
-        while server.read_request(conn):
-            conn.sendall(response(b"resent"))
+        server.answer_requests(conn, response(b"resent"))
         return
     server.read_request(conn)
     conn.sendall(response(b"first"))

@@ -12,22 +12,11 @@ import pytest
 from squall._errors import HTTPTimeoutError
 from squall._http1.connect import Deadlines, HopTimer
 from squall.simple_httpclient import SimpleAsyncHTTPClient
-from tests.servers.scripted import ScriptedServer
+from tests.servers.scripted import ScriptedServer, reply_each, reply_once
 
 pycurl = pytest.importorskip("pycurl")
 
 from squall.curl_httpclient import CurlAsyncHTTPClient  # noqa: E402
-
-
-def _read_request(conn: socket.socket) -> bool:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        piece = conn.recv(65536)
-        if not piece:
-            return False
-        data += piece
-    return True
-
 
 # -- Deadlines ---------------------------------------------------------------------
 
@@ -80,13 +69,8 @@ async def test_simple_large_body_received_in_place_is_intact_and_reusable(
 ) -> None:
     body = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
 
-    def handler(conn: socket.socket, server: ScriptedServer) -> None:
-        while _read_request(conn):
-            head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
-            conn.sendall(head + body[:1000])  # a first piece with the head
-            conn.sendall(body[1000:])
-
-    server = scripted(handler)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+    server = scripted(reply_each((head + body[:1000], body[1000:])))  # a first piece with the head
     client = SimpleAsyncHTTPClient(force_instance=True)
     try:
         for _ in range(3):
@@ -108,12 +92,8 @@ async def test_curl_parked_sockets_closed_by_server_while_other_sockets_open(
     take the freed numbers) and registers them with the loop. Nothing may clash,
     and every request must succeed."""
 
-    def handler(conn: socket.socket, server: ScriptedServer) -> None:
-        if _read_request(conn):
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        # then close: libcurl finds out only when it tries to reuse the connection
-
-    server = scripted(handler)
+    # Then close: libcurl finds out only when it tries to reuse the connection.
+    server = scripted(reply_once(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
     loop = asyncio.get_running_loop()
     client = CurlAsyncHTTPClient(force_instance=True)
     pairs: list[tuple[socket.socket, socket.socket]] = []
