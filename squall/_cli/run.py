@@ -164,6 +164,10 @@ class Runner:
             raise Failure(USAGE, f"{exc}{hint}") from None
         if args.verbose:
             verbose.print_lines("<", transfer.lines)
+            times = " ".join(f"{k}={v:.6f}" for k, v in response.time_info.items())
+            verbose.print_lines(
+                "*", [f"{response.code} in {response.request_time or 0:.6f}s; {times}"]
+            )
         return response, None
 
     def _retry_delay(
