@@ -31,6 +31,8 @@ __all__ = ["Runner"]
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})  # curl's "transient" statuses
 MAX_RETRY_DELAY = 600.0
+# "No limit" in bytes: 4 EiB. (sys.maxsize would overflow the decoders' limit + 1.)
+NO_LIMIT = 1 << 62
 
 
 class _Headers:
@@ -75,7 +77,7 @@ class Runner:
             force_instance=True,
             max_clients=args.parallel_max if args.parallel else 1,
             # Bodies stream to their output: no buffer to protect, only the cap asked for.
-            max_body_size=args.max_filesize or sys.maxsize,
+            max_body_size=args.max_filesize or NO_LIMIT,
         )
         try:
             self.dump = _open_dump(args.dump_header, self.stdout)
