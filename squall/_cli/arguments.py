@@ -107,7 +107,7 @@ def _add_request(c: argparse._ArgumentGroup, profile: Profile) -> None:
     add("--cert", dest="client_cert", metavar="FILE")
     add("--key", dest="client_key", metavar="FILE")
     add("-x", "--proxy", metavar="[SCHEME://]HOST[:PORT]")
-    add("--proxy-user", metavar="USER:PASSWORD")
+    add("-U", "--proxy-user", metavar="USER:PASSWORD")
     add("-m", "--max-time", dest="request_timeout", type=float, metavar="SECONDS",
         default=profile.request_timeout)  # fmt: skip
     add("--connect-timeout", type=float, metavar="SECONDS", default=profile.connect_timeout)
