@@ -22,14 +22,15 @@ from squall._cli.writeout import Result
 
 __all__ = ["phases", "print_timing"]
 
+# (time_info mark ending the phase, label, label in the table, colour)
 PHASES = (
-    ("queue", "queue", "bright_black"),
-    ("redirect", "redirects", "magenta"),
-    ("namelookup", "DNS lookup", "cyan"),
-    ("connect", "TCP connect", "blue"),
-    ("appconnect", "TLS handshake", "yellow"),
-    ("starttransfer", "TTFB (wait)", "green"),
-    ("total", "transfer", "red"),
+    ("queue", "queue", "queue", "bright_black"),
+    ("redirect", "redirects", "redirs", "magenta"),
+    ("namelookup", "DNS lookup", "DNS", "cyan"),
+    ("connect", "TCP connect", "TCP", "blue"),
+    ("appconnect", "TLS handshake", "TLS", "yellow"),
+    ("starttransfer", "TTFB (wait)", "TTFB", "green"),
+    ("total", "transfer", "transfer", "red"),
 )
 _WIDTH = 40
 
@@ -39,7 +40,7 @@ def phases(time_info: dict[str, float]) -> list[tuple[str, float, float]]:
     queue = max(time_info.get("queue", 0.0), 0.0)
     out = [("queue", 0.0, queue)]
     mark = 0.0
-    for key, label, _ in PHASES[1:]:
+    for key, label, _, _ in PHASES[1:]:
         value = time_info.get(key, 0.0)
         if key == "starttransfer":
             # The request is written between appconnect and pretransfer: count it as wait.
@@ -84,7 +85,7 @@ def _rich_waterfall(console: Any, result: Result) -> None:
     table.add_column("phase")
     table.add_column("time", justify="right")
     table.add_column("waterfall", min_width=_WIDTH)
-    colours = {label: colour for _, label, colour in PHASES}
+    colours = {label: colour for _, label, _, colour in PHASES}
     for label, start, duration in rows:
         offset, length = _bar(start, duration, total)
         bar = Text(" " * offset) + Text("█" * length, style=colours[label])
@@ -97,12 +98,12 @@ def _table_row(result: Result) -> list[str]:
     rows = {label: duration for label, _, duration in phases(result.time_info)}
     total = sum(rows.values())
     code = str(result.code) if result.code else f"({result.exitcode})"
-    return [result.url, code, *(_ms(rows[label]) for _, label, _ in PHASES), _ms(total)]
+    return [result.url, code, *(_ms(rows[label]) for _, label, _, _ in PHASES), _ms(total)]
 
 
 def print_timing(results: list[Result], colors: bool, stream: IO[Any] = sys.stderr) -> None:
     """Draw the waterfall (one URL) or the table (several) on ``stream``."""
-    header = ["URL", "code", *(label for _, label, _ in PHASES), "total"]
+    header = ["URL", "code", *(short for _, _, short, _ in PHASES), "total"]
     if not colors:
         if len(results) == 1:
             text = _plain_waterfall(results[0])
@@ -122,7 +123,10 @@ def print_timing(results: list[Result], colors: bool, stream: IO[Any] = sys.stde
             return
         from rich.table import Table
 
-        table = Table(*header)
+        table = Table(box=None)
+        table.add_column("URL", overflow="fold")
+        for name in header[1:]:
+            table.add_column(name, justify="right", no_wrap=True)
         for result in results:
             table.add_row(*_table_row(result))
         console.print(table)

@@ -70,7 +70,8 @@ def test_write_out_goes_to_stdout_even_with_output(
 ) -> None:
     out = tmp_path / "body"
     url = app_server.http_url + "/large?size=5000"
-    fmt = "%{http_code} %{size_download} %{content_type}|%{filename_effective}|%header{content-length}\\n"
+    fmt = "%{http_code} %{size_download} %{content_type}|%{filename_effective}"
+    fmt += "|%header{content-length}\\n"
     result = squall("--engine", cli_engine, "-o", str(out), "-w", fmt, url)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"200 5000 |{out}|5000\n".encode()
