@@ -16,6 +16,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from squall import __version__
 from squall._cli.exits import EPILOG, USAGE, Failure
 
 __all__ = ["REMOTE_NAME", "SEED", "SQUALL", "Profile", "build_parser", "normalize", "parse"]
@@ -49,6 +50,13 @@ _BOOL_WORDS = {"true": True, "1": True, "yes": True, "on": True,
                "false": False, "0": False, "no": False, "off": False}  # fmt: skip
 
 
+TORNADO_SPELLINGS = """\
+Tornado's flags also take underscores and an explicit value, e.g.
+--print_headers --print_body=false --follow_redirects=false.
+
+"""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # curl's shape: the problem, then where to look; not the usage block.
@@ -67,14 +75,20 @@ class _Output(argparse.Action):
 def _add_tornado(p: argparse.ArgumentParser, profile: Profile) -> None:
     bool_flag = argparse.BooleanOptionalAction
     t = p.add_argument_group("Tornado's flags")
-    t.add_argument("--print-headers", action=bool_flag, default=False, help="print the headers")
-    t.add_argument("--print-body", action=bool_flag, default=True, help="print the body")
-    t.add_argument("--follow-redirects", action=bool_flag, default=profile.follow_redirects,
-                   help="follow 3xx")  # fmt: skip
-    t.add_argument("--validate-cert", action=bool_flag, default=True, help="check TLS certs")
-    t.add_argument("--proxy-host", help="proxy host")
-    t.add_argument("--proxy-port", type=int, help="proxy port")
-    t.add_argument("--logging", choices=["debug", "info", "warning", "error", "none"])
+    # squall takes them too, without listing them: its help is curl's flags.
+    shown = profile.status_error_exit
+
+    def add(*names: str, help: str | None = None, **kw: Any) -> None:
+        t.add_argument(*names, help=help if shown else argparse.SUPPRESS, **kw)
+
+    add("--print-headers", action=bool_flag, default=False, help="print the headers")
+    add("--print-body", action=bool_flag, default=True, help="print the body")
+    add("--follow-redirects", action=bool_flag, default=profile.follow_redirects,
+        help="follow 3xx")  # fmt: skip
+    add("--validate-cert", action=bool_flag, default=True, help="check TLS certs")
+    add("--proxy-host", help="proxy host")
+    add("--proxy-port", type=int, help="proxy port")
+    add("--logging", choices=["debug", "info", "warning", "error", "none"], help="log level")
 
 
 def _add_request(c: argparse._ArgumentGroup, profile: Profile) -> None:
@@ -94,27 +108,31 @@ def _add_request(c: argparse._ArgumentGroup, profile: Profile) -> None:
     add("-G", "--get", action="store_true", help="send the -d data as the query string")
     add("-u", "--user", metavar="USER:PASSWORD", help="credentials (basic auth)")
     add("--digest", action="store_true", help="digest auth")
-    add("-A", "--user-agent")
-    add("-e", "--referer", metavar="URL")
+    add("-A", "--user-agent", metavar="TEXT", help="the User-Agent header")
+    add("-e", "--referer", metavar="URL", help="the Referer header")
     add("-b", "--cookie", metavar="DATA|FILE", help="'a=1; b=2', or a cookie file to read")
     add("-c", "--cookie-jar", metavar="FILE", help="write the cookies to FILE afterwards")
     add("-I", "--head", action="store_true", help="HEAD request, print the headers")
-    add("-L", "--location", dest="follow_redirects", action="store_true", **alias)
+    add("-L", "--location", dest="follow_redirects", action="store_true", **alias,
+        help="follow redirects")  # fmt: skip
     add("--max-redirs", dest="max_redirects", type=int, metavar="N",
-        default=profile.max_redirects)  # fmt: skip
-    add("-k", "--insecure", dest="validate_cert", action="store_false", **alias)
-    add("--cacert", dest="ca_certs", metavar="FILE")
-    add("--cert", dest="client_cert", metavar="FILE")
-    add("--key", dest="client_key", metavar="FILE")
-    add("-x", "--proxy", metavar="[SCHEME://]HOST[:PORT]")
-    add("-U", "--proxy-user", metavar="USER:PASSWORD")
+        default=profile.max_redirects, help="at most N redirects with -L (exit 47)")  # fmt: skip
+    add("-k", "--insecure", dest="validate_cert", action="store_false", **alias,
+        help="do not verify the server's certificate")  # fmt: skip
+    add("--cacert", dest="ca_certs", metavar="FILE", help="CA bundle (PEM) to verify with")
+    add("--cert", dest="client_cert", metavar="FILE", help="client certificate (PEM)")
+    add("--key", dest="client_key", metavar="FILE", help="client key (PEM)")
+    add("-x", "--proxy", metavar="[SCHEME://]HOST[:PORT]", help="http, https, socks5h...")
+    add("-U", "--proxy-user", metavar="USER:PASSWORD", help="proxy credentials")
     add("-m", "--max-time", dest="request_timeout", type=float, metavar="SECONDS",
-        default=profile.request_timeout)  # fmt: skip
-    add("--connect-timeout", type=float, metavar="SECONDS", default=profile.connect_timeout)
+        default=profile.request_timeout, help="the whole transfer (exit 28)")  # fmt: skip
+    add("--connect-timeout", type=float, metavar="SECONDS", default=profile.connect_timeout,
+        help="DNS, TCP and TLS setup")  # fmt: skip
     add("--compressed", dest="decompress_response", action=argparse.BooleanOptionalAction,
         default=profile.decompress, help="ask for a compressed response and decode it")  # fmt: skip
     for flag, version in (("--http1.1", "1.1"), ("--http2", "2"), ("--http3", "3")):
-        add(flag, dest="http_version", action="store_const", const=version)
+        add(flag, dest="http_version", action="store_const", const=version,
+            help=f"HTTP/{version} only")  # fmt: skip
     add("--retry", type=int, default=0, metavar="N", help="retry transient failures N times")
     add("--retry-delay", type=float, metavar="SECONDS", help="fixed delay (default 1, 2, 4...)")
     add("--retry-connrefused", action="store_true", help="also retry a refused connection")
@@ -126,7 +144,8 @@ def _add_output(c: argparse._ArgumentGroup) -> None:
     add = c.add_argument
     add("-o", "--output", action=_Output, metavar="FILE", help="write the body to FILE")
     add("-O", "--remote-name", action=_Output, nargs=0, help="write to the URL's file name")
-    add("-i", "--include", dest="print_headers", action="store_true", default=argparse.SUPPRESS)
+    add("-i", "--include", dest="print_headers", action="store_true", default=argparse.SUPPRESS,
+        help="write the response head before the body")  # fmt: skip
     add("-D", "--dump-header", metavar="FILE", help="write the response head to FILE (- stdout)")
     add("-f", "--fail", action="store_true", help="exit 22 on a status >= 400, no body")
     add("--fail-with-body", action="store_true", help="exit 22 on a status >= 400")
@@ -145,9 +164,9 @@ def build_parser(profile: Profile, engine: str | None = None) -> argparse.Argume
     """The argument parser (long options spelt with dashes; see normalize())."""
     p = _Parser(
         prog=profile.prog,
+        usage="%(prog)s [options] URL [URL ...]",
         description="Fetch each URL with squall and write the body to stdout.",
-        epilog=("Tornado's flags also take underscores and an explicit value, e.g.\n"
-                "--print_headers --print_body=false --follow_redirects=false.\n\n" + EPILOG),
+        epilog=(TORNADO_SPELLINGS if profile.status_error_exit else "") + EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     p.add_argument("urls", nargs="+", metavar="URL")
@@ -155,6 +174,7 @@ def build_parser(profile: Profile, engine: str | None = None) -> argparse.Argume
     _add_request(p.add_argument_group("request (curl's flags)"), profile)
     _add_output(p.add_argument_group("output"))
     p.add_argument("--engine", choices=ENGINES, default=engine, help="default: configured")
+    p.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     p.set_defaults(outputs=[])
     return p
 

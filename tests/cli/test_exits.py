@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 
+from squall import __version__
 from tests.cli.helpers import assert_short_error, squall
 from tests.servers.app import AppServer
 from tests.servers.scripted import ScriptedServer, reply_once, response
@@ -155,3 +160,11 @@ def test_silent_and_show_error(cli_engine: str, closed_port: int) -> None:
     url = f"http://127.0.0.1:{closed_port}/"
     assert squall("--engine", cli_engine, "-s", url).stderr == b""
     assert squall("--engine", cli_engine, "-sS", url).stderr.startswith(b"squall: (7) ")
+
+
+def test_console_script_and_version() -> None:
+    (entry,) = entry_points(group="console_scripts", name="squall")
+    assert entry.value == "squall._cli:squall_main"
+    script = Path(sys.executable).with_name("squall")
+    result = subprocess.run([str(script), "--version"], capture_output=True, timeout=60)
+    assert (result.returncode, result.stdout) == (0, f"squall {__version__}\n".encode())
