@@ -12,12 +12,12 @@ import os
 import sys
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from squall._cli.arguments import REMOTE_NAME
 from squall._cli.exits import READ_FAILED, USAGE, WRITE_FAILED, Failure
-from squall._cli.multipart import parse_form
+from squall._cli.multipart import Form
 from squall._headers import HTTPHeaders
 from squall.httpclient import HTTPRequest
 
@@ -40,7 +40,6 @@ class Job:
     output: str | None  # a file path; None is stdout
     cookies: http.cookiejar.CookieJar | None = None
     index: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def request(self, **callbacks: Any) -> HTTPRequest:
         """A fresh HTTPRequest for one attempt (with that attempt's callbacks)."""
@@ -144,7 +143,7 @@ def _body(args: argparse.Namespace, headers: HTTPHeaders, kw: dict[str, Any]) ->
         headers.setdefault("Accept", "application/json")
         return True
     if args.form:
-        form = parse_form(args.form)
+        form = Form(args.form)  # files checked now, read while sending
         kw["body_producer"] = form.produce
         headers["Content-Type"] = form.content_type
         headers["Content-Length"] = str(form.length)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from squall._cli.exits import READ_FAILED, USAGE, Failure
 
-__all__ = ["Form", "parse_form"]
+__all__ = ["Form"]
 
 _BLOCK = 256 * 1024
 Write = Callable[[bytes], Awaitable[None]]
@@ -107,8 +107,3 @@ class Form:
                     raise OSError(f"{part.path} shrank while it was being sent")
                 left -= len(block)
                 await write(block)
-
-
-def parse_form(specs: list[str]) -> Form:
-    """Plan the -F parts (files checked now, read later)."""
-    return Form(specs)

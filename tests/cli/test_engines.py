@@ -8,10 +8,12 @@ proxied answer or that error, and nothing else.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -102,6 +104,17 @@ def test_verbose_shows_the_head_simple_sent(app_server: AppServer) -> None:
     received = {name.lower() for name, _ in sent["headers"]}
     assert shown - {"get /echo http/1.1", ""} == received  # every header sent, and no other
     assert "> User-Agent: cli/1" in err
+
+
+def test_only_the_command_line_imports_rich() -> None:
+    root = Path(__file__).resolve().parents[2] / "squall"
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}  # fmt: skip
+        names |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        if any(name == "rich" or name.startswith("rich.") for name in names):
+            assert path.parent.name == "_cli", f"{path} imports rich"
 
 
 def test_the_library_does_not_import_rich() -> None:
