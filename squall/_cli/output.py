@@ -26,6 +26,7 @@ from squall._headers import HTTPHeaders
 __all__ = ["BUFFER_MAX", "Transfer"]
 
 BUFFER_MAX = 16 * 1024 * 1024
+BINARY_MESSAGE = "binary output can mess up your terminal: use -o FILE, or -o - to insist"
 
 
 def _is_json(content_type: str) -> bool:
@@ -54,7 +55,9 @@ class Transfer:
         task: Task,
         retry_status: Any = None,
         dump: IO[bytes] | None = None,
+        guard_binary: bool = False,
     ) -> None:
+        # guard_binary: refuse a body with NUL bytes (squall's stdout is a terminal).
         self.path = path
         self.stdout = stdout
         self.settings = settings
@@ -62,6 +65,7 @@ class Transfer:
         self.task = task
         self.retry_status = retry_status or (lambda code: False)
         self.dump = dump
+        self.guard_binary = guard_binary
         self.lines: list[str] = []
         self.status = 0
         self.status_line = ""
@@ -95,6 +99,13 @@ class Transfer:
 
     def on_chunk(self, data: bytes) -> None:
         """streaming_callback: one body chunk."""
+        if self.guard_binary and self.mode != "discard":
+            self.guard_binary = False  # the first chunk tells
+            if b"\0" in data:
+                # curl's rule: NUL bytes on a terminal would garble it.
+                self.mode = "discard"
+                self.write_error = Failure(WRITE_FAILED, BINARY_MESSAGE)
+                raise self.write_error
         self.size += len(data)
         self.task.advance(len(data))
         if self.mode == "direct":

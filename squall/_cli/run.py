@@ -63,6 +63,10 @@ class Runner:
         self.stdout: IO[bytes] = sys.stdout.buffer
         self.pretty = Pretty(args.pretty, is_tty(sys.stdout))
         self.write_format = _format(args.write_out)
+        # curl's: no binary body onto the terminal unless "-o -" says so (not the seed's way).
+        self.guard_binary = (
+            not args.profile.status_error_exit and "-" not in args.outputs and is_tty(sys.stdout)
+        )
         self.dump: IO[bytes] | None = None
         self.meter: Meter = Meter()
         self.results: list[Result] = []
@@ -110,6 +114,7 @@ class Runner:
             transfer = Transfer(
                 job.output, stdout, args, self.pretty, task,
                 retry_status=retried.__contains__, dump=self.dump,
+                guard_binary=self.guard_binary and job.output is None,
             )  # fmt: skip
             response, error = await self._attempt(job, transfer)
             delay = self._retry_delay(attempt, response, error) if retrying else None

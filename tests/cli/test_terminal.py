@@ -125,3 +125,13 @@ def test_without_rich_the_command_works_plainly(app_server: AppServer, tmp_path:
     status, screen = in_pty([*argv, "-i", app_server.http_url + "/echo"])
     assert status == 0 and ESC not in screen
     assert b'\r\n  "method": "GET",\r\n' in screen  # JSON still re-indented
+
+
+def test_binary_body_is_not_written_to_the_terminal(app_server: AppServer) -> None:
+    url = app_server.http_url + "/encoded?coding=gzip&force=1"  # gzip bytes, not decoded
+    status, screen = in_pty([*SQUALL, url])
+    assert status == 23
+    assert plain(screen).startswith("squall: (23) binary output can mess up your terminal")
+    status, screen = in_pty([*SQUALL, "-o", "-", url])
+    assert status == 0 and screen.startswith(b"\x1f\x8b")  # the gzip magic, as insisted
+    assert squall(url).stdout.startswith(b"\x1f\x8b")  # not a terminal: written
