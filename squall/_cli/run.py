@@ -121,6 +121,9 @@ class Runner:
             if delay is None:
                 break
             transfer.discard()
+            if isinstance(stdout, io.BytesIO):  # -Z: what this attempt held back
+                stdout.seek(0)
+                stdout.truncate()
             task.restart()
             attempt += 1
             what = str(error) if error is not None else f"HTTP {response.code if response else 0}"
@@ -129,7 +132,7 @@ class Runner:
             await asyncio.sleep(delay)
         result = self._result(job, transfer, response, attempt)
         status, message = self._status(job, transfer, response, error)
-        if status == 0 or error is None:
+        if status == 0:
             transfer.ensure_file()
         transfer.finish()
         if transfer.write_error is not None and status == 0:
