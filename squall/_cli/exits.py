@@ -13,6 +13,7 @@ __all__ = [
     "EXIT_CODES",
     "HTTP_FAILED",
     "INTERRUPTED",
+    "PARTIAL_FILE",
     "READ_FAILED",
     "TOO_MANY_REDIRECTS",
     "USAGE",
@@ -22,6 +23,7 @@ __all__ = [
 ]
 
 USAGE = 2  # curl: CURLE_FAILED_INIT is 2, and curl uses it for bad options
+PARTIAL_FILE = 18  # the connection closed after the head, before the whole body
 HTTP_FAILED = 22  # --fail and a status >= 400
 WRITE_FAILED = 23
 READ_FAILED = 26
@@ -47,13 +49,13 @@ exit status (curl's numbers):
   0    a response arrived (any status unless --fail)
   1    seed command only: an HTTP error status (4xx, 5xx, or a 3xx not followed)
   2    usage error (bad flag, URL, header, an option the engine lacks)
-  6    could not resolve the host          35   TLS error
-  7    could not connect                   47   too many redirects (-L)
-  8    malformed HTTP response             56   connection closed mid-response
+  6    could not resolve the host          28   timeout
+  7    could not connect                   35   TLS error
+  8    malformed HTTP response             47   too many redirects (-L)
+  18   connection closed mid-body          56   connection closed before a response
   22   --fail and a status >= 400          60   certificate verification failed
   23   could not write the output          63   body over --max-filesize
   26   could not read a -d/-F @file        130  interrupted
-  28   timeout
 The curl engine's other failures exit with libcurl's error number. With several
 URLs the exit status is that of the last one that failed.
 """

@@ -18,7 +18,14 @@ from typing import IO, Any
 from squall import _errors as errors
 from squall._cli import verbose
 from squall._cli.build import Job
-from squall._cli.exits import HTTP_FAILED, TOO_MANY_REDIRECTS, USAGE, Failure, exit_status
+from squall._cli.exits import (
+    HTTP_FAILED,
+    PARTIAL_FILE,
+    TOO_MANY_REDIRECTS,
+    USAGE,
+    Failure,
+    exit_status,
+)
 from squall._cli.output import Transfer
 from squall._cli.progress import Meter, make_meter
 from squall._cli.terminal import Pretty, have_rich, is_tty
@@ -208,6 +215,9 @@ class Runner:
         if isinstance(error, Failure):
             return error.status, str(error)
         if isinstance(error, errors.HTTPClientError) and error.code == errors.NO_RESPONSE:
+            closed = type(error) in (errors.HTTPStreamClosedError, errors.HTTPConnectionResetError)
+            if closed and transfer.head_done:  # curl's "transfer closed with bytes remaining"
+                return PARTIAL_FILE, str(error)
             return exit_status(error), str(error)
         if response is None:
             return 1, str(error)

@@ -114,6 +114,15 @@ def test_malformed_response_is_8(cli_engine: str, scripted: Callable[..., Script
     assert_short_error(result)
 
 
+def test_closed_mid_body_is_18(cli_engine: str, scripted: Callable[..., ScriptedServer]) -> None:
+    server = scripted(reply_once(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly some"))
+    result = squall("--engine", cli_engine, server.url + "/")
+    assert (result.returncode, result.stdout) == (18, b"only some")
+    assert_short_error(result)
+    server = scripted(reply_once(b""))  # closed before any response: not a partial body
+    assert squall("--engine", cli_engine, server.url + "/").returncode in (52, 56)
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
