@@ -176,7 +176,9 @@ class Runner:
         except (ValueError, TypeError, NotImplementedError) as exc:
             # An option this engine refuses (a proxy, digest, HTTP/2 on simple): as it says.
             hint = ""
-            if not curl and (isinstance(exc, NotImplementedError) or "Curl" in str(exc)):
+            # The simple engine's refusals name it (or are NotImplementedError).
+            named = "SimpleAsyncHTTPClient" in str(exc) or "CurlAsyncHTTPClient" in str(exc)
+            if not curl and (isinstance(exc, NotImplementedError) or named):
                 hint = " (try --engine curl)"
             raise Failure(USAGE, f"{exc}{hint}") from None
         if args.verbose:
