@@ -1,4 +1,5 @@
-"""The command line, run as a subprocess against a real server on 127.0.0.1."""
+"""The seed command, ``python -m squall.httpclient``: Tornado's flags and defaults,
+run as a subprocess against a real server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from squall import _cli, _errors
+from squall import _errors
+from squall._cli import arguments, build, exits
+from squall._cli.main import main as seed_main
 
 ENGINES = ["simple", "curl"]
 HELLO = b"Hello, world!\n"
@@ -220,7 +223,8 @@ def test_verbose_goes_to_stderr(base: str, engine_name: str) -> None:
     result = cli("--engine", engine_name, "-v", "-H", "X-Seen: yes", base + "/hello")
     assert (result.returncode, result.stdout) == (0, HELLO)
     err = result.stderr.decode()
-    assert f"> GET {base}/hello" in err and "> X-Seen: yes" in err
+    assert "> GET /hello HTTP/1.1" in err and "> X-Seen: yes" in err
+    assert f"> Host: {base.split('//')[1]}" in err and "< HTTP/1." in err
     assert "starttransfer=" in err and "total=" in err
 
 
@@ -276,8 +280,8 @@ def test_unwritable_output(tmp_path: Path) -> None:
 
 
 def test_main_in_process_returns_the_status(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _cli.main(["http://a b/"]) == 2
-    assert _cli.main(["--help"], engine="curl") == 0
+    assert seed_main(["http://a b/"]) == 2
+    assert seed_main(["--help"], engine="curl") == 0
     assert "--engine {curl,simple}" in capsys.readouterr().out
 
 
@@ -293,8 +297,8 @@ def test_argparse_errors_exit_2() -> None:
 
 
 def parse(*argv: str) -> dict[str, object]:
-    args = _cli.build_parser(None).parse_args(_cli.normalize([*argv, "http://h/"]))
-    return _cli.request_options(args)
+    args = arguments.parse(arguments.SEED, [*argv, "http://h/"])
+    return build.request_options(args)
 
 
 def test_tornado_spellings() -> None:
@@ -335,7 +339,7 @@ def test_exit_status_table() -> None:
         _errors.HTTPClientError(404): 1,
         _errors.HTTPClientError(599): 7,
     }
-    assert {type(e).__name__ + str(e): _cli.exit_status(e) for e in cases} == {
+    assert {type(e).__name__ + str(e): exits.exit_status(e) for e in cases} == {
         type(e).__name__ + str(e): status for e, status in cases.items()
     }
 
