@@ -59,9 +59,9 @@ def _undocumented_members(cls: type) -> Iterator[str]:
         if name.startswith("_"):
             continue
         function = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
-        if isinstance(function, property) or inspect.isfunction(function):
-            if not (function.__doc__ or "").strip():
-                yield name
+        is_api = isinstance(function, property) or inspect.isfunction(function)
+        if is_api and not (function.__doc__ or "").strip():
+            yield name
 
 
 def changelog() -> str:
