@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from playwright.sync_api import Page, Response, sync_playwright
+from playwright.sync_api import ConsoleMessage, Page, Response, sync_playwright
 
 DEFAULT_PAGES = ("index.html", "api/httpclient.html")
 
@@ -56,7 +56,11 @@ def problems_of(page: Page, url: str) -> list[str]:
         if response.status >= 400:
             found.append(f"asset answered {response.status}: {response.url}")
 
-    page.on("console", lambda m: m.type == "error" and found.append(f"console error: {m.text}"))
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            found.append(f"console error: {message.text}")
+
+    page.on("console", on_console)
     page.on("pageerror", lambda exc: found.append(f"uncaught exception: {exc}"))
     page.on("requestfailed", lambda r: found.append(f"request failed: {r.url} ({r.failure})"))
     page.on("response", on_response)

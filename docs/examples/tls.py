@@ -3,7 +3,7 @@
 import ssl
 import sys
 
-from squall.httpclient import HTTPClient
+from squall.httpclient import HTTPClient, HTTPClientError
 
 https_url, ca_file = sys.argv[2], sys.argv[3]  # a server and the CA that signed its certificate
 
@@ -15,7 +15,8 @@ with HTTPClient() as client:
     try:
         client.fetch(f"{https_url}/echo")
     except ssl.SSLCertVerificationError as e:
-        print(type(e).__name__, e.code)
+        assert isinstance(e, HTTPClientError) and e.code == 599
+        print(type(e).__name__, e)
 
     # An SSLContext of your own (or a dict of ssl arguments) for full control.
     context = ssl.create_default_context(cafile=ca_file)
