@@ -58,3 +58,4 @@ nitpick_ignore_regex = [
     # Private bases, shown by show-inheritance: not part of the API.
     (r"py:class", r"squall\._errors\._NoResponseError|squall\._configurable\..*"),
 ]
+smartquotes = False  # "--serve" stays two hyphens

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import shlex
 import subprocess
 import sys
 import types
@@ -46,6 +47,25 @@ def test_example_runs(
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def cli_examples() -> list[str]:
+    """The command lines of the CLI page's example block."""
+    page = (DOCS / "cli.md").read_text()
+    block = page.split("## Examples", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("line", cli_examples())
+def test_cli_example_runs(line: str, app_server: AppServer, certs: Certs) -> None:
+    line = line.replace("http://127.0.0.1:8000", app_server.http_url)
+    line = line.replace("https://127.0.0.1:8443", app_server.https_url)
+    args = shlex.split(line.replace(" ca.pem ", f" {certs.ca} "), comments=True)
+    assert args[:3] == ["python", "-m", "squall.httpclient"]
+    proc = subprocess.run(
+        [sys.executable, *args[1:]], capture_output=True, text=True, timeout=RUN_TIMEOUT
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_every_example_is_on_a_page() -> None:
