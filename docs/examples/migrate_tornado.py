@@ -34,6 +34,7 @@ async def fetch_all() -> None:
 
 asyncio.run(fetch_all())
 
-with HTTPClient() as blocking:  # also works where an event loop is running
-    print(blocking.fetch(f"{base}/echo").code)
+blocking = HTTPClient()  # also works where an event loop is running
+print(blocking.fetch(f"{base}/echo").code)
+blocking.close()
 # [/code]
