@@ -26,6 +26,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 EXAMPLES = sorted(path.name for path in (DOCS / "examples").glob("*.py"))
 NEEDS_PROXY = {"proxies.py"}
 RUN_TIMEOUT = 60
+# squall documentation: nothing here to check against Tornado's clients.
+pytestmark = pytest.mark.squall_only
 
 sys.path.insert(0, str(DOCS / "_ext"))  # docs/_ext is not a package
 squall_docs = importlib.import_module("squall_docs")
