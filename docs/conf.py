@@ -37,9 +37,17 @@ html_favicon = "_static/favicon.svg"
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented"
 autodoc_typehints_format = "short"
-autodoc_class_signature = "separated"
-autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_default_options = {
+    "members": True,
+    "show-inheritance": True,
+    # Members from squall's private bases (AsyncHTTPClient.configure), not
+    # those of the standard library's.
+    "inherited-members": ", ".join(
+        ("object", "MutableMapping", "Mapping", "Exception", "BaseException", "OSError", "SSLError")
+    ),
+}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_ivar = True
@@ -57,5 +65,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(_asyncio|time)\..*"),
     # Private bases, shown by show-inheritance: not part of the API.
     (r"py:class", r"squall\._errors\._NoResponseError|squall\._configurable\..*"),
+    # Private type aliases and a TypeVar in signatures (their meaning is in the docstrings).
+    (r"py:class", r"C|StreamingCallback|HeaderCallback|BodyProducer"),
 ]
 smartquotes = False  # "--serve" stays two hyphens
