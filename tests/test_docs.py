@@ -96,22 +96,25 @@ def test_docstring_check_finds_what_is_missing() -> None:
         def _private(self) -> None:
             pass
 
+    class Sub(Documented):
+        """Inherits the gaps of its base, which belongs to the package."""
+
     def bare() -> None:
         pass
 
+    Documented.__module__ = Sub.__module__ = "fake_public"
+
     module.Documented = Documented  # type: ignore[attr-defined]
+    module.Sub = Sub  # type: ignore[attr-defined]
     module.bare = bare  # type: ignore[attr-defined]
-    module.__all__ = ["Documented", "bare"]  # type: ignore[attr-defined]
+    module.__all__ = ["Documented", "Sub", "bare"]  # type: ignore[attr-defined]
     sys.modules["fake_public"] = module
     try:
         missing = squall_docs.undocumented(("fake_public",))
     finally:
         del sys.modules["fake_public"]
-    assert missing == [
-        "fake_public.Documented.method",
-        "fake_public.Documented.value",
-        "fake_public.bare",
-    ]
+    in_base = ["Documented.method", "Documented.value", "Sub.method", "Sub.value", "bare"]
+    assert missing == [f"fake_public.{name}" for name in in_base]
 
 
 def test_changelog_lists_commits_as_plain_text() -> None:
