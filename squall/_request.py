@@ -240,8 +240,8 @@ class HTTPRequest:
             may be a coroutine function, awaited before more data is read.
         header_callback: called with each header line, as text with CRLF.
         prepare_curl_callback: curl engine: called with the pycurl handle.
-        proxy_host, proxy_port, proxy_username, proxy_password,
-        proxy_auth_mode: proxy settings (curl engine).
+        proxy_host, proxy_port: the proxy (curl engine).
+        proxy_username, proxy_password, proxy_auth_mode: its credentials.
         allow_nonstandard_methods: allow other methods and body rules.
         validate_cert: verify the server certificate and host name.
         ca_certs: path of a CA bundle in PEM format.

@@ -52,6 +52,23 @@ async def test_coroutine_streaming_callback(client: Any, app_server: AppServer) 
     assert response.body == b""
 
 
+async def test_connection_reused_after_coroutine_streaming_callback(
+    client: Any, engine: str, app_server: AppServer, request: pytest.FixtureRequest
+) -> None:
+    # The body's last chunk goes to a coroutine callback, which pauses reading;
+    # the connection must go back to the pool reading again.
+    if engine == "squall.simple_httpclient.SimpleAsyncHTTPClient":
+        reason = "the pump returns without resume_reading: the pooled connection stays paused"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+    async def consumer(chunk: bytes) -> None:
+        await asyncio.sleep(0)
+
+    await client.fetch(app_server.http_url + f"/large?size={SIZE}", streaming_callback=consumer)
+    response = await client.fetch(app_server.http_url + "/echo", request_timeout=5)
+    assert response.code == 200
+
+
 async def test_header_callback(client: Any, app_server: AppServer) -> None:
     lines: list[str] = []
     response = await client.fetch(app_server.http_url + "/cookies", header_callback=lines.append)
