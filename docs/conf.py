@@ -67,5 +67,7 @@ nitpick_ignore_regex = [
     (r"py:class", r"squall\._errors\._NoResponseError|squall\._configurable\..*"),
     # Private type aliases and a TypeVar in signatures (their meaning is in the docstrings).
     (r"py:class", r"C|StreamingCallback|HeaderCallback|BodyProducer"),
+    (r"py:class", r"RequestOptions|BlockingFetchOptions|ParamsArg|FormArg|FilesArg|Unpack"),
+    (r"py:class", r"http\.cookiejar\..*|CookieJar"),
 ]
 smartquotes = False  # "--serve" stays two hyphens

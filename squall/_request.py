@@ -64,8 +64,10 @@ SSL_OPTION_KEYS = frozenset(
     }
 )
 
-StreamingCallback = Callable[[bytes], "Awaitable[None] | None"]
-HeaderCallback = Callable[[str], None]
+# Any return: an awaitable is awaited before more data is read, anything else
+# (None, or the int of ``file.write``) is ignored.
+StreamingCallback = Callable[[bytes], object]
+HeaderCallback = Callable[[str], object]
 BodyProducer = Callable[[Callable[[bytes], Awaitable[None]]], "Awaitable[None] | None"]
 
 

@@ -88,7 +88,7 @@ class HTTPResponse:
 
     @property
     def text(self) -> str:
-        """The body as text: the charset of Content-Type, else UTF-8.
+        """The body decoded with the charset of Content-Type, else as UTF-8.
 
         Bytes that do not decode are replaced (U+FFFD), as browsers do; an
         unknown charset name falls back to UTF-8.
