@@ -135,6 +135,7 @@ async def test_auth_options_kept_same_origin(client: Any, app_server: AppServer)
     assert response.body == b"authenticated"
 
 
+@pytest.mark.squall_only("curl")  # Tornado's curl client raises libcurl's CurlError instead
 @pytest.mark.parametrize("target", ["ftp://127.0.0.1/file", "file:///etc/passwd", "h:5"])
 @pytest.mark.parametrize("raise_error", [True, False])
 async def test_redirect_to_another_scheme_fails(
