@@ -99,6 +99,8 @@ class _ZlibStage:
 
     def feed(self, data: bytes) -> None:
         self._fed = self._fed or bool(data)
+        if self._done:
+            return  # after the last gzip member: ignored
         if not self._started:
             # RFC 9110 §8.4.1.2 says zlib-wrapped, but raw deflate is common in the wild:
             # a zlib header is CM=8 in the low nibble and a 16-bit value divisible by 31.
@@ -269,6 +271,10 @@ class _ZstdStage:
             raise ValueError(_TRUNCATED)
 
 
+# libcurl's limit too (CVE-2022-32206): each stage holds a window of its own, so a
+# long Content-Encoding list would cost memory without any body.
+_MAX_CODINGS = 5
+
 _STAGES: dict[str, Any] = {"gzip": _ZlibStage, "x-gzip": _ZlibStage, "deflate": _ZlibStage}
 if brotli is not None:
     _STAGES["br"] = _BrotliStage
@@ -377,11 +383,12 @@ def make_decoder(content_encoding: str, limit: int) -> Decoder | None:
         limit: the most decoded bytes accepted.
 
     Returns:
-        None for identity or when any listed coding is unknown (the body is then
-        delivered as received, with its Content-Encoding header kept).
+        None for identity, when any listed coding is unknown, or when more than
+        five are listed (the body is then delivered as received, with its
+        Content-Encoding header kept).
     """
     names = [name.strip().lower() for name in content_encoding.split(",")]
     names = [name for name in names if name and name != "identity"]
-    if not names or any(name not in _STAGES for name in names):
+    if not names or len(names) > _MAX_CODINGS or any(name not in _STAGES for name in names):
         return None
     return Decoder(names, limit)

@@ -34,6 +34,15 @@ def test_round_trip_in_small_pieces(coding: str) -> None:
     assert decode_in_pieces(decoder, compress(coding, PLAIN)) == PLAIN
 
 
+def test_five_codings_are_still_decoded() -> None:
+    data = PLAIN
+    for _ in range(5):
+        data = compress("gzip", data)
+    decoder = make_decoder(", ".join(["gzip"] * 5), 10**9)
+    assert decoder is not None
+    assert decode_in_pieces(decoder, data) == PLAIN
+
+
 def test_chain_is_undone_in_reverse_order() -> None:
     data = compress("br", compress("gzip", PLAIN))
     decoder = make_decoder("gzip, br", 10**9)
@@ -41,7 +50,9 @@ def test_chain_is_undone_in_reverse_order() -> None:
     assert decode_in_pieces(decoder, data) == PLAIN
 
 
-@pytest.mark.parametrize("header", ["", "identity", "compress", "gzip, compress"])
+@pytest.mark.parametrize(
+    "header", ["", "identity", "compress", "gzip, compress", ", ".join(["gzip"] * 6)]
+)
 def test_identity_and_unknown_codings_pass_through(header: str) -> None:
     assert make_decoder(header, 100) is None
 
