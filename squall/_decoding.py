@@ -56,23 +56,20 @@ PIECE_SIZE: Final = 256 * 1024
 
 
 class _Stage(Protocol):
-    """One coding's decoder. ``feed`` is only called once ``read`` returned b""."""
+    # One coding's decoder. ``feed`` appends input; ``read`` returns at most about
+    # ``max_length`` decoded bytes, b"" once it needs more input; ``end`` says no
+    # more input comes (deflate's held first byte is released); ``check`` raises
+    # ValueError if the stream stopped before its end marker.
 
     name: str
 
     def feed(self, data: bytes) -> None: ...
 
-    def read(self, max_length: int) -> bytes:
-        """At most about ``max_length`` decoded bytes; b"" when it needs more input."""
-        ...
+    def read(self, max_length: int) -> bytes: ...
 
-    def end(self) -> None:
-        """No more input comes: release what was held back (deflate's first byte)."""
-        ...
+    def end(self) -> None: ...
 
-    def check(self) -> None:
-        """Raise ValueError if the stream stopped before its end (once drained)."""
-        ...
+    def check(self) -> None: ...
 
 
 _TRUNCATED = "the compressed stream ends before its end marker (truncated body)"
