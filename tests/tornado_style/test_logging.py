@@ -163,11 +163,12 @@ class _SquallTestCase(AsyncHTTPTestCase):
 
     def test_close_with_fetches_in_flight_not_awaited(self) -> None:
         client = self.new_client(max_clients=2)
-        for _ in range(4):  # two running, two queued; the caller never looks at them
-            client.fetch(self.get_url("/hang"))
+        # Two running, two queued; the caller never looks at their results
+        # (asyncio.wait does not retrieve them).
+        futures = [client.fetch(self.get_url("/hang")) for _ in range(4)]
         self.wait_arrived(2)
         client.close()
-        self.io_loop.run_sync(lambda: asyncio.sleep(0.05))
+        self.io_loop.run_sync(lambda: asyncio.wait(futures))
 
     def test_close_with_fetches_in_flight_awaited(self) -> None:
         client = self.new_client(max_clients=2)
@@ -187,7 +188,8 @@ class _SquallTestCase(AsyncHTTPTestCase):
         client.fetch(self.get_url("/hang"), callback=responses.append)
         self.wait_arrived(1)
         client.close()
-        self.io_loop.run_sync(lambda: asyncio.sleep(0.05))
+        self.io_loop.run_sync(lambda: _until(lambda: bool(responses)))
+        self.assertIsInstance(responses[0].error, HTTPClientError)
 
     # -- what Tornado logs ---------------------------------------------------------
 
