@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 from tornado.httpserver import HTTPServer
 from tornado.testing import AsyncHTTPTestCase, ExpectLog, bind_unused_port
-from tornado.web import Application, RequestHandler
+from tornado.web import Application, RedirectHandler, RequestHandler
 
 from squall._errors import HTTPClientError, HTTPTimeoutError
 from squall.curl_httpclient import CurlAsyncHTTPClient
@@ -108,7 +108,12 @@ class _SquallTestCase(AsyncHTTPTestCase):
         self.assertEqual(stray, [], "unexpected log records")
 
     def get_app(self) -> Application:
-        routes: list[Any] = [("/hello", _Hello), ("/hang", _Hang), ("/stream", _Stream)]
+        routes: list[Any] = [
+            ("/hello", _Hello),
+            ("/hang", _Hang),
+            ("/stream", _Stream),
+            ("/redirect", RedirectHandler, {"url": "/hello"}),
+        ]
         return Application(routes, state=self.state)
 
     def get_http_client(self) -> Any:  # squall's client where Tornado's would be
@@ -133,6 +138,20 @@ class _SquallTestCase(AsyncHTTPTestCase):
     def test_head(self) -> None:
         response = self.fetch("/hello", method="HEAD")
         self.assertEqual((response.code, response.body), (200, b""))
+
+    def test_redirect(self) -> None:
+        response = self.fetch("/redirect")
+        self.assertEqual((response.code, response.body), (200, b"Hello"))
+
+    def test_streaming(self) -> None:
+        chunks: list[bytes] = []
+        self.state.release.set()
+        self.fetch("/stream", streaming_callback=chunks.append)
+        self.assertEqual(b"".join(chunks), b"x" * 1000)
+
+    def test_request_timeout(self) -> None:
+        with self.assertRaises(HTTPTimeoutError):
+            self.fetch("/hang", request_timeout=0.2)
 
     def test_refused_connection(self) -> None:
         with socket.socket() as sock:
