@@ -101,12 +101,17 @@ class HTTPHeaders(MutableMapping[str, str]):
                 yield name, value
 
     def parse_line(self, line: str) -> None:
-        """Add one header line (``"Name: value"``); a line starting with
-        white space continues the previous header's value (obsolete folding).
+        """Add one header line (``"Name: value"``, with or without its CRLF); a
+        line starting with white space continues the previous header's value
+        (obsolete folding). The empty line that ends a header block (``"\r\n"``)
+        is ignored, so every line a ``header_callback`` gets after the status
+        line can be passed here, as in Tornado.
 
         Raises:
             ValueError: the line has no colon, or continues nothing.
         """
+        if line in ("\r\n", "\n", ""):
+            return
         if line[:1] in (" ", "\t"):
             if self._last_key is None:
                 raise ValueError("first header line cannot start with whitespace")

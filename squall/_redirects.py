@@ -4,9 +4,11 @@ Pure functions over the request model, shared by both engines so that they
 follow exactly the same redirects with exactly the same requests. Rules:
 
 - 301, 302, 303, 307 and 308 with a ``Location`` are followed while
-  ``follow_redirects`` is on and ``max_redirects`` is not used up; only to
-  valid http and https URLs (anything else, a malformed Location included,
-  is returned to the caller as the 3xx).
+  ``follow_redirects`` is on and ``max_redirects`` is not used up. A Location
+  with another scheme (``ftp://...``, or ``h:5``) fails the fetch with
+  ``ValueError("Unsupported url scheme: ...")``, even with
+  ``raise_error=False``, as in Tornado 6.6; an http(s) Location that is
+  malformed (a bad host or port, say) is returned to the caller as the 3xx.
 - 303 (except for HEAD), and 301/302 answering a POST, become a GET without
   body (RFC 9110 section 15.4.4 and the note in 15.4.2/15.4.3 on POST).
   307 and 308 keep the method and the body (RFC 9110 section 15.4.8, 15.4.9).
@@ -27,6 +29,7 @@ from squall._urls import parse_url
 __all__ = ["REDIRECT_CODES", "next_request", "redirect_target", "will_follow"]
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_SCHEMES = ("http", "https")
 _CREDENTIAL_HEADERS = ("Authorization", "Cookie", "Proxy-Authorization")
 _BODY_HEADERS = ("Content-Length", "Content-Type", "Content-Encoding", "Transfer-Encoding")
 
@@ -38,9 +41,11 @@ def redirect_target(request: HTTPRequest, headers: HTTPHeaders) -> str | None:
         return None
     try:
         target = urljoin(request.url, _raw_location(location.strip()))
+        if urlsplit(target).scheme.lower() not in _SCHEMES:
+            return target  # followed, to fail in next_request as Tornado's fetch does
         parse_url(target)  # cached: the next request's url setter parses it again
     except ValueError:
-        return None  # a malformed or non-http(s) URL: the caller gets the 3xx itself
+        return None  # a malformed URL: the caller gets the 3xx itself
     return target
 
 
@@ -104,9 +109,14 @@ def next_request(request: HTTPRequest, code: int, headers: HTTPHeaders) -> HTTPR
 
     Returns:
         A new resolved request; ``request`` is not modified.
+
+    Raises:
+        ValueError: "Unsupported url scheme: <url> ..." (the Location's scheme).
     """
     target = redirect_target(request, headers)
     assert target is not None, "next_request() called for a response that is not followed"
+    if urlsplit(target).scheme.lower() not in _SCHEMES:
+        parse_url(target)  # raises the one wording of this error
     new = copy.copy(request)
     new.headers = HTTPHeaders(request.headers)
     new.url = target

@@ -344,6 +344,8 @@ class AsyncHTTPClient(ConfigurableClient):
             else self._engine.fetch
         )
         try:
+            if self._closed:  # closed while this fetch waited in the queue
+                raise HTTPStreamClosedError("The client was closed before the request was sent")
             while True:
                 if request.retries is None and self.cookies is None:
                     response = await hop(request)
@@ -358,11 +360,19 @@ class AsyncHTTPClient(ConfigurableClient):
                 hops.add(response)
                 request = next_request(request, response.code, response.headers)
         except Exception as exc:
+            if _cancel_requested(exc):
+                # The caller cancelled and then the fetch failed (a callback raised
+                # on its way out, say): the Future stays cancelled, as in Tornado,
+                # and the failure is logged, not left in a task nobody reads.
+                app_log.error("Exception after Future was cancelled", exc_info=exc)
+                raise asyncio.CancelledError from exc
             response = _failed(original, exc, hops.start_time, started)
         else:
             response = hops.finish(original, response)
         finally:
             self._admission.release()
+        if self._closed and response.error is not None:
+            _retrieve_when_done()  # ended by close(): the caller may never look
         return _outcome(response, raise_error, deliver_errors)
 
     async def _hop_with_extras(
@@ -406,6 +416,31 @@ class AsyncHTTPClient(ConfigurableClient):
             await asyncio.sleep(wait or 0)
         hops.retries += retry
         return response
+
+
+def _cancel_requested(exc: BaseException) -> bool:
+    """True if the running fetch's task was cancelled before ``exc`` ended it."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    if cancelling is not None:  # Python 3.11+ counts the cancel requests not withdrawn
+        return bool(cancelling())
+    # Python 3.10: only the exception tells (a timeout is raised from a CancelledError too).
+    return isinstance(exc.__context__, asyncio.CancelledError) and not isinstance(
+        exc, HTTPTimeoutError
+    )
+
+
+def _retrieve_when_done() -> None:
+    """Mark the running task's exception as retrieved once it is set: asyncio
+    then never logs "Task exception was never retrieved" for it."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _outcome(response: HTTPResponse, raise_error: bool, deliver_errors: bool) -> HTTPResponse:

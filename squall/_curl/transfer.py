@@ -315,11 +315,12 @@ class Transfer:
         decoder = self._decoder
         if decoder is not None:
             try:
-                data = decoder.decode(data)
+                for piece in decoder.decode(data):  # bounded pieces
+                    if self._deliver(piece) is not None:
+                        return 0
             except HTTPClientError as exc:  # named bad data, or over the limit
                 return self._fail(exc)
-            if not data:
-                return None
+            return None
         return self._deliver(data)
 
     def _deliver(self, data: bytes) -> int | None:
@@ -461,12 +462,11 @@ class Transfer:
         decoder = self._decoder
         if not errno and decoder is not None and self.error is None and not self._discard:
             try:
-                tail = decoder.flush()  # what the decoder still held at the end
+                for piece in decoder.flush():  # what the decoder still held at the end
+                    if self._deliver(piece) is not None:
+                        break
             except HTTPClientError as exc:
                 self.error = exc
-            else:
-                if tail:
-                    self._deliver(tail)
         self._release_view()
         self.result = (errno, message)
         drained = self._drained

@@ -17,6 +17,7 @@ built per distinct setting and cached for the life of the client.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import socket
 import ssl
@@ -300,6 +301,10 @@ class Dialer:
                 server_hostname=request.host,
             )
         except (OSError, ssl.SSLError) as exc:
+            if isinstance(exc, ssl.SSLError) and exc.args and exc.args[0] == ssl.SSL_ERROR_SSL:
+                # As Tornado's iostream logs a failed handshake: a warning, no stack trace.
+                where = f"{request.host}:{request.port}"
+                logging.getLogger("squall.general").warning("SSL Error on %s: %s", where, exc)
             sock.close()
             raise translate_os_error(exc, f"{request.host}:{request.port}") from exc
         timings.secured = time.monotonic()

@@ -242,13 +242,16 @@ class Exchange:
     def on_data(self, data: bytes) -> None:
         decoder = self.decoder
         if decoder is not None:
-            data = decoder.decode(data)
-            if not data:
-                return
-        else:
-            self.size += len(data)
-            if self.size > self.limit:
-                raise ResponseTooLargeError(f"Body too long (over the limit of {self.limit} bytes)")
+            # Decoded in bounded pieces (the decoder counts them against the limit).
+            for piece in decoder.decode(data):
+                self._take(piece)
+            return
+        self.size += len(data)
+        if self.size > self.limit:
+            raise ResponseTooLargeError(f"Body too long (over the limit of {self.limit} bytes)")
+        self._take(data)
+
+    def _take(self, data: bytes) -> None:
         if self.discard:
             return
         callback = self.streaming
@@ -295,10 +298,9 @@ class Exchange:
     def on_end(self) -> None:
         self.first_byte = self.conn.first_byte
         if self.decoder is not None:
-            tail = self.decoder.flush()
+            for piece in self.decoder.flush():
+                self._take(piece)
             self.decoder = None
-            if tail:
-                self.on_data(tail)
         if not self.done.done():
             self.done.set_result(None)
         self._poke()

@@ -81,6 +81,22 @@ async def test_header_callback(client: Any, app_server: AppServer) -> None:
     assert response.body == b"cookies"
 
 
+async def test_header_callback_lines_feed_parse_line(client: Any, app_server: AppServer) -> None:
+    # Tornado's documented use: every line after the status line, the final
+    # "\r\n" included, goes to HTTPHeaders.parse_line as it is.
+    from squall.httputil import HTTPHeaders
+
+    headers = HTTPHeaders()
+
+    def on_line(line: str) -> None:
+        if not line.startswith("HTTP/"):
+            headers.parse_line(line)
+
+    response = await client.fetch(app_server.http_url + "/cookies", header_callback=on_line)
+    assert headers.get_list("Set-Cookie") == response.headers.get_list("Set-Cookie")
+    assert sorted(headers.get_all()) == sorted(response.headers.get_all())
+
+
 async def test_header_callback_with_streaming(client: Any, app_server: AppServer) -> None:
     events: list[str] = []
     await client.fetch(

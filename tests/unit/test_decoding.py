@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from squall._decoding import ACCEPT_ENCODING, SUPPORTED, Decoder, make_decoder
+from squall._decoding import ACCEPT_ENCODING, PIECE_SIZE, SUPPORTED, Decoder, make_decoder
 from squall._errors import RemoteProtocolError, ResponseTooLargeError
 from tests.servers.helpers import compress
 
@@ -14,8 +14,8 @@ PLAIN = b"squall " * 5000
 
 
 def decode_in_pieces(decoder: Decoder, data: bytes, size: int = 97) -> bytes:
-    out = [decoder.decode(data[i : i + size]) for i in range(0, len(data), size)]
-    out.append(decoder.flush())
+    out = [piece for i in range(0, len(data), size) for piece in decoder.decode(data[i : i + size])]
+    out.extend(decoder.flush())
     return b"".join(out)
 
 
@@ -34,6 +34,15 @@ def test_round_trip_in_small_pieces(coding: str) -> None:
     assert decode_in_pieces(decoder, compress(coding, PLAIN)) == PLAIN
 
 
+def test_five_codings_are_still_decoded() -> None:
+    data = PLAIN
+    for _ in range(5):
+        data = compress("gzip", data)
+    decoder = make_decoder(", ".join(["gzip"] * 5), 10**9)
+    assert decoder is not None
+    assert decode_in_pieces(decoder, data) == PLAIN
+
+
 def test_chain_is_undone_in_reverse_order() -> None:
     data = compress("br", compress("gzip", PLAIN))
     decoder = make_decoder("gzip, br", 10**9)
@@ -41,7 +50,9 @@ def test_chain_is_undone_in_reverse_order() -> None:
     assert decode_in_pieces(decoder, data) == PLAIN
 
 
-@pytest.mark.parametrize("header", ["", "identity", "compress", "gzip, compress"])
+@pytest.mark.parametrize(
+    "header", ["", "identity", "compress", "gzip, compress", ", ".join(["gzip"] * 6)]
+)
 def test_identity_and_unknown_codings_pass_through(header: str) -> None:
     assert make_decoder(header, 100) is None
 
@@ -74,7 +85,8 @@ def _peak_to_refuse(coding: str, bomb: bytes) -> int:
     tracemalloc.start()
     try:
         with pytest.raises(ResponseTooLargeError):
-            decoder.decode(bomb)
+            for _ in decoder.decode(bomb):
+                pass
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -105,7 +117,7 @@ def test_truncated_stream_is_an_error_at_the_end(coding: str) -> None:
 def test_empty_body_is_not_truncated(coding: str) -> None:
     # e.g. a 204 or Content-Length: 0 that still names its Content-Encoding
     decoder = make_decoder(coding, 100)
-    assert decoder is not None and decoder.flush() == b""
+    assert decoder is not None and list(decoder.flush()) == []
 
 
 def _gzip(name: str) -> Decoder:
@@ -184,3 +196,37 @@ def test_a_later_zstd_frame_cut_short_is_truncated(size: int) -> None:
     assert decoder is not None
     with pytest.raises(RemoteProtocolError, match=r"invalid zstd data: .*truncated"):
         decode_in_pieces(decoder, FRAMES[:-5], size)
+
+
+@pytest.mark.parametrize("coding", SUPPORTED)
+def test_pieces_are_bounded_whatever_the_ratio(coding: str) -> None:
+    bomb = compress(coding, b"\0" * 50_000_000)
+    decoder = make_decoder(coding, 10**9)
+    assert decoder is not None
+    sizes = [len(piece) for piece in decoder.decode(bomb)]
+    sizes += [len(piece) for piece in decoder.flush()]
+    assert sum(sizes) == 50_000_000
+    assert max(sizes) <= 2 * PIECE_SIZE  # brotli stops growing its buffer once past it
+
+
+def test_a_piece_not_pulled_yet_is_not_lost() -> None:
+    data = compress("gzip", PLAIN * 20)
+    decoder = make_decoder("gzip", 10**9)
+    assert decoder is not None
+    first = next(decoder.decode(data))  # the caller stops after one piece
+    rest = b"".join(decoder.decode(b"")) + b"".join(decoder.flush())
+    assert first + rest == PLAIN * 20
+
+
+def test_zstd_window_over_8_mib_is_refused() -> None:
+    # RFC 9659 section 3: a decoder may refuse what needs a window over 8 MB.
+    import zstandard
+
+    params = zstandard.ZstdCompressionParameters.from_level(19, window_log=24)
+    stream = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    body = stream.compress(b"x" * 1000) + stream.flush()  # size unknown: the window stays
+    assert zstandard.get_frame_parameters(body).window_size == 16 * 1024 * 1024
+    decoder = make_decoder("zstd", 10**9)
+    assert decoder is not None
+    with pytest.raises(RemoteProtocolError, match="invalid zstd data"):
+        decode_in_pieces(decoder, body)

@@ -53,8 +53,9 @@ def decoder_for(content_encoding: str, limit: int) -> Decoder:
 def decode(decoder: Decoder, pieces: list[bytes], out: list[bytes] | None = None) -> bytes:
     """Decode then flush; what was returned so far is kept in ``out`` if an error cuts it."""
     out = [] if out is None else out
-    out.extend(decoder.decode(piece) for piece in pieces)
-    out.append(decoder.flush())
+    for piece in pieces:
+        out.extend(decoder.decode(piece))
+    out.extend(decoder.flush())
     return b"".join(out)
 
 

@@ -37,6 +37,13 @@ def test_parse_block_and_continuation() -> None:
     assert h.get_list("x-m") == ["1", "2"]
 
 
+def test_parse_line_takes_crlf_and_the_empty_final_line() -> None:
+    h = HTTPHeaders()
+    for line in ["Content-Type: text/html\r\n", "X-A: 1\n", "X-B: 2", "\r\n", "\n"]:
+        h.parse_line(line)
+    assert list(h.get_all()) == [("Content-Type", "text/html"), ("X-A", "1"), ("X-B", "2")]
+
+
 @pytest.mark.parametrize("line", ["no colon here", " leading space first"])
 def test_parse_line_rejects(line: str) -> None:
     with pytest.raises(ValueError):
