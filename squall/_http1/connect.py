@@ -8,30 +8,26 @@ translated once, here, with ``translate_os_error``.
 What counts as "the same connection" is decided here too: ``Dialer.pool_key``
 covers every option that changes the connection, so the pool never hands a
 connection made for one TLS setting or source address to a request that asked
-for another.
-
-SSL contexts are expensive (loading a CA bundle takes milliseconds): one is
-built per distinct setting and cached for the life of the client.
+for another. TLS contexts come from ``tls.py``, the hop deadlines from
+``deadlines.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import socket
 import ssl
-import sys
 import time
 from asyncio.staggered import staggered_race
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
-from squall._errors import HTTPTimeoutError, translate_os_error
+from squall._errors import translate_os_error
+from squall._http1.deadlines import HopTimer
+from squall._http1.tls import TLSContexts, tls_key
 from squall._request import HTTPRequest
 
-__all__ = ["HAPPY_EYEBALLS_DELAY", "Deadlines", "Dialer", "HopTimer", "Timings"]
-
-_T = TypeVar("_T")
+__all__ = ["HAPPY_EYEBALLS_DELAY", "Dialer", "Timings"]
 
 #: Seconds before trying the next address in parallel (RFC 8305 §8 recommends 250 ms).
 HAPPY_EYEBALLS_DELAY = 0.25
@@ -52,111 +48,6 @@ class Timings:
         self.resolved = start
         self.connected = start
         self.secured = start
-
-
-class Deadlines:
-    """The deadlines of every hop of one engine behind a single loop timer.
-
-    A ``call_at`` per request costs a TimerHandle, a heap push and a cancel (and
-    cancelled handles linger in the loop's heap). Here a hop's deadline is a dict
-    entry: setting and clearing it is O(1) and touches no loop state. The one loop
-    timer is re-armed only when a deadline earlier than it arrives; when it fires,
-    expired hops are cancelled and it is re-armed for the earliest remaining one
-    (a wake-up for a deadline whose hop already ended only costs that scan).
-    """
-
-    __slots__ = ("_handle", "_hops", "_loop", "_when")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._hops: dict[HopTimer, float] = {}
-        self._handle: asyncio.TimerHandle | None = None
-        self._when = math.inf
-
-    def set(self, hop: HopTimer, when: float) -> None:
-        """Expire ``hop`` at ``when`` (monotonic) unless cleared before."""
-        self._hops[hop] = when
-        if when < self._when:
-            self._schedule(when)
-
-    def clear(self, hop: HopTimer) -> None:
-        """Forget ``hop``'s deadline (the timer stays: a stray wake-up is harmless)."""
-        self._hops.pop(hop, None)
-
-    def close(self) -> None:
-        """Drop the loop timer if no hop is left (hops still running keep it)."""
-        if not self._hops and self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-            self._when = math.inf
-
-    def _schedule(self, when: float) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._when = when
-        self._handle = self._loop.call_at(when, self._fire)
-
-    def _fire(self) -> None:
-        self._handle = None
-        self._when = math.inf
-        hops = self._hops
-        now = self._loop.time()
-        for hop in [hop for hop, when in hops.items() if when <= now]:
-            del hops[hop]
-            hop.expire()
-        if hops:
-            self._schedule(min(hops.values()))
-
-
-class HopTimer:
-    """One hop's deadline: when it passes, cancel the hop's task.
-
-    Cheaper than ``asyncio.wait_for`` (no extra task or future per request), and
-    cheaper than a ``call_at`` per hop (see ``Deadlines``). The hop catches
-    ``CancelledError`` and calls ``check`` to turn it into the
-    ``HTTPTimeoutError`` of the phase that was running.
-    """
-
-    __slots__ = ("_deadlines", "_task", "fired", "message", "phase")
-
-    def __init__(self, deadlines: Deadlines, task: asyncio.Task[Any]) -> None:
-        self._deadlines = deadlines
-        self._task = task
-        self.fired = False
-        self.phase = "connect"
-        self.message = "Timeout while connecting"
-
-    def arm(self, when: float | None, phase: str, message: str) -> None:
-        """Set the deadline (monotonic, None for none) and what a timeout then means."""
-        self.phase = phase
-        self.message = message
-        if when is None:
-            self._deadlines.clear(self)
-        else:
-            self._deadlines.set(self, when)
-
-    def cancel(self) -> None:
-        """Stop the timer (the hop is over)."""
-        self._deadlines.clear(self)
-
-    def expire(self) -> None:
-        """The deadline passed (called by ``Deadlines``)."""
-        self.fired = True
-        self._task.cancel()
-
-    def check(self, exc: asyncio.CancelledError) -> None:
-        """Raise the timeout error if ``exc`` came from this timer, else return.
-
-        Raises:
-            HTTPTimeoutError: the timer fired.
-        """
-        if not self.fired:
-            return
-        # Python 3.11+ counts cancellations; ours must not leak into the caller's
-        # own timeouts. If someone else cancelled too, let their cancel win.
-        if sys.version_info >= (3, 11) and self._task.uncancel() > 0:
-            return
-        raise HTTPTimeoutError(self.message, phase=self.phase) from exc
 
 
 def _ip_family(text: str) -> int | None:
@@ -198,7 +89,7 @@ class Dialer:
         self.loop = loop
         self.resolver = resolver
         self.hostname_mapping = hostname_mapping or {}
-        self._ssl_cache: dict[Hashable, ssl.SSLContext] = {}
+        self._contexts = TLSContexts()
 
     # -- what to dial ------------------------------------------------------------
 
@@ -218,7 +109,7 @@ class Dialer:
         """Everything that makes two connections interchangeable."""
         tls: Hashable = None
         if request.scheme == "https":
-            tls = self._tls_key(request)
+            tls = tls_key(request)
         return (
             request.scheme,
             request.host,
@@ -229,29 +120,9 @@ class Dialer:
             request.allow_ipv6,
         )
 
-    @staticmethod
-    def _tls_key(request: HTTPRequest) -> Hashable:
-        options = request.ssl_options
-        if isinstance(options, ssl.SSLContext):
-            return options  # hashed by identity: the caller's own context
-        if isinstance(options, dict):
-            return ("dict", tuple(sorted((k, repr(v)) for k, v in options.items())))
-        return (request.validate_cert, request.ca_certs, request.client_cert, request.client_key)
-
     def ssl_context(self, request: HTTPRequest) -> ssl.SSLContext:
         """The (cached) SSL context for the request's TLS options."""
-        options = request.ssl_options
-        if isinstance(options, ssl.SSLContext):
-            return options
-        key = self._tls_key(request)
-        context = self._ssl_cache.get(key)
-        if context is None:
-            if isinstance(options, dict):
-                context = _context_from_dict(options)
-            else:
-                context = _context_from_options(request)
-            self._ssl_cache[key] = context
-        return context
+        return self._contexts.context(request)
 
     # -- dialling ----------------------------------------------------------------
 
@@ -357,64 +228,3 @@ class Dialer:
             sock.close()
             raise
         return sock
-
-
-def _load(option: str, path: str, load: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-    """``load(*args, **kwargs)``, which reads ``path``; a failure names the option and the path
-    (ssl's own errors say neither: a bare ``[Errno 2] No such file or directory``)."""
-    try:
-        return load(*args, **kwargs)
-    except OSError as exc:  # ssl.SSLError too: a file that is not PEM
-        raise ValueError(f"{option}: cannot load {path!r}: {exc}") from exc
-
-
-def _context_from_options(request: HTTPRequest) -> ssl.SSLContext:
-    ca_certs = request.ca_certs
-    if ca_certs is None:
-        context = ssl.create_default_context()
-    else:
-        context = _load("ca_certs", ca_certs, ssl.create_default_context, cafile=ca_certs)
-    if not request.validate_cert:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    cert = request.client_cert
-    if cert:
-        _load("client_cert", cert, context.load_cert_chain, cert, request.client_key)
-    context.set_alpn_protocols(["http/1.1"])
-    return context
-
-
-def _context_from_dict(options: dict[str, Any]) -> ssl.SSLContext:
-    """Tornado's ``ssl_options`` dict (``ssl.wrap_socket`` arguments) as a context.
-
-    The keys and value types were checked by ``HTTPRequest`` (``check_ssl_options``).
-    """
-    get = options.get
-    version = get("ssl_version")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT if version is None else version)
-    certfile = get("certfile")
-    if certfile is not None:
-        load = context.load_cert_chain
-        _load("ssl_options certfile", certfile, load, certfile, get("keyfile"), get("password"))
-    cert_reqs = get("cert_reqs")
-    if cert_reqs is not None:
-        if cert_reqs == ssl.CERT_NONE:
-            context.check_hostname = False
-        context.verify_mode = cert_reqs
-    if get("check_hostname") is False:
-        context.check_hostname = False
-    ca_certs = get("ca_certs")
-    if ca_certs is not None:
-        _load("ssl_options ca_certs", ca_certs, context.load_verify_locations, ca_certs)
-    elif context.verify_mode != ssl.CERT_NONE:
-        context.load_default_certs()
-    ciphers, minimum, maximum = get("ciphers"), get("minimum_version"), get("maximum_version")
-    if ciphers is not None:
-        context.set_ciphers(ciphers)
-    if minimum is not None:
-        context.minimum_version = minimum
-    if maximum is not None:
-        context.maximum_version = maximum
-    context.options |= ssl.OP_NO_COMPRESSION
-    context.set_alpn_protocols(["http/1.1"])
-    return context

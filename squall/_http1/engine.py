@@ -8,7 +8,7 @@
    (or wait for the per-host limit), under the connect deadline;
 4. write the request and await the exchange's single future, under the
    request deadline (a dict entry behind one shared loop timer; see
-   ``connect.Deadlines``);
+   ``deadlines.Deadlines``);
 5. return the connection to the pool and build the HTTPResponse.
 
 A request that fails on a *reused* connection before any response byte
@@ -28,8 +28,9 @@ from squall._arguments import ClientSettings
 from squall._engine import Engine
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
 from squall._framing import IDEMPOTENT_METHODS
-from squall._http1.connect import Deadlines, Dialer, HopTimer, Timings
+from squall._http1.connect import Dialer, Timings
 from squall._http1.connection import HTTP1Connection
+from squall._http1.deadlines import Deadlines, HopTimer
 from squall._http1.exchange import Exchange
 from squall._http1.pool import ConnectionPool, Handoff
 from squall._request import HTTPRequest
