@@ -24,8 +24,12 @@ from typing import Any
 
 from squall._errors import translate_os_error
 from squall._http1.deadlines import HopTimer
+from squall._http1.socks import socks_handshake
 from squall._http1.tls import TLSContexts, tls_key
+from squall._http1.tunnel import connect_tunnel
+from squall._proxies import Proxy, request_proxy
 from squall._request import HTTPRequest
+from squall._request_defaults import DEFAULT_USER_AGENT
 
 __all__ = ["HAPPY_EYEBALLS_DELAY", "Dialer", "Timings"]
 
@@ -110,6 +114,22 @@ class Dialer:
         tls: Hashable = None
         if request.scheme == "https":
             tls = tls_key(request)
+        proxy = request_proxy(request) if request.proxy_host else None
+        if proxy is not None:
+            # The proxy with its credentials, and the origin unless plain http is
+            # forwarded (then one connection to the proxy serves every origin).
+            if proxy.scheme == "https":
+                tls = tls_key(request)
+            origin = None if proxy.forwards(request.scheme) else (request.host, request.port)
+            return (
+                "proxy",
+                proxy,
+                request.scheme,
+                origin,
+                tls,
+                request.network_interface,
+                request.allow_ipv6,
+            )
         return (
             request.scheme,
             request.host,
@@ -140,7 +160,12 @@ class Dialer:
             HTTPClientError: a 599 leaf naming the failed phase (timeouts are
                 raised by the caller through ``timer.check``).
         """
-        host, port = self.destination(request)
+        proxy = request_proxy(request) if request.proxy_host else None
+        if proxy is None:
+            host, port = self.destination(request)
+            where = f"{host}:{port}"
+        else:  # the proxy is what we dial (hostname_mapping and resolver apply to it)
+            host, port, where = proxy.host, proxy.port, proxy.where
         source = request.network_interface
         source_family = None
         if source:
@@ -156,8 +181,10 @@ class Dialer:
         timer.phase, timer.message = "resolve", f"Timeout while resolving {host}"
         addrs = await self._resolve(host, port, family)
         timings.resolved = timings.connected = timings.secured = time.monotonic()
-        timer.phase, timer.message = "connect", f"Timeout while connecting to {host}:{port}"
-        sock = await self._connect_any(addrs, source, f"{host}:{port}")
+        timer.phase, timer.message = "connect", f"Timeout while connecting to {where}"
+        sock = await self._connect_any(addrs, source, where)
+        if proxy is not None:
+            await self._through(proxy, request, sock, family, timer)
         timings.connected = timings.secured = time.monotonic()
         if context is None:
             return await self.loop.create_connection(protocol_factory, sock=sock)
@@ -168,13 +195,36 @@ class Dialer:
                 protocol_factory,
                 sock=sock,
                 ssl=context,
-                server_hostname=request.host,
+                server_hostname=request.host,  # the origin's name, through a tunnel too
             )
         except (OSError, ssl.SSLError) as exc:
             sock.close()
             raise translate_os_error(exc, f"{request.host}:{request.port}") from exc
         timings.secured = time.monotonic()
         return pair
+
+    async def _through(
+        self, proxy: Proxy, request: HTTPRequest, sock: socket.socket, family: int, timer: HopTimer
+    ) -> None:
+        """Open the tunnel to the origin through ``proxy`` (connected on ``sock``),
+        unless the request is forwarded as it is (plain http to an HTTP proxy)."""
+        host, port = request.host, request.port
+        timer.message = f"Timeout while connecting to {host}:{port} through {proxy.where}"
+        try:
+            if proxy.speaks_http:
+                if not proxy.forwards(request.scheme):
+                    agent = request.user_agent or DEFAULT_USER_AGENT
+                    await connect_tunnel(self.loop, sock, proxy, host, port, agent)
+                return
+            if not proxy.remote_dns:  # socks5, socks4: the origin's name is resolved here
+                wanted = socket.AF_INET if proxy.scheme == "socks4" else family
+                host = str((await self._resolve(host, port, wanted))[0][1][0])
+            await socks_handshake(self.loop, sock, proxy, host, port)
+        except BaseException as exc:
+            sock.close()
+            if isinstance(exc, OSError):
+                raise translate_os_error(exc, proxy.where) from exc
+            raise
 
     async def _resolve(self, host: str, port: int, family: int) -> list[tuple[int, Any]]:
         try:

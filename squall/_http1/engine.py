@@ -33,6 +33,8 @@ from squall._http1.connection import HTTP1Connection
 from squall._http1.deadlines import Deadlines, HopTimer
 from squall._http1.exchange import Exchange
 from squall._http1.pool import ConnectionPool, Handoff
+from squall._http1.proxied import check_proxy, forwarded, refused_response
+from squall._http1.tunnel import ProxyRefused
 from squall._request import HTTPRequest
 from squall._request_defaults import (
     DEFAULT_USER_AGENT,
@@ -44,8 +46,6 @@ from squall._response import HTTPResponse
 
 __all__ = ["HTTP1Engine"]
 
-_PROXY_OPTIONS = ("proxy_host", "proxy_port", "proxy_username", "proxy_password", "proxy_auth_mode")
-
 Waiter = asyncio.Future[HTTP1Connection | None]
 
 
@@ -54,16 +54,15 @@ def check_supported(request: HTTPRequest) -> None:
 
     Raises:
         ValueError: http_version "2"/"3", or an auth_mode other than basic.
-        NotImplementedError: a proxy option.
+        NotImplementedError: a proxy setting ``proxied.check_proxy`` refuses.
     """
     if request.http_version not in (None, "1.1"):
         raise ValueError(
             f"http_version {request.http_version!r} is not supported by "
             "SimpleAsyncHTTPClient; use CurlAsyncHTTPClient"
         )
-    for name in _PROXY_OPTIONS:
-        if getattr(request, name, None):
-            raise NotImplementedError(f"{name} not supported by SimpleAsyncHTTPClient")
+    if request.proxy_host:
+        check_proxy(request)
     if request.auth_mode not in (None, "basic"):
         raise ValueError(
             f"unsupported auth_mode {request.auth_mode!r}: SimpleAsyncHTTPClient does basic "
@@ -128,6 +127,9 @@ class HTTP1Engine:
         # on every resumption).
         check_supported(request)
         fields = request_headers(request)
+        wire = request  # what goes on the connection (proxied.forwarded may change it)
+        if request.proxy_host:
+            wire, fields = forwarded(request, fields)
         loop = self.loop
         start_wall = time.time()
         timings = Timings(time.monotonic())
@@ -144,7 +146,7 @@ class HTTP1Engine:
                 if conn is None:
                     conn = await self._connection(request, key, timer, timings, reuse)
                 timer.arm(deadline, "request", "Timeout during request")
-                exchange = Exchange(loop, self.settings.body_limit(request), request, conn)
+                exchange = Exchange(loop, self.settings.body_limit(request), wire, conn)
                 exchange.pretransfer = time.monotonic()
                 try:
                     sent = exchange.send(fields)
@@ -165,6 +167,8 @@ class HTTP1Engine:
         except asyncio.CancelledError as exc:
             timer.check(exc)
             raise
+        except ProxyRefused as refused:  # the proxy's answer to CONNECT is the response
+            return refused_response(refused, request, start_wall, timings)
         finally:
             timer.cancel()
         if exchange.must_close:

@@ -1,0 +1,85 @@
+"""What the simple engine's request path does differently through a proxy.
+
+The dialling is in ``connect.Dialer`` (a tunnel through CONNECT or SOCKS, or a
+connection to the proxy itself); this module holds the rest:
+
+- ``check_proxy``: refuse, before any I/O, what the engine cannot do;
+- ``forwarded``: plain http through an HTTP proxy is sent to the proxy with an
+  absolute-form target (RFC 9112 §3.2.2) and ``Proxy-Authorization``. Through a
+  tunnel nothing changes: the origin gets the request it would get directly;
+- ``refused_response``: a proxy's non-2xx answer to CONNECT as the response.
+"""
+
+from __future__ import annotations
+
+import time
+from io import BytesIO
+
+from squall._http1.connect import Timings
+from squall._http1.tunnel import ProxyRefused, proxy_authorization
+from squall._proxies import request_proxy
+from squall._request import HTTPRequest
+from squall._response import HTTPResponse
+
+__all__ = ["check_proxy", "forwarded", "refused_response"]
+
+
+def check_proxy(request: HTTPRequest) -> None:
+    """Refuse the proxy settings this engine does not implement (before any I/O).
+
+    Raises:
+        ValueError: a malformed ``proxy_host``.
+        NotImplementedError: ``proxy_auth_mode="digest"``; an https:// proxy
+            for an https URL (TLS inside TLS).
+    """
+    proxy = request_proxy(request)
+    if proxy is None:
+        return
+    if proxy.auth_mode != "basic" and proxy.username is not None:
+        raise NotImplementedError(
+            f"proxy_auth_mode {proxy.auth_mode!r} not supported by SimpleAsyncHTTPClient "
+            "(basic only); use CurlAsyncHTTPClient"
+        )
+    if proxy.scheme == "https" and request.scheme == "https":
+        raise NotImplementedError(
+            "an https URL through an https:// proxy (TLS in TLS) is not supported by "
+            "SimpleAsyncHTTPClient; use CurlAsyncHTTPClient or an http:// proxy"
+        )
+
+
+def forwarded(
+    request: HTTPRequest, fields: list[tuple[str, str]]
+) -> tuple[HTTPRequest, list[tuple[str, str]]]:
+    """The request as written on the connection, and its header fields.
+
+    Plain http through an HTTP proxy gets an absolute-form target and the
+    proxy's credentials; anything else is returned as it is.
+    """
+    proxy = request_proxy(request)
+    if proxy is None or not proxy.forwards(request.scheme):
+        return request, fields
+    wire = HTTPRequest.__new__(HTTPRequest)
+    wire.__dict__.update(request.__dict__)
+    wire.target = f"http://{request.netloc}{request.target}"
+    credentials = proxy_authorization(proxy)
+    if credentials is not None:
+        fields = [*fields, ("Proxy-Authorization", credentials)]
+    return wire, fields
+
+
+def refused_response(
+    refused: ProxyRefused, request: HTTPRequest, start_wall: float, timings: Timings
+) -> HTTPResponse:
+    """The proxy's answer to CONNECT as the response of ``request``."""
+    elapsed = time.monotonic() - timings.start
+    return HTTPResponse(
+        request,
+        refused.code,
+        headers=refused.headers,
+        buffer=BytesIO(refused.body),
+        effective_url=request.url,
+        request_time=elapsed,
+        time_info={"total": elapsed},
+        reason=refused.reason or None,
+        start_time=start_wall,
+    )

@@ -1,0 +1,281 @@
+"""What each engine sends to a proxy, seen by scripted proxies (both engines).
+
+Each scripted server here plays a proxy at the socket level and records what
+it receives: the absolute-form target and Proxy-Authorization of a forwarded
+request, the CONNECT request and the TLS inside the tunnel (a certificate for
+a name that does not resolve, so only a check against the origin's name can
+pass), and the SOCKS handshakes byte by byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+import ssl
+from typing import Any
+
+import pytest
+import trustme
+
+from tests.servers.scripted import ScriptedServer, response
+
+# Tornado's simple client has no proxies: on it, these are squall's own.
+pytestmark = pytest.mark.squall_only("simple")
+
+ORIGIN = "origin.squall.test"  # never resolved: only the proxy is dialled
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _fields(head: bytes) -> list[tuple[str, str]]:
+    lines = head.decode("latin-1").split("\r\n")[1:]
+    return [(k.strip().lower(), v.strip()) for k, _, v in (line.partition(":") for line in lines)]
+
+
+def _values(head: bytes, name: str) -> list[str]:
+    return [value for key, value in _fields(head) if key == name]
+
+
+def _forwarding_proxy(conn: socket.socket, server: ScriptedServer) -> None:
+    while server.read_request(conn):
+        conn.sendall(response(b"from the proxy"))
+
+
+async def test_plain_http_is_forwarded_with_absolute_target_and_basic_auth(
+    client: Any, scripted: Any
+) -> None:
+    server = scripted(_forwarding_proxy)
+    options: dict[str, Any] = {
+        "proxy_host": "127.0.0.1",
+        "proxy_port": server.port,
+        "proxy_username": "pu",
+        "proxy_password": "pp",
+    }
+    first = await client.fetch(f"http://{ORIGIN}:8080/a?x=1", **options)
+    second = await client.fetch(f"http://{ORIGIN}/b", **options)
+    assert first.body == second.body == b"from the proxy"
+    one, two = server.requests
+    assert one.startswith(f"GET http://{ORIGIN}:8080/a?x=1 HTTP/1.1\r\n".encode())
+    assert two.startswith(f"GET http://{ORIGIN}/b HTTP/1.1\r\n".encode())
+    assert _values(one, "host") == [f"{ORIGIN}:8080"]
+    # The credentials go with every request, the reused connection's too.
+    assert _values(one, "proxy-authorization") == [_basic("pu", "pp")]
+    assert _values(two, "proxy-authorization") == [_basic("pu", "pp")]
+    assert server.connections == 1  # kept alive, across origins, to the same proxy
+
+
+async def test_forwarded_connections_are_pooled_per_credentials(client: Any, scripted: Any) -> None:
+    server = scripted(_forwarding_proxy)
+    for user in ("alice", "bob", "alice"):
+        await client.fetch(
+            f"http://{ORIGIN}/",
+            proxy_host="127.0.0.1",
+            proxy_port=server.port,
+            proxy_username=user,
+            proxy_password="pw",
+        )
+    users = [_values(head, "proxy-authorization") for head in server.requests]
+    assert users == [[_basic("alice", "pw")], [_basic("bob", "pw")], [_basic("alice", "pw")]]
+    assert server.connections == 2  # bob never gets alice's connection
+
+
+# -- CONNECT tunnels -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def origin_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def _tunnel_proxy(origin_ca: trustme.CA) -> Any:
+    """A CONNECT proxy that is also the origin: it answers 200, then speaks TLS with
+    a certificate for ORIGIN only and records the SNI it was sent."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    origin_ca.issue_cert(ORIGIN).configure_cert(context)
+    names: list[str | None] = []
+    context.sni_callback = lambda _sock, name, _ctx: names.append(name)
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        if not server.read_head(conn):
+            return
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        with context.wrap_socket(conn, server_side=True) as tls:
+            while server.read_request(tls):
+                tls.sendall(response(b"through the tunnel"))
+
+    handler.names = names  # type: ignore[attr-defined]
+    return handler
+
+
+async def test_connect_tunnel_checks_the_origin_name_and_keeps_credentials_out(
+    client: Any, scripted: Any, origin_ca: trustme.CA, tmp_path: Any
+) -> None:
+    handler = _tunnel_proxy(origin_ca)
+    server = scripted(handler)
+    ca = tmp_path / "origin-ca.pem"
+    origin_ca.cert_pem.write_to_path(str(ca))
+    options: dict[str, Any] = {
+        "proxy_host": "127.0.0.1",
+        "proxy_port": server.port,
+        "proxy_username": "pu",
+        "proxy_password": "pp",
+        "ca_certs": str(ca),
+    }
+    for path in ("/one", "/two"):
+        reply = await client.fetch(f"https://{ORIGIN}{path}", **options)
+        assert reply.body == b"through the tunnel"
+    connect, one, two = server.requests
+    assert connect.startswith(f"CONNECT {ORIGIN}:443 HTTP/1.1\r\n".encode())
+    assert _values(connect, "proxy-authorization") == [_basic("pu", "pp")]
+    # SNI and the certificate check name the origin, never the proxy (127.0.0.1).
+    assert handler.names == [ORIGIN]
+    # Inside the tunnel: an origin-form request, without the proxy's credentials.
+    assert one.startswith(b"GET /one HTTP/1.1\r\n") and two.startswith(b"GET /two HTTP/1.1\r\n")
+    assert _values(one, "host") == [ORIGIN]
+    assert _values(one, "proxy-authorization") == _values(two, "proxy-authorization") == []
+    assert server.connections == 1  # the tunnel is kept alive
+
+
+async def test_connect_refused_is_the_proxy_response(
+    client: Any, scripted: Any, engine: str, request: pytest.FixtureRequest
+) -> None:
+    if "curl" in engine.lower():
+        reason = "curl engine: a refused CONNECT is a 599 HTTPConnectionError, not the 407"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+    def refusing(conn: socket.socket, server: ScriptedServer) -> None:
+        server.read_head(conn)
+        conn.sendall(
+            response(
+                b"no entry",
+                "407 Proxy Authentication Required",
+                ['Proxy-Authenticate: Basic realm="p"'],
+            )
+        )
+
+    server = scripted(refusing)
+    reply = await client.fetch(
+        f"https://{ORIGIN}/", proxy_host="127.0.0.1", proxy_port=server.port, raise_error=False
+    )
+    assert reply.code == 407
+    assert reply.body == b"no entry"
+    assert reply.headers["Proxy-Authenticate"] == 'Basic realm="p"'
+
+
+# -- SOCKS -----------------------------------------------------------------------------
+
+
+def _recv(conn: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        assert chunk, "the client closed during the handshake"
+        data += chunk
+    return data
+
+
+def _socks5_proxy(credentials: tuple[bytes, bytes] | None = None) -> Any:
+    """A SOCKS5 server that records the requested address, then answers HTTP itself."""
+    seen: list[Any] = []
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        _version, count = _recv(conn, 2)
+        methods = _recv(conn, count)
+        if credentials is None:
+            conn.sendall(b"\x05\x00")
+        else:
+            assert b"\x02" in methods
+            conn.sendall(b"\x05\x02")
+            _, size = _recv(conn, 2)
+            user = _recv(conn, size)
+            password = _recv(conn, _recv(conn, 1)[0])
+            seen.append((user, password))
+            if (user, password) != credentials:
+                conn.sendall(b"\x01\x01")
+                return
+            conn.sendall(b"\x01\x00")
+        _, _command, _, kind = _recv(conn, 4)
+        if kind == 1:
+            address: Any = socket.inet_ntoa(_recv(conn, 4))
+        elif kind == 4:
+            address = socket.inet_ntop(socket.AF_INET6, _recv(conn, 16))
+        else:
+            address = _recv(conn, _recv(conn, 1)[0]).decode()
+        port = int.from_bytes(_recv(conn, 2), "big")
+        seen.append((kind, address, port))
+        conn.sendall(b"\x05\x00\x00\x01\x7f\x00\x00\x01\x00\x50")
+        while server.read_request(conn):
+            conn.sendall(response(b"socks"))
+
+    handler.seen = seen  # type: ignore[attr-defined]
+    return handler
+
+
+@pytest.mark.parametrize(
+    "scheme, expected",
+    [
+        ("socks5h", {(3, "localhost", 8080)}),
+        ("socks5", {(1, "127.0.0.1", 8080), (4, "::1", 8080)}),  # the name resolved here
+    ],
+)
+async def test_socks5_resolves_locally_and_socks5h_on_the_proxy(
+    client: Any, scripted: Any, scheme: str, expected: set[tuple[int, str, int]]
+) -> None:
+    handler = _socks5_proxy()
+    server = scripted(handler)
+    reply = await client.fetch(
+        "http://localhost:8080/", proxy_host=f"{scheme}://127.0.0.1", proxy_port=server.port
+    )
+    assert reply.body == b"socks"
+    (seen,) = handler.seen
+    assert seen in expected
+
+
+async def test_socks5_credentials_in_proxy_host_are_percent_decoded(
+    client: Any, scripted: Any
+) -> None:
+    handler = _socks5_proxy((b"us@er", b"p:ss word"))
+    server = scripted(handler)
+    reply = await client.fetch(
+        f"http://{ORIGIN}/", proxy_host=f"socks5h://us%40er:p%3Ass%20word@127.0.0.1:{server.port}"
+    )
+    assert reply.body == b"socks"
+    assert handler.seen == [(b"us@er", b"p:ss word"), (3, ORIGIN, 80)]
+
+
+async def test_socks5_refused_credentials_fail_the_request(client: Any, scripted: Any) -> None:
+    from squall._errors import HTTPClientError
+
+    server = scripted(_socks5_proxy((b"user", b"right")))
+    with pytest.raises(HTTPClientError) as info:
+        await client.fetch(
+            f"http://{ORIGIN}/", proxy_host=f"socks5h://user:wrong@127.0.0.1:{server.port}"
+        )
+    assert info.value.code == 599
+
+
+async def test_socks4a_sends_the_name_to_the_proxy(client: Any, scripted: Any) -> None:
+    seen: list[Any] = []
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        head = _recv(conn, 8)
+        data = b""
+        while data.count(b"\x00") < 2:
+            data += conn.recv(1)
+        _user_id, name, _ = data.split(b"\x00")
+        seen.append((head[:2], int.from_bytes(head[2:4], "big"), head[4:8], name))
+        conn.sendall(b"\x00\x5a" + b"\x00" * 6)
+        while server.read_request(conn):
+            conn.sendall(response(b"socks4a"))
+
+    server = scripted(handler)
+    reply = await client.fetch(
+        f"http://{ORIGIN}:8080/", proxy_host=f"socks4a://127.0.0.1:{server.port}"
+    )
+    assert reply.body == b"socks4a"
+    # An invalid IP 0.0.0.x says "the name follows" (SOCKS4a).
+    ((command, port, ip, name),) = seen
+    assert (command, port, name) == (b"\x04\x01", 8080, ORIGIN.encode())
+    assert ip[:3] == b"\x00\x00\x00" and ip[3] != 0
