@@ -28,6 +28,7 @@ from squall._arguments import ClientSettings
 from squall._engine import Engine
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
 from squall._framing import IDEMPOTENT_METHODS
+from squall._http1.authenticate import DigestAuthenticator
 from squall._http1.connect import Dialer, Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.deadlines import Deadlines, HopTimer
@@ -53,7 +54,7 @@ def check_supported(request: HTTPRequest) -> None:
     """Refuse, before any I/O, what this engine cannot do.
 
     Raises:
-        ValueError: http_version "2"/"3", or an auth_mode other than basic.
+        ValueError: http_version "2"/"3", or an auth_mode other than basic or digest.
         NotImplementedError: a proxy setting ``proxied.check_proxy`` refuses.
     """
     if request.http_version not in (None, "1.1"):
@@ -63,11 +64,8 @@ def check_supported(request: HTTPRequest) -> None:
         )
     if request.proxy_host:
         check_proxy(request)
-    if request.auth_mode not in (None, "basic"):
-        raise ValueError(
-            f"unsupported auth_mode {request.auth_mode!r}: SimpleAsyncHTTPClient does basic "
-            "auth only; use CurlAsyncHTTPClient for digest"
-        )
+    if request.auth_mode not in (None, "basic", "digest"):
+        raise ValueError(f"unsupported auth_mode {request.auth_mode!r} (basic or digest)")
 
 
 def request_headers(request: HTTPRequest) -> list[tuple[str, str]]:
@@ -117,6 +115,7 @@ class HTTP1Engine:
         )
         self._expiry: asyncio.TimerHandle | None = None
         self._deadlines = Deadlines(self.loop)
+        self._digest = DigestAuthenticator()
         # One read buffer for every connection: each read is consumed before the next.
         self._scratch = memoryview(bytearray(1024 * 1024))
 
@@ -126,6 +125,8 @@ class HTTP1Engine:
         # suspension is the exchange's future (each nested await would be paid again
         # on every resumption).
         check_supported(request)
+        if request.auth_mode == "digest":  # the authenticator calls back without it
+            return await self._digest.fetch(self.fetch, request)
         fields = request_headers(request)
         wire = request  # what goes on the connection (proxied.forwarded may change it)
         if request.proxy_host:
