@@ -24,6 +24,7 @@ from typing import Any
 
 from squall._errors import translate_os_error
 from squall._http1.deadlines import HopTimer
+from squall._http1.proxy_tls import through_tls_proxy
 from squall._http1.socks import socks_handshake
 from squall._http1.tls import TLSContexts, tls_key
 from squall._http1.tunnel import connect_tunnel
@@ -183,6 +184,14 @@ class Dialer:
         timings.resolved = timings.connected = timings.secured = time.monotonic()
         timer.phase, timer.message = "connect", f"Timeout while connecting to {where}"
         sock = await self._connect_any(addrs, source, where)
+        if proxy is not None and proxy.scheme == "https":
+            agent = request.user_agent or DEFAULT_USER_AGENT
+            tls = self.ssl_context(request)
+            pair = await through_tls_proxy(
+                self.loop, sock, proxy, request, protocol_factory, tls, timer, agent
+            )
+            timings.connected = timings.secured = time.monotonic()
+            return pair
         if proxy is not None:
             await self._through(proxy, request, sock, family, timer)
         timings.connected = timings.secured = time.monotonic()

@@ -29,8 +29,7 @@ def check_proxy(request: HTTPRequest) -> None:
 
     Raises:
         ValueError: a malformed ``proxy_host``.
-        NotImplementedError: ``proxy_auth_mode="digest"``; an https:// proxy
-            for an https URL (TLS inside TLS).
+        NotImplementedError: ``proxy_auth_mode="digest"``.
     """
     proxy = request_proxy(request)
     if proxy is None:
@@ -39,11 +38,6 @@ def check_proxy(request: HTTPRequest) -> None:
         raise NotImplementedError(
             f"proxy_auth_mode {proxy.auth_mode!r} not supported by SimpleAsyncHTTPClient "
             "(basic only); use CurlAsyncHTTPClient"
-        )
-    if proxy.scheme == "https" and request.scheme == "https":
-        raise NotImplementedError(
-            "an https URL through an https:// proxy (TLS in TLS) is not supported by "
-            "SimpleAsyncHTTPClient; use CurlAsyncHTTPClient or an http:// proxy"
         )
 
 

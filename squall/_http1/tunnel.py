@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Awaitable, Callable
 
 import httptools
 
@@ -25,7 +26,7 @@ from squall._proxies import Proxy
 from squall._request_defaults import basic_authorization
 from squall._urls import bracket
 
-__all__ = ["ProxyRefused", "connect_tunnel", "proxy_authorization"]
+__all__ = ["ProxyRefused", "connect_tunnel", "proxy_authorization", "tunnel_over"]
 
 # The proxy's answer to CONNECT: a head and, when refused, a short error page.
 _MAX_HEAD = 64 * 1024
@@ -65,18 +66,37 @@ async def connect_tunnel(
         RemoteProtocolError: a malformed answer, or one too large.
         HTTPStreamClosedError: the proxy closed before answering.
     """
+
+    async def send(data: bytes) -> None:
+        await loop.sock_sendall(sock, data)
+
+    async def receive() -> bytes:
+        return await loop.sock_recv(sock, 65536)
+
+    await tunnel_over(send, receive, proxy, host, port, user_agent)
+
+
+async def tunnel_over(
+    send: Callable[[bytes], Awaitable[None]],
+    receive: Callable[[], Awaitable[bytes]],
+    proxy: Proxy,
+    host: str,
+    port: int,
+    user_agent: str,
+) -> None:
+    """``connect_tunnel`` over any byte stream (``receive`` returns b"" at the end)."""
     authority = f"{bracket(host)}:{port}"
     lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}", f"User-Agent: {user_agent}"]
     credentials = proxy_authorization(proxy)
     if credentials is not None:
         lines.append(f"Proxy-Authorization: {credentials}")
-    await loop.sock_sendall(sock, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    await send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
     reader = _Answer(proxy.where)
     data = b""
     while b"\r\n\r\n" not in data:
         if len(data) > _MAX_HEAD:
             raise RemoteProtocolError(f"{proxy.where} sent a CONNECT response head over 64 KiB")
-        chunk = await loop.sock_recv(sock, 65536)
+        chunk = await receive()
         if not chunk:
             raise HTTPStreamClosedError(f"{proxy.where} closed the connection before answering")
         data += chunk
@@ -89,7 +109,7 @@ async def connect_tunnel(
         return
     reader.feed(rest)
     while not reader.complete:
-        chunk = await loop.sock_recv(sock, 65536)
+        chunk = await receive()
         if not chunk:
             break  # a body delimited by the close
         reader.feed(chunk)
