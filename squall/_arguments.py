@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from squall._proxy_env import EnvProxies
 from squall._request import DEFAULTS, HTTPRequest
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "check_max_clients",
     "check_per_host",
     "check_resolver",
+    "check_trust_env",
     "checked_defaults",
     "checked_mapping",
     "client_settings",
@@ -148,6 +151,12 @@ def check_idle_timeout(value: object) -> None:
         raise ValueError(f"idle_timeout must be >= 0 and finite, got {value!r}")
 
 
+def check_trust_env(value: object) -> None:
+    """``trust_env``: a bool (a truthy string would read the environment by mistake)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"trust_env must be a bool, got {type(value).__name__}: {value!r}")
+
+
 ArgumentChecks = Mapping[str, Callable[[Any], object]]
 
 #: AsyncHTTPClient's arguments, each with its check (configure() checks with it).
@@ -159,6 +168,7 @@ BASE_ARGUMENTS: Final[ArgumentChecks] = {
     "max_buffer_size": functools.partial(check_limit, "max_buffer_size"),
     "max_header_size": functools.partial(check_limit, "max_header_size", optional=True),
     "max_body_size": functools.partial(check_limit, "max_body_size", optional=True),
+    "trust_env": check_trust_env,
 }
 
 #: SimpleAsyncHTTPClient's arguments: the base's and its pool's.
@@ -181,6 +191,7 @@ class ClientSettings:
         max_buffer_size: the most body bytes held in memory for one response.
         max_header_size: the most bytes of one response head.
         max_body_size: the most decoded body bytes, streamed or not.
+        env_proxies: the environment's proxies (``trust_env=True``), or None.
     """
 
     defaults: Mapping[str, Any]
@@ -190,6 +201,7 @@ class ClientSettings:
     max_buffer_size: int
     max_header_size: int
     max_body_size: int
+    env_proxies: EnvProxies | None = None
 
     def body_limit(self, request: HTTPRequest) -> int:
         """The most body bytes one response may bring: the one rule both engines apply.
@@ -210,6 +222,7 @@ def client_settings(
     max_buffer_size: object = MAX_BUFFER_SIZE,
     max_header_size: object = None,
     max_body_size: object = None,
+    trust_env: object = False,
 ) -> ClientSettings:
     """Check AsyncHTTPClient's arguments and return them as ``ClientSettings``.
 
@@ -223,6 +236,7 @@ def client_settings(
     check_limit("max_buffer_size", max_buffer_size)
     check_limit("max_header_size", max_header_size, optional=True)
     check_limit("max_body_size", max_body_size, optional=True)
+    check_trust_env(trust_env)
     assert isinstance(max_clients, int) and isinstance(max_buffer_size, int)
     return ClientSettings(
         defaults=merged,
@@ -232,4 +246,5 @@ def client_settings(
         max_buffer_size=max_buffer_size,
         max_header_size=MAX_HEADER_SIZE if max_header_size is None else max_header_size,  # type: ignore[arg-type]
         max_body_size=max_buffer_size if max_body_size is None else max_body_size,  # type: ignore[arg-type]
+        env_proxies=EnvProxies.from_environ(os.environ) if trust_env else None,
     )

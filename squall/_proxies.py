@@ -98,7 +98,7 @@ def request_proxy(request: HTTPRequest) -> Proxy | None:
     except ValueError as exc:
         raise ValueError(f"malformed proxy_host {text!r}: {exc}") from None
     host = parts.hostname or ""
-    if not host or parts.path or parts.query or parts.fragment:
+    if not host or parts.path not in ("", "/") or parts.query or parts.fragment:
         raise ValueError(f"malformed proxy_host {text!r}: expected [scheme://]host[:port]")
     if ":" in host:
         try:

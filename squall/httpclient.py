@@ -100,6 +100,9 @@ class AsyncHTTPClient(ConfigurableClient):
         max_header_size: the most bytes of response headers (None: 64 KiB).
         max_body_size: the most decoded body bytes, streamed or not
             (None: max_buffer_size).
+        trust_env: use the proxies named by ``http_proxy``, ``https_proxy``,
+            ``all_proxy`` and ``no_proxy`` (either case; read when the client
+            is made) for requests without a ``proxy_host`` (off by default).
 
     Raises:
         TypeError, ValueError: a bad argument, named in the message (also
@@ -156,6 +159,7 @@ class AsyncHTTPClient(ConfigurableClient):
         max_buffer_size: int = MAX_BUFFER_SIZE,
         max_header_size: int | None = None,
         max_body_size: int | None = None,
+        trust_env: bool = False,
     ) -> None:
         """Set up the client (called once per new instance; see _configurable).
 
@@ -172,6 +176,7 @@ class AsyncHTTPClient(ConfigurableClient):
             max_buffer_size=max_buffer_size,
             max_header_size=max_header_size,
             max_body_size=max_body_size,
+            trust_env=trust_env,
         )
         self.defaults = dict(settings.defaults)
         self._admission = Admission(settings.max_clients)
@@ -290,8 +295,9 @@ class AsyncHTTPClient(ConfigurableClient):
             else self._engine.fetch
         )
         try:
+            env = self.settings.env_proxies  # trust_env: per hop, so NO_PROXY sees each host
             while True:
-                response = await hop(request)
+                response = await hop(request if env is None else env.apply(request))
                 if not will_follow(request, response.code, response.headers):
                     break
                 hops.add(response)
