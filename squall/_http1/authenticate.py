@@ -1,4 +1,9 @@
-"""``auth_mode="digest"`` on the simple engine: the round trips around squall._digest.
+"""Digest auth on the simple engine: the round trips around squall._digest.
+
+For origins (``auth_mode="digest"``: 401, WWW-Authenticate, Authorization)
+and for plain http forwarded to an HTTP proxy (``proxy_auth_mode="digest"``:
+407, Proxy-Authenticate, Proxy-Authorization; a CONNECT is answered in
+``tunnel.py``).
 
 ``DigestAuthenticator.fetch`` wraps one hop. The first request to an origin
 goes without credentials; a ``401`` with a Digest challenge is answered once,
@@ -16,48 +21,79 @@ response. A bytes body is simply sent again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from squall._digest import DigestChallenge, DigestSession, parse_challenges
 from squall._headers import HTTPHeaders
+from squall._proxies import request_proxy
 from squall._request import HTTPRequest
 from squall._request_defaults import credentials
 from squall._response import HTTPResponse
+from squall._urls import bracket
 
-__all__ = ["DigestAuthenticator"]
+__all__ = ["ORIGIN", "PROXY", "DigestAuthenticator", "digest_challenge"]
 
 Hop = Callable[[HTTPRequest], Awaitable[HTTPResponse]]
 
 
+@dataclass(frozen=True, slots=True)
+class _Role:
+    """Who asks: the status, the field it challenges with, the field that answers."""
+
+    code: int
+    challenge_field: str
+    answer_field: str
+    proxy: bool
+
+
+ORIGIN = _Role(401, "WWW-Authenticate", "Authorization", proxy=False)
+PROXY = _Role(407, "Proxy-Authenticate", "Proxy-Authorization", proxy=True)
+
+
 class DigestAuthenticator:
-    """The digest sessions of one client, by origin (scheme, host, port) and credentials."""
+    """The digest sessions of one client for one role, by origin (or proxy) and credentials.
 
-    __slots__ = ("_sessions",)
+    Args:
+        role: ``ORIGIN`` or ``PROXY``.
+    """
 
-    def __init__(self) -> None:
-        self._sessions: dict[tuple[str, str, int, bytes, bytes], DigestSession] = {}
+    __slots__ = ("_role", "_sessions")
+
+    def __init__(self, role: _Role = ORIGIN) -> None:
+        self._role = role
+        self._sessions: dict[Hashable, DigestSession] = {}
 
     async def fetch(self, hop: Hop, request: HTTPRequest) -> HTTPResponse:
         """Run ``request`` through ``hop``, answering Digest challenges.
 
-        ``hop`` gets copies of ``request`` without ``auth_mode`` and credentials,
-        carrying the Authorization field instead.
+        ``hop`` gets copies of ``request`` without the digest mode and its
+        credentials, carrying the Authorization (Proxy-Authorization) field instead.
         """
-        pair = credentials(request)
-        attempt = _Attempts(request)
+        role = self._role
+        attempt = _Attempts(request, role)
+        if role.proxy:
+            proxy = request_proxy(request)
+            assert proxy is not None
+            name = (proxy.username or "").encode("utf-8")
+            pair: tuple[bytes, bytes] | None = (name, proxy.password.encode("utf-8"))
+            key: Hashable = (proxy, request.scheme)
+        else:
+            pair = credentials(request)
+            # Per origin and credentials: a session never signs for other credentials.
+            key = (request.scheme, request.host, request.port, pair)
         if pair is None:
             return await hop(attempt.plain(probe=False))
-        # Per origin and credentials: a session never signs for other credentials.
-        origin = (request.scheme, request.host, request.port, *pair)
+        origin = key
         session = self._sessions.get(origin)
         if session is not None:
             response = await hop(attempt.signed(session))
         else:
             response = await hop(attempt.plain(probe=True))
         answered = stale_retried = False
-        while response.code == 401 and not attempt.body_spent:
-            challenge = _digest_challenge(response.headers)
+        while response.code == role.code and not attempt.body_spent:
+            challenge = digest_challenge(response.headers, role.challenge_field)
             if challenge is None:
                 break
             if answered:
@@ -68,7 +104,7 @@ class DigestAuthenticator:
             session = DigestSession(challenge, *pair)
             self._sessions[origin] = session
             response = await hop(attempt.signed(session))
-        if response.code == 401:
+        if response.code == role.code:
             self._sessions.pop(origin, None)
         return response
 
@@ -76,8 +112,9 @@ class DigestAuthenticator:
 class _Attempts:
     """Copies of one request for each try, and whether its body_producer ran."""
 
-    def __init__(self, request: HTTPRequest) -> None:
+    def __init__(self, request: HTTPRequest, role: _Role) -> None:
         self.request = request
+        self.role = role
         self.body_spent = False
 
     def plain(self, probe: bool) -> HTTPRequest:
@@ -88,7 +125,10 @@ class _Attempts:
 
     def signed(self, session: DigestSession) -> HTTPRequest:
         copy = self._copy()
-        copy.headers["Authorization"] = session.authorization(copy.method, copy.target)
+        request = self.request
+        # A proxy's request-target is absolute (RFC 9112 §3.2.2), and so is the uri.
+        uri = f"http://{request.netloc}{request.target}" if self.role.proxy else request.target
+        copy.headers[self.role.answer_field] = session.authorization(copy.method, uri)
         return copy
 
     def _copy(self) -> HTTPRequest:
@@ -96,9 +136,17 @@ class _Attempts:
         copy = HTTPRequest.__new__(HTTPRequest)
         copy.__dict__.update(request.__dict__)
         copy.headers = HTTPHeaders(request.headers)
-        copy.auth_mode = None
-        copy.auth_username = copy.auth_password = None
-        copy.url_username = copy.url_password = None
+        if self.role.proxy:
+            proxy = request_proxy(request)
+            assert proxy is not None
+            # Without credentials (userinfo in proxy_host included): the field carries them.
+            copy.proxy_host = f"{proxy.scheme}://{bracket(proxy.host)}:{proxy.port}"
+            copy.proxy_auth_mode = copy.proxy_username = None
+            copy.proxy_password = ""
+        else:
+            copy.auth_mode = None
+            copy.auth_username = copy.auth_password = None
+            copy.url_username = copy.url_password = None
         producer = request.body_producer
         if producer is not None:
 
@@ -110,8 +158,9 @@ class _Attempts:
         return copy
 
 
-def _digest_challenge(headers: HTTPHeaders) -> DigestChallenge | None:
-    for value in headers.get_list("WWW-Authenticate"):
+def digest_challenge(headers: HTTPHeaders, field: str) -> DigestChallenge | None:
+    """The first Digest challenge in ``field`` this module can answer, or None."""
+    for value in headers.get_list(field):
         for scheme, params in parse_challenges(value):
             if scheme == "digest":
                 challenge = DigestChallenge.from_params(params)

@@ -22,6 +22,7 @@ from asyncio.staggered import staggered_race
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
+from squall._digest import DigestSession
 from squall._errors import translate_os_error
 from squall._http1.deadlines import HopTimer
 from squall._http1.proxy_tls import through_tls_proxy
@@ -95,6 +96,7 @@ class Dialer:
         self.resolver = resolver
         self.hostname_mapping = hostname_mapping or {}
         self._contexts = TLSContexts()
+        self._proxy_digests: dict[Proxy, DigestSession] = {}  # CONNECT's digest sessions
 
     # -- what to dial ------------------------------------------------------------
 
@@ -188,7 +190,15 @@ class Dialer:
             agent = request.user_agent or DEFAULT_USER_AGENT
             tls = self.ssl_context(request)
             pair = await through_tls_proxy(
-                self.loop, sock, proxy, request, protocol_factory, tls, timer, agent
+                self.loop,
+                sock,
+                proxy,
+                request,
+                protocol_factory,
+                tls,
+                timer,
+                agent,
+                self._proxy_digests,
             )
             timings.connected = timings.secured = time.monotonic()
             return pair
@@ -223,7 +233,8 @@ class Dialer:
             if proxy.speaks_http:
                 if not proxy.forwards(request.scheme):
                     agent = request.user_agent or DEFAULT_USER_AGENT
-                    await connect_tunnel(self.loop, sock, proxy, host, port, agent)
+                    digests = self._proxy_digests
+                    await connect_tunnel(self.loop, sock, proxy, host, port, agent, digests)
                 return
             if not proxy.remote_dns:  # socks5, socks4: the origin's name is resolved here
                 wanted = socket.AF_INET if proxy.scheme == "socks4" else family

@@ -28,13 +28,18 @@ from squall._arguments import ClientSettings
 from squall._engine import Engine
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
 from squall._framing import IDEMPOTENT_METHODS
-from squall._http1.authenticate import DigestAuthenticator
+from squall._http1.authenticate import ORIGIN, PROXY, DigestAuthenticator
 from squall._http1.connect import Dialer, Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.deadlines import Deadlines, HopTimer
 from squall._http1.exchange import Exchange
 from squall._http1.pool import ConnectionPool, Handoff
-from squall._http1.proxied import check_proxy, forwarded, refused_response
+from squall._http1.proxied import (
+    check_proxy,
+    forwarded,
+    proxy_digest_applies,
+    refused_response,
+)
 from squall._http1.tunnel import ProxyRefused
 from squall._request import HTTPRequest
 from squall._request_defaults import (
@@ -54,8 +59,8 @@ def check_supported(request: HTTPRequest) -> None:
     """Refuse, before any I/O, what this engine cannot do.
 
     Raises:
-        ValueError: http_version "2"/"3", or an auth_mode other than basic or digest.
-        NotImplementedError: a proxy setting ``proxied.check_proxy`` refuses.
+        ValueError: http_version "2"/"3", an auth_mode other than basic or digest,
+            a malformed proxy_host (``proxied.check_proxy``).
     """
     if request.http_version not in (None, "1.1"):
         raise ValueError(
@@ -115,7 +120,8 @@ class HTTP1Engine:
         )
         self._expiry: asyncio.TimerHandle | None = None
         self._deadlines = Deadlines(self.loop)
-        self._digest = DigestAuthenticator()
+        self._digest = DigestAuthenticator(ORIGIN)
+        self._proxy_digest = DigestAuthenticator(PROXY)
         # One read buffer for every connection: each read is consumed before the next.
         self._scratch = memoryview(bytearray(1024 * 1024))
 
@@ -125,8 +131,10 @@ class HTTP1Engine:
         # suspension is the exchange's future (each nested await would be paid again
         # on every resumption).
         check_supported(request)
-        if request.auth_mode == "digest":  # the authenticator calls back without it
+        if request.auth_mode == "digest":  # the authenticators call back without it
             return await self._digest.fetch(self.fetch, request)
+        if request.proxy_auth_mode == "digest" and proxy_digest_applies(request):
+            return await self._proxy_digest.fetch(self.fetch, request)
         fields = request_headers(request)
         wire = request  # what goes on the connection (proxied.forwarded may change it)
         if request.proxy_host:

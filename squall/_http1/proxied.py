@@ -3,7 +3,7 @@
 The dialling is in ``connect.Dialer`` (a tunnel through CONNECT or SOCKS, or a
 connection to the proxy itself); this module holds the rest:
 
-- ``check_proxy``: refuse, before any I/O, what the engine cannot do;
+- ``check_proxy``: refuse a malformed ``proxy_host`` before any I/O;
 - ``forwarded``: plain http through an HTTP proxy is sent to the proxy with an
   absolute-form target (RFC 9112 §3.2.2) and ``Proxy-Authorization``. Through a
   tunnel nothing changes: the origin gets the request it would get directly;
@@ -21,24 +21,27 @@ from squall._proxies import request_proxy
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
 
-__all__ = ["check_proxy", "forwarded", "refused_response"]
+__all__ = ["check_proxy", "forwarded", "proxy_digest_applies", "refused_response"]
 
 
 def check_proxy(request: HTTPRequest) -> None:
-    """Refuse the proxy settings this engine does not implement (before any I/O).
+    """Refuse a proxy setting this engine cannot use (before any I/O).
 
     Raises:
-        ValueError: a malformed ``proxy_host``.
-        NotImplementedError: ``proxy_auth_mode="digest"``.
+        ValueError: a malformed ``proxy_host`` or an unknown proxy scheme.
     """
+    request_proxy(request)
+
+
+def proxy_digest_applies(request: HTTPRequest) -> bool:
+    """True when digest auth to the proxy is answered per request (a forwarded one)."""
     proxy = request_proxy(request)
-    if proxy is None:
-        return
-    if proxy.auth_mode != "basic" and proxy.username is not None:
-        raise NotImplementedError(
-            f"proxy_auth_mode {proxy.auth_mode!r} not supported by SimpleAsyncHTTPClient "
-            "(basic only); use CurlAsyncHTTPClient"
-        )
+    return (
+        proxy is not None
+        and proxy.auth_mode == "digest"
+        and proxy.username is not None
+        and proxy.forwards(request.scheme)
+    )
 
 
 def forwarded(

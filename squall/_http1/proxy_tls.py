@@ -15,6 +15,7 @@ import ssl
 from collections import deque
 from collections.abc import Callable
 
+from squall._digest import DigestSession
 from squall._errors import translate_os_error
 from squall._http1.deadlines import HopTimer
 from squall._http1.tunnel import tunnel_over
@@ -78,6 +79,7 @@ async def through_tls_proxy(
     context: ssl.SSLContext,
     timer: HopTimer,
     user_agent: str,
+    digests: dict[Proxy, DigestSession],
 ) -> tuple[asyncio.BaseTransport, asyncio.BaseProtocol]:
     """TLS to ``proxy`` on the connected ``sock``, then a CONNECT tunnel and TLS to
     the origin for an https request; the transport, handed to a new protocol.
@@ -110,7 +112,7 @@ async def through_tls_proxy(
 
             try:
                 await tunnel_over(
-                    send, stream.receive, proxy, request.host, request.port, user_agent
+                    send, stream.receive, proxy, request.host, request.port, user_agent, digests
                 )
             except OSError as exc:
                 raise translate_os_error(exc, proxy.where) from exc

@@ -232,3 +232,33 @@ async def test_body_producer_runs_only_for_the_signed_request(client: Any, scrip
     assert reply.body == b"welcome"
     assert calls == 1
     assert script.bodies[-1].count(b"streamed body") == 1
+
+
+# -- digest to a proxy (plain http forwarded) -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digest_proxy(certs: Certs) -> Iterator[DigestServer]:
+    server = DigestServer(certs, proxy=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_digest_proxy_auth_for_forwarded_requests(
+    client: Any, digest_proxy: DigestServer
+) -> None:
+    # The digest "proxy" answers proxied requests itself (see tests/servers/digest.py).
+    url = "http://origin.test/through?y=2"
+    options: dict[str, Any] = {
+        "proxy_host": "127.0.0.1",
+        "proxy_port": digest_proxy.http_port,
+        "proxy_username": DIGEST_USER,
+        "proxy_auth_mode": "digest",
+    }
+    reply = await client.fetch(url, proxy_password=DIGEST_PASSWORD, **options)
+    data = json.loads(reply.body)
+    assert (data["user"], data["target"]) == (DIGEST_USER, url)
+    with pytest.raises(HTTPClientError) as info:
+        await client.fetch(url, proxy_password="wrong", **options)
+    assert info.value.code == 407

@@ -253,17 +253,11 @@ def _answer_every_request(conn: socket.socket, server: ScriptedServer) -> None:
 
 @simple_only
 @pytest.mark.squall_only
-@pytest.mark.parametrize(
-    "options, url",
-    [
-        ({"proxy_username": "u", "proxy_auth_mode": "digest"}, "http://origin.test/"),
-    ],
-)
-async def test_simple_engine_refuses_what_it_does_not_do(
-    client: Any, scripted: Any, options: dict[str, Any], url: str
+@pytest.mark.parametrize("proxy_host", ["ftp://127.0.0.1", "http://127.0.0.1/path", "http://[::1"])
+async def test_simple_engine_refuses_a_malformed_proxy_host(
+    client: Any, scripted: Any, proxy_host: str
 ) -> None:
     server = scripted(_answer_every_request)
-    scheme = "https://" if url.startswith("https") else "http://"
-    with pytest.raises(NotImplementedError, match="SimpleAsyncHTTPClient"):
-        await client.fetch(url, proxy_host=f"{scheme}127.0.0.1:{server.port}", **options)
+    with pytest.raises(ValueError, match="proxy"):
+        await client.fetch(server.url, proxy_host=proxy_host, proxy_port=server.port)
     assert server.connections == 0  # refused before any I/O

@@ -10,6 +10,7 @@ pass), and the SOCKS handshakes byte by byte.
 from __future__ import annotations
 
 import base64
+import secrets
 import socket
 import ssl
 from typing import Any
@@ -17,12 +18,15 @@ from typing import Any
 import pytest
 import trustme
 
+from squall._errors import HTTPClientError
+from tests.servers.digest import DIGEST_PASSWORD, DIGEST_REALM, DIGEST_USER, DigestApp
 from tests.servers.scripted import ScriptedServer, response
 
 # Tornado's simple client has no proxies: on it, these are squall's own.
 pytestmark = pytest.mark.squall_only("simple")
 
 ORIGIN = "origin.squall.test"  # never resolved: only the proxy is dialled
+OTHER = "other.squall.test"
 
 
 def _basic(user: str, password: str) -> str:
@@ -136,6 +140,7 @@ async def test_connect_tunnel_checks_the_origin_name_and_keeps_credentials_out(
     assert _values(one, "host") == [ORIGIN]
     assert _values(one, "proxy-authorization") == _values(two, "proxy-authorization") == []
     assert server.connections == 1  # the tunnel is kept alive
+    client.close()  # ends the TLS handler's read now (the server cannot close its socket)
 
 
 async def test_connect_refused_is_the_proxy_response(
@@ -162,6 +167,121 @@ async def test_connect_refused_is_the_proxy_response(
     assert reply.code == 407
     assert reply.body == b"no entry"
     assert reply.headers["Proxy-Authenticate"] == 'Basic realm="p"'
+
+
+def _digest_tunnel_proxy(origin_ca: trustme.CA, app: DigestApp) -> Any:
+    """A CONNECT proxy demanding digest auth (checked by ``app``), keeping the
+    connection open after its 407, then the origin inside the tunnel."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    origin_ca.issue_cert(ORIGIN, OTHER).configure_cert(context)
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        while head := server.read_head(conn):
+            target = head.split(b" ")[1].decode()
+            values = _values(head, "proxy-authorization")
+            if values and app.check("CONNECT", target, values[0]):
+                break
+            nonce = secrets.token_hex(8)
+            app.nonces.add(nonce)
+            challenge = f'Digest realm="{DIGEST_REALM}", qop="auth", nonce="{nonce}"'
+            conn.sendall(
+                response(
+                    b"denied",
+                    "407 Proxy Authentication Required",
+                    [f"Proxy-Authenticate: {challenge}"],
+                )
+            )
+        else:
+            return
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        with context.wrap_socket(conn, server_side=True) as tls:
+            while head := server.read_request(tls):
+                tls.sendall(response(b"authenticated tunnel"))
+
+    return handler
+
+
+async def test_connect_with_digest_proxy_auth(
+    make_client: Any, scripted: Any, origin_ca: trustme.CA, tmp_path: Any
+) -> None:
+    app = DigestApp(proxy=True)
+    server = scripted(_digest_tunnel_proxy(origin_ca, app))
+    ca = tmp_path / "origin-ca.pem"
+    origin_ca.cert_pem.write_to_path(str(ca))
+    options: dict[str, Any] = {
+        "proxy_host": "127.0.0.1",
+        "proxy_port": server.port,
+        "proxy_username": DIGEST_USER,
+        "proxy_password": DIGEST_PASSWORD,
+        "proxy_auth_mode": "digest",
+        "ca_certs": str(ca),
+    }
+    client = make_client()
+    reply = await client.fetch(f"https://{ORIGIN}/", **options)
+    assert reply.body == b"authenticated tunnel"
+    connects = [head for head in server.requests if head.startswith(b"CONNECT")]
+    assert len(connects) == 2 and server.connections == 1  # answered on the same connection
+    assert _values(connects[0], "proxy-authorization") == []
+    client.close()  # ends the TLS handler's read now
+
+
+async def test_connect_digest_session_signs_the_next_tunnel_at_once(
+    make_client: Any,
+    scripted: Any,
+    origin_ca: trustme.CA,
+    tmp_path: Any,
+    engine: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    if "curl" in engine.lower():
+        reason = "curl engine: every CONNECT starts with a fresh digest challenge"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    server = scripted(_digest_tunnel_proxy(origin_ca, DigestApp(proxy=True)))
+    ca = tmp_path / "origin-ca.pem"
+    origin_ca.cert_pem.write_to_path(str(ca))
+    client = make_client()
+    try:
+        for host in (ORIGIN, OTHER):  # another origin: another tunnel
+            reply = await client.fetch(
+                f"https://{host}/",
+                proxy_host="127.0.0.1",
+                proxy_port=server.port,
+                proxy_username=DIGEST_USER,
+                proxy_password=DIGEST_PASSWORD,
+                proxy_auth_mode="digest",
+                ca_certs=str(ca),
+            )
+            assert reply.body == b"authenticated tunnel"
+        connects = [head for head in server.requests if head.startswith(b"CONNECT")]
+        assert len(connects) == 3  # challenged once, then signed at once
+        assert _values(connects[2], "proxy-authorization") != []
+    finally:
+        client.close()  # ends the TLS handlers' reads now
+
+
+async def test_connect_with_wrong_digest_credentials_is_407(
+    make_client: Any,
+    scripted: Any,
+    origin_ca: trustme.CA,
+    engine: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    if "curl" in engine.lower():
+        reason = "curl engine: a refused CONNECT is a 599 HTTPConnectionError, not the 407"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    server = scripted(_digest_tunnel_proxy(origin_ca, DigestApp(proxy=True)))
+    with pytest.raises(HTTPClientError) as info:
+        await make_client().fetch(
+            f"https://{ORIGIN}/",
+            proxy_host="127.0.0.1",
+            proxy_port=server.port,
+            proxy_username=DIGEST_USER,
+            proxy_password="wrong",
+            proxy_auth_mode="digest",
+        )
+    assert info.value.code == 407
+    connects = [head for head in server.requests if head.startswith(b"CONNECT")]
+    assert len(connects) == 2  # the challenge was answered once, then the 407 is the answer
 
 
 # -- SOCKS -----------------------------------------------------------------------------
@@ -246,8 +366,6 @@ async def test_socks5_credentials_in_proxy_host_are_percent_decoded(
 
 
 async def test_socks5_refused_credentials_fail_the_request(client: Any, scripted: Any) -> None:
-    from squall._errors import HTTPClientError
-
     server = scripted(_socks5_proxy((b"user", b"right")))
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(
