@@ -14,6 +14,7 @@ messages of both engines name the proxy with ``Proxy.where``.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -87,6 +88,20 @@ def request_proxy(request: HTTPRequest) -> Proxy | None:
     text = request.proxy_host
     if not text:
         return None
+    # Parsed a few times per request (checks, pool key, dialling): cached by its inputs.
+    return _proxy(
+        text,
+        request.proxy_port,
+        request.proxy_username,
+        request.proxy_password or "",
+        request.proxy_auth_mode,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _proxy(
+    text: str, port_option: int | None, username: str | None, password: str, mode: str | None
+) -> Proxy:
     scheme, sep, rest = text.rpartition("://")
     scheme = scheme.lower() if sep else "http"
     if scheme not in PROXY_SCHEMES:
@@ -105,15 +120,13 @@ def request_proxy(request: HTTPRequest) -> Proxy | None:
             ipaddress.IPv6Address(host)
         except ValueError:
             raise ValueError(f"malformed proxy_host {text!r}: bad IPv6 address") from None
-    username = request.proxy_username
-    password = request.proxy_password or ""
     if username is None and parts.username is not None:
         username, password = unquote(parts.username), unquote(parts.password or "")
     return Proxy(
         scheme=scheme,
         host=host,
-        port=request.proxy_port or port or (443 if scheme == "https" else 1080),
+        port=port_option or port or (443 if scheme == "https" else 1080),
         username=username,
         password=password,
-        auth_mode=request.proxy_auth_mode or "basic",
+        auth_mode=mode or "basic",
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from socksio import ProtocolError
+from socksio import ProtocolError, SOCKSError
 from socksio.socks4 import (
     SOCKS4ARequest,
     SOCKS4Command,
@@ -69,6 +69,8 @@ async def socks_handshake(
             await _socks4(loop, sock, proxy, host, port)
     except ProtocolError as exc:
         raise RemoteProtocolError(f"Malformed SOCKS reply from {where}: {exc}") from exc
+    except SOCKSError as exc:  # what the request cannot say in SOCKS (an IPv6 origin in SOCKS4)
+        raise HTTPConnectionError(f"Cannot ask {where} for {host}:{port}: {exc}") from exc
 
 
 async def _socks5(
@@ -84,11 +86,10 @@ async def _socks5(
     auth = conn.receive_data(await _recv_exactly(loop, sock, 2, where))
     assert isinstance(auth, SOCKS5AuthReply)
     if auth.method == SOCKS5AuthMethod.USERNAME_PASSWORD and proxy.username is not None:
-        conn.send(
-            SOCKS5UsernamePasswordRequest(
-                proxy.username.encode("utf-8"), proxy.password.encode("utf-8")
-            )
-        )
+        username, password = proxy.username.encode("utf-8"), proxy.password.encode("utf-8")
+        if len(username) > 255 or len(password) > 255:  # RFC 1929: a length byte each
+            raise HTTPConnectionError(f"SOCKS5 credentials for {where} over 255 bytes")
+        conn.send(SOCKS5UsernamePasswordRequest(username, password))
         await loop.sock_sendall(sock, conn.data_to_send())
         verdict = conn.receive_data(await _recv_exactly(loop, sock, 2, where))
         assert isinstance(verdict, SOCKS5UsernamePasswordReply)
