@@ -143,6 +143,22 @@ async def test_connect_tunnel_checks_the_origin_name_and_keeps_credentials_out(
     client.close()  # ends the TLS handler's read now (the server cannot close its socket)
 
 
+async def test_tunnels_are_pooled_per_tls_setting(
+    client: Any, scripted: Any, origin_ca: trustme.CA, tmp_path: Any
+) -> None:
+    server = scripted(_tunnel_proxy(origin_ca))
+    ca = tmp_path / "origin-ca.pem"
+    origin_ca.cert_pem.write_to_path(str(ca))
+    proxy: dict[str, Any] = {"proxy_host": "127.0.0.1", "proxy_port": server.port}
+    try:
+        await client.fetch(f"https://{ORIGIN}/", ca_certs=str(ca), **proxy)
+        await client.fetch(f"https://{ORIGIN}/", ca_certs=str(ca), **proxy)
+        await client.fetch(f"https://{ORIGIN}/", validate_cert=False, **proxy)
+        assert server.connections == 2  # the unverified request never gets the verified tunnel
+    finally:
+        client.close()  # ends the TLS handlers' reads now
+
+
 async def test_connect_refused_is_the_proxy_response(
     client: Any, scripted: Any, engine: str, request: pytest.FixtureRequest
 ) -> None:
