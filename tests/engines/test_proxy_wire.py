@@ -13,6 +13,8 @@ import base64
 import secrets
 import socket
 import ssl
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ import trustme
 from squall._errors import HTTPClientError
 from tests.servers.digest import DIGEST_PASSWORD, DIGEST_REALM, DIGEST_USER, DigestApp
 from tests.servers.scripted import ScriptedServer, response
+from tests.servers.tls import Certs
 
 # Tornado's simple client has no proxies: on it, these are squall's own.
 pytestmark = pytest.mark.squall_only("simple")
@@ -141,6 +144,90 @@ async def test_connect_tunnel_checks_the_origin_name_and_keeps_credentials_out(
     assert _values(one, "proxy-authorization") == _values(two, "proxy-authorization") == []
     assert server.connections == 1  # the tunnel is kept alive
     client.close()  # ends the TLS handler's read now (the server cannot close its socket)
+
+
+def _tls_in_tls_proxy(certs: Certs, origin_ca: trustme.CA) -> Any:
+    """An https:// proxy (the test certificate) that is also the origin inside its
+    tunnel (a certificate for ORIGIN only): TLS in TLS, the inner one over memory BIOs."""
+    outer_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    outer_context.load_cert_chain(certs.server_cert, certs.server_key)
+    inner_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    origin_ca.issue_cert(ORIGIN).configure_cert(inner_context)
+    names: list[str | None] = []
+    inner_context.sni_callback = lambda _sock, name, _ctx: names.append(name)
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        with outer_context.wrap_socket(conn, server_side=True) as outer:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = outer.recv(65536)
+                if not chunk:
+                    return
+                head += chunk
+            server.requests.append(head)
+            outer.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            inner = inner_context.wrap_bio(incoming, outgoing, server_side=True)
+
+            def pump(step: Callable[[], Any]) -> Any:
+                while True:
+                    try:
+                        result = step()
+                    except ssl.SSLWantReadError:
+                        outer.sendall(outgoing.read())
+                        chunk = outer.recv(65536)
+                        if not chunk:
+                            raise EOFError("the client closed") from None
+                        incoming.write(chunk)
+                        continue
+                    outer.sendall(outgoing.read())
+                    return result
+
+            try:
+                pump(inner.do_handshake)
+            except (EOFError, ssl.SSLError):
+                return  # the client refused the origin's certificate
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += pump(lambda: inner.read(65536))
+            server.requests.append(request)
+            inner.write(response(b"tls in tls", headers=["Connection: close"]))
+            outer.sendall(outgoing.read())
+
+    handler.names = names  # type: ignore[attr-defined]
+    return handler
+
+
+async def test_tls_in_tls_checks_each_name(
+    client: Any,
+    scripted: Any,
+    origin_ca: trustme.CA,
+    certs: Certs,
+    tmp_path: Any,
+    engine: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    if "curl" in engine.lower():
+        reason = "curl engine: ca_certs is not applied to the proxy (PROXY_CAINFO)"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    handler = _tls_in_tls_proxy(certs, origin_ca)
+    server = scripted(handler)
+    both = tmp_path / "both-cas.pem"  # the proxy's CA and the origin's
+    both.write_bytes(Path(certs.ca).read_bytes() + origin_ca.cert_pem.bytes())
+    reply = await client.fetch(
+        f"https://{ORIGIN}/inner",
+        ca_certs=str(both),
+        proxy_host=f"https://127.0.0.1:{server.port}",
+        proxy_username="pu",
+        proxy_password="pp",
+    )
+    assert reply.body == b"tls in tls"
+    connect, inner = server.requests
+    assert connect.startswith(f"CONNECT {ORIGIN}:443 HTTP/1.1\r\n".encode())
+    assert _values(connect, "proxy-authorization") == [_basic("pu", "pp")]
+    assert handler.names == [ORIGIN]  # the inner handshake named the origin
+    assert inner.startswith(b"GET /inner HTTP/1.1\r\n")
+    assert _values(inner, "proxy-authorization") == []
 
 
 async def test_tunnels_are_pooled_per_tls_setting(
