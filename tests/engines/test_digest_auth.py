@@ -216,6 +216,7 @@ async def test_nonce_count_goes_up_on_reuse(
     assert counts == ["00000001", "00000002", "00000003"]
 
 
+@pytest.mark.squall_only  # Tornado's curl client takes no body_producer
 async def test_body_producer_runs_only_for_the_signed_request(client: Any, scripted: Any) -> None:
     script = _DigestScript("MD5")
     server = scripted(script)

@@ -208,7 +208,7 @@ async def test_socks4_proxy(
     assert echoed(response)["method"] == "GET"
 
 
-@pytest.mark.squall_only("simple")
+@pytest.mark.squall_only
 @pytest.mark.parametrize("origin", ["http", "https"])
 async def test_https_proxy(
     client: Any,

@@ -25,8 +25,8 @@ from tests.servers.digest import DIGEST_PASSWORD, DIGEST_REALM, DIGEST_USER, Dig
 from tests.servers.scripted import ScriptedServer, response
 from tests.servers.tls import Certs
 
-# Tornado's simple client has no proxies: on it, these are squall's own.
-pytestmark = pytest.mark.squall_only("simple")
+# squall's own contract on the wire (Tornado's simple client has no proxies at all).
+pytestmark = pytest.mark.squall_only
 
 ORIGIN = "origin.squall.test"  # never resolved: only the proxy is dialled
 OTHER = "other.squall.test"

@@ -14,8 +14,8 @@ import pytest
 from squall._errors import HTTPClientError
 from tests.servers.scripted import ScriptedServer, response
 
-# Tornado's simple client has no proxies: on it, these are squall's own.
-pytestmark = pytest.mark.squall_only("simple")
+# squall's own contract on the wire (Tornado's simple client has no proxies at all).
+pytestmark = pytest.mark.squall_only
 
 ORIGIN = "origin.squall.test"  # never resolved: only the proxy is dialled
 
