@@ -97,9 +97,11 @@ async def through_tls_proxy(
         transport, stream = await loop.create_connection(
             lambda: _Stream(loop), sock=sock, ssl=context, server_hostname=proxy.host
         )
-    except (OSError, ssl.SSLError) as exc:
+    except BaseException as exc:  # a cancel (the deadline) too: the socket is still ours
         sock.close()
-        raise translate_os_error(exc, proxy.where) from exc
+        if isinstance(exc, OSError):  # ssl.SSLError included
+            raise translate_os_error(exc, proxy.where) from exc
+        raise
     try:
         if request.scheme == "https":
             timer.phase = "connect"

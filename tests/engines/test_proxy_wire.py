@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import trustme
 
-from squall._errors import HTTPClientError
+from squall._errors import HTTPClientError, HTTPTimeoutError
 from tests.servers.digest import DIGEST_PASSWORD, DIGEST_REALM, DIGEST_USER, DigestApp
 from tests.servers.scripted import ScriptedServer, response
 from tests.servers.tls import Certs
@@ -244,6 +244,22 @@ async def test_tunnels_are_pooled_per_tls_setting(
         assert server.connections == 2  # the unverified request never gets the verified tunnel
     finally:
         client.close()  # ends the TLS handlers' reads now
+
+
+async def test_a_proxy_that_never_answers_connect_times_out(client: Any, scripted: Any) -> None:
+    def silent(conn: socket.socket, server: ScriptedServer) -> None:
+        server.read_head(conn)
+        server.wait()  # holds the connection open, unanswered
+
+    server = scripted(silent)
+    with pytest.raises(HTTPTimeoutError) as info:
+        await client.fetch(
+            f"https://{ORIGIN}/",
+            proxy_host="127.0.0.1",
+            proxy_port=server.port,
+            connect_timeout=0.3,
+        )
+    assert info.value.phase == "connect"  # never a hang, never a "request" timeout
 
 
 async def test_connect_refused_is_the_proxy_response(
