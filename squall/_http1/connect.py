@@ -1,9 +1,15 @@
-"""Opening connections: DNS, TCP (happy eyeballs), TLS; and the hop timer.
+"""Opening connections: DNS, TCP (happy eyeballs), proxies, TLS.
 
 ``Dialer.connect`` turns a resolved request into a connected asyncio
 transport/protocol pair, in three timed phases -- resolve, connect, TLS -- each
 recorded in a ``Timings`` and each named in its timeout message. Errors are
 translated once, here, with ``translate_os_error``.
+
+Through a proxy, the proxy is what is resolved and dialled; then, on the raw
+socket, a CONNECT (``tunnel.py``) or SOCKS (``socks.py``) handshake opens a
+tunnel to the origin, unless plain http is forwarded to an HTTP proxy as it is.
+TLS to the origin then starts on the tunnel as on a direct connection, checked
+against the origin's name. An https:// proxy takes ``proxy_tls.py``'s path.
 
 What counts as "the same connection" is decided here too: ``Dialer.pool_key``
 covers every option that changes the connection, so the pool never hands a
