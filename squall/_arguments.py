@@ -14,11 +14,13 @@ from __future__ import annotations
 import functools
 import http.cookiejar
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from squall._cookies import checked_jar
+from squall._proxy_env import EnvProxies
 from squall._request import DEFAULTS, HTTPRequest
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "check_max_clients",
     "check_per_host",
     "check_resolver",
+    "check_trust_env",
     "checked_defaults",
     "checked_mapping",
     "client_settings",
@@ -150,6 +153,12 @@ def check_idle_timeout(value: object) -> None:
         raise ValueError(f"idle_timeout must be >= 0 and finite, got {value!r}")
 
 
+def check_trust_env(value: object) -> None:
+    """``trust_env``: a bool (a truthy string would read the environment by mistake)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"trust_env must be a bool, got {type(value).__name__}: {value!r}")
+
+
 ArgumentChecks = Mapping[str, Callable[[Any], object]]
 
 #: AsyncHTTPClient's arguments, each with its check (configure() checks with it).
@@ -162,6 +171,7 @@ BASE_ARGUMENTS: Final[ArgumentChecks] = {
     "max_header_size": functools.partial(check_limit, "max_header_size", optional=True),
     "max_body_size": functools.partial(check_limit, "max_body_size", optional=True),
     "cookies": checked_jar,
+    "trust_env": check_trust_env,
 }
 
 #: SimpleAsyncHTTPClient's arguments: the base's and its pool's.
@@ -185,6 +195,7 @@ class ClientSettings:
         max_header_size: the most bytes of one response head.
         max_body_size: the most decoded body bytes, streamed or not.
         cookies: the opt-in cookie jar the base client keeps, or None.
+        env_proxies: the environment's proxies (``trust_env=True``), or None.
     """
 
     defaults: Mapping[str, Any]
@@ -195,6 +206,7 @@ class ClientSettings:
     max_header_size: int
     max_body_size: int
     cookies: http.cookiejar.CookieJar | None = None
+    env_proxies: EnvProxies | None = None
 
     def body_limit(self, request: HTTPRequest) -> int:
         """The most body bytes one response may bring: the one rule both engines apply.
@@ -216,6 +228,7 @@ def client_settings(
     max_header_size: object = None,
     max_body_size: object = None,
     cookies: object = None,
+    trust_env: object = False,
 ) -> ClientSettings:
     """Check AsyncHTTPClient's arguments and return them as ``ClientSettings``.
 
@@ -231,6 +244,7 @@ def client_settings(
     check_limit("max_body_size", max_body_size, optional=True)
     # The checks above guarantee these; the casts tell mypy.
     buffer_size = cast(int, max_buffer_size)
+    check_trust_env(trust_env)
     return ClientSettings(
         defaults=merged,
         max_clients=cast(int, max_clients),
@@ -240,4 +254,5 @@ def client_settings(
         max_header_size=MAX_HEADER_SIZE if max_header_size is None else cast(int, max_header_size),
         max_body_size=buffer_size if max_body_size is None else cast(int, max_body_size),
         cookies=checked_jar(cookies),
+        env_proxies=EnvProxies.from_environ(os.environ) if trust_env else None,
     )

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
-__all__ = ["ParsedURL", "parse_url", "url_concat"]
+__all__ = ["ParsedURL", "bracket", "parse_url", "url_concat"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # libcurl refuses longer strings (CURL_MAX_INPUT_LENGTH); both engines refuse the same URLs.
@@ -49,6 +49,11 @@ class ParsedURL:
     netloc: str
     username: str | None
     password: str | None
+
+
+def bracket(host: str) -> str:
+    """``host`` as it appears in an authority: an IPv6 literal in brackets."""
+    return f"[{host}]" if ":" in host else host
 
 
 def _shown(url: str) -> str:
@@ -149,7 +154,7 @@ def _parse(url: str) -> ParsedURL:
             target = quote(target, safe=_TARGET_SAFE)
         except UnicodeEncodeError as exc:  # a lone surrogate
             raise ValueError(f"malformed URL {_shown(url)}: {exc}") from None
-    shown_host = f"[{host}]" if ":" in host else host
+    shown_host = bracket(host)
     netloc = shown_host if parts.port is None else f"{shown_host}:{port}"
     if not url.isascii() and len(scheme) + 3 + len(netloc) + len(target) > _MAX_URL_LENGTH:
         # The curl engine sends this ASCII form; percent-encoding made it longer.

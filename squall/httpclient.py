@@ -150,6 +150,9 @@ class AsyncHTTPClient(ConfigurableClient):
             (None: max_buffer_size).
         cookies: an ``http.cookiejar.CookieJar`` (or True for a new one) that
             every hop reads and updates, redirects included; off by default.
+        trust_env: use the proxies named by ``http_proxy``, ``https_proxy``,
+            ``all_proxy`` and ``no_proxy`` (either case; read when the client
+            is made) for requests without a ``proxy_host`` (off by default).
 
     Raises:
         TypeError, ValueError: a bad argument, named in the message (also
@@ -207,6 +210,7 @@ class AsyncHTTPClient(ConfigurableClient):
         max_header_size: int | None = None,
         max_body_size: int | None = None,
         cookies: http.cookiejar.CookieJar | bool | None = None,
+        trust_env: bool = False,
     ) -> None:
         """Set up the client (called once per new instance; see _configurable).
 
@@ -224,6 +228,7 @@ class AsyncHTTPClient(ConfigurableClient):
             max_header_size=max_header_size,
             max_body_size=max_body_size,
             cookies=cookies,
+            trust_env=trust_env,
         )
         #: The opt-in cookie jar (``cookies=``), or None.
         self.cookies = settings.cookies
@@ -346,11 +351,13 @@ class AsyncHTTPClient(ConfigurableClient):
         try:
             if self._closed:  # closed while this fetch waited in the queue
                 raise HTTPStreamClosedError("The client was closed before the request was sent")
+            env = self.settings.env_proxies  # trust_env: per hop, so NO_PROXY sees each host
             while True:
-                if request.retries is None and self.cookies is None:
-                    response = await hop(request)
+                sent = request if env is None else env.apply(request)
+                if sent.retries is None and self.cookies is None:
+                    response = await hop(sent)
                 else:
-                    response = await self._hop_with_extras(hop, request, hops)
+                    response = await self._hop_with_extras(hop, sent, hops)
                 if not will_follow(request, response.code, response.headers):
                     if response.code in REDIRECT_CODES and request.follow_redirects:
                         response.too_many_redirects = not request.max_redirects and (

@@ -32,6 +32,7 @@ from squall._errors import HTTPNameResolutionError, translate_os_error
 from squall._framing import IDEMPOTENT_METHODS
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
+from squall._urls import bracket as _bracket
 
 __all__ = ["CurlEngine"]
 
@@ -185,10 +186,6 @@ class CurlEngine:
 def _open_and_close(path: str) -> None:
     with open(path, "rb"):
         pass
-
-
-def _bracket(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 async def _produce(

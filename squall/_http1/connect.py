@@ -1,38 +1,46 @@
-"""Opening connections: DNS, TCP (happy eyeballs), TLS; and the hop timer.
+"""Opening connections: DNS, TCP (happy eyeballs), proxies, TLS.
 
 ``Dialer.connect`` turns a resolved request into a connected asyncio
 transport/protocol pair, in three timed phases -- resolve, connect, TLS -- each
 recorded in a ``Timings`` and each named in its timeout message. Errors are
 translated once, here, with ``translate_os_error``.
 
+Through a proxy, the proxy is what is resolved and dialled; then, on the raw
+socket, a CONNECT (``tunnel.py``) or SOCKS (``socks.py``) handshake opens a
+tunnel to the origin, unless plain http is forwarded to an HTTP proxy as it is.
+TLS to the origin then starts on the tunnel as on a direct connection, checked
+against the origin's name. An https:// proxy takes ``proxy_tls.py``'s path.
+
 What counts as "the same connection" is decided here too: ``Dialer.pool_key``
 covers every option that changes the connection, so the pool never hands a
 connection made for one TLS setting or source address to a request that asked
-for another.
-
-SSL contexts are expensive (loading a CA bundle takes milliseconds): one is
-built per distinct setting and cached for the life of the client.
+for another. TLS contexts come from ``tls.py``, the hop deadlines from
+``deadlines.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import socket
 import ssl
-import sys
 import time
 from asyncio.staggered import staggered_race
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
-from squall._errors import HTTPTimeoutError, translate_os_error
+from squall._digest import DigestSession
+from squall._errors import translate_os_error
+from squall._http1.deadlines import HopTimer
+from squall._http1.proxy_tls import through_tls_proxy
+from squall._http1.socks import socks_handshake
+from squall._http1.tls import TLSContexts, tls_key
+from squall._http1.tunnel import connect_tunnel
+from squall._proxies import Proxy, request_proxy
 from squall._request import HTTPRequest
+from squall._request_defaults import DEFAULT_USER_AGENT
 
-__all__ = ["HAPPY_EYEBALLS_DELAY", "Deadlines", "Dialer", "HopTimer", "Timings"]
-
-_T = TypeVar("_T")
+__all__ = ["HAPPY_EYEBALLS_DELAY", "Dialer", "Timings"]
 
 #: Seconds before trying the next address in parallel (RFC 8305 §8 recommends 250 ms).
 HAPPY_EYEBALLS_DELAY = 0.25
@@ -53,111 +61,6 @@ class Timings:
         self.resolved = start
         self.connected = start
         self.secured = start
-
-
-class Deadlines:
-    """The deadlines of every hop of one engine behind a single loop timer.
-
-    A ``call_at`` per request costs a TimerHandle, a heap push and a cancel (and
-    cancelled handles linger in the loop's heap). Here a hop's deadline is a dict
-    entry: setting and clearing it is O(1) and touches no loop state. The one loop
-    timer is re-armed only when a deadline earlier than it arrives; when it fires,
-    expired hops are cancelled and it is re-armed for the earliest remaining one
-    (a wake-up for a deadline whose hop already ended only costs that scan).
-    """
-
-    __slots__ = ("_handle", "_hops", "_loop", "_when")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._hops: dict[HopTimer, float] = {}
-        self._handle: asyncio.TimerHandle | None = None
-        self._when = math.inf
-
-    def set(self, hop: HopTimer, when: float) -> None:
-        """Expire ``hop`` at ``when`` (monotonic) unless cleared before."""
-        self._hops[hop] = when
-        if when < self._when:
-            self._schedule(when)
-
-    def clear(self, hop: HopTimer) -> None:
-        """Forget ``hop``'s deadline (the timer stays: a stray wake-up is harmless)."""
-        self._hops.pop(hop, None)
-
-    def close(self) -> None:
-        """Drop the loop timer if no hop is left (hops still running keep it)."""
-        if not self._hops and self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-            self._when = math.inf
-
-    def _schedule(self, when: float) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._when = when
-        self._handle = self._loop.call_at(when, self._fire)
-
-    def _fire(self) -> None:
-        self._handle = None
-        self._when = math.inf
-        hops = self._hops
-        now = self._loop.time()
-        for hop in [hop for hop, when in hops.items() if when <= now]:
-            del hops[hop]
-            hop.expire()
-        if hops:
-            self._schedule(min(hops.values()))
-
-
-class HopTimer:
-    """One hop's deadline: when it passes, cancel the hop's task.
-
-    Cheaper than ``asyncio.wait_for`` (no extra task or future per request), and
-    cheaper than a ``call_at`` per hop (see ``Deadlines``). The hop catches
-    ``CancelledError`` and calls ``check`` to turn it into the
-    ``HTTPTimeoutError`` of the phase that was running.
-    """
-
-    __slots__ = ("_deadlines", "_task", "fired", "message", "phase")
-
-    def __init__(self, deadlines: Deadlines, task: asyncio.Task[Any]) -> None:
-        self._deadlines = deadlines
-        self._task = task
-        self.fired = False
-        self.phase = "connect"
-        self.message = "Timeout while connecting"
-
-    def arm(self, when: float | None, phase: str, message: str) -> None:
-        """Set the deadline (monotonic, None for none) and what a timeout then means."""
-        self.phase = phase
-        self.message = message
-        if when is None:
-            self._deadlines.clear(self)
-        else:
-            self._deadlines.set(self, when)
-
-    def cancel(self) -> None:
-        """Stop the timer (the hop is over)."""
-        self._deadlines.clear(self)
-
-    def expire(self) -> None:
-        """The deadline passed (called by ``Deadlines``)."""
-        self.fired = True
-        self._task.cancel()
-
-    def check(self, exc: asyncio.CancelledError) -> None:
-        """Raise the timeout error if ``exc`` came from this timer, else return.
-
-        Raises:
-            HTTPTimeoutError: the timer fired.
-        """
-        if not self.fired:
-            return
-        # Python 3.11+ counts cancellations; ours must not leak into the caller's
-        # own timeouts. If someone else cancelled too, let their cancel win.
-        if sys.version_info >= (3, 11) and self._task.uncancel() > 0:
-            return
-        raise HTTPTimeoutError(self.message, phase=self.phase) from exc
 
 
 def _ip_family(text: str) -> int | None:
@@ -199,7 +102,8 @@ class Dialer:
         self.loop = loop
         self.resolver = resolver
         self.hostname_mapping = hostname_mapping or {}
-        self._ssl_cache: dict[Hashable, ssl.SSLContext] = {}
+        self._contexts = TLSContexts()
+        self._proxy_digests: dict[Proxy, DigestSession] = {}  # CONNECT's digest sessions
 
     # -- what to dial ------------------------------------------------------------
 
@@ -219,7 +123,23 @@ class Dialer:
         """Everything that makes two connections interchangeable."""
         tls: Hashable = None
         if request.scheme == "https":
-            tls = self._tls_key(request)
+            tls = tls_key(request)
+        proxy = request_proxy(request) if request.proxy_host else None
+        if proxy is not None:
+            # The proxy with its credentials, and the origin unless plain http is
+            # forwarded (then one connection to the proxy serves every origin).
+            if proxy.scheme == "https":
+                tls = tls_key(request)
+            origin = None if proxy.forwards(request.scheme) else (request.host, request.port)
+            return (
+                "proxy",
+                proxy,
+                request.scheme,
+                origin,
+                tls,
+                request.network_interface,
+                request.allow_ipv6,
+            )
         return (
             request.scheme,
             request.host,
@@ -230,29 +150,9 @@ class Dialer:
             request.allow_ipv6,
         )
 
-    @staticmethod
-    def _tls_key(request: HTTPRequest) -> Hashable:
-        options = request.ssl_options
-        if isinstance(options, ssl.SSLContext):
-            return options  # hashed by identity: the caller's own context
-        if isinstance(options, dict):
-            return ("dict", tuple(sorted((k, repr(v)) for k, v in options.items())))
-        return (request.validate_cert, request.ca_certs, request.client_cert, request.client_key)
-
     def ssl_context(self, request: HTTPRequest) -> ssl.SSLContext:
         """The (cached) SSL context for the request's TLS options."""
-        options = request.ssl_options
-        if isinstance(options, ssl.SSLContext):
-            return options
-        key = self._tls_key(request)
-        context = self._ssl_cache.get(key)
-        if context is None:
-            if isinstance(options, dict):
-                context = _context_from_dict(options)
-            else:
-                context = _context_from_options(request)
-            self._ssl_cache[key] = context
-        return context
+        return self._contexts.context(request)
 
     # -- dialling ----------------------------------------------------------------
 
@@ -270,7 +170,12 @@ class Dialer:
             HTTPClientError: a 599 leaf naming the failed phase (timeouts are
                 raised by the caller through ``timer.check``).
         """
-        host, port = self.destination(request)
+        proxy = request_proxy(request) if request.proxy_host else None
+        if proxy is None:
+            host, port = self.destination(request)
+            where = f"{host}:{port}"
+        else:  # the proxy is what we dial (hostname_mapping and resolver apply to it)
+            host, port, where = proxy.host, proxy.port, proxy.where
         source = request.network_interface
         source_family = None
         if source:
@@ -286,8 +191,26 @@ class Dialer:
         timer.phase, timer.message = "resolve", f"Timeout while resolving {host}"
         addrs = await self._resolve(host, port, family)
         timings.resolved = timings.connected = timings.secured = time.monotonic()
-        timer.phase, timer.message = "connect", f"Timeout while connecting to {host}:{port}"
-        sock = await self._connect_any(addrs, source, f"{host}:{port}")
+        timer.phase, timer.message = "connect", f"Timeout while connecting to {where}"
+        sock = await self._connect_any(addrs, source, where)
+        if proxy is not None and proxy.scheme == "https":
+            agent = request.user_agent or DEFAULT_USER_AGENT
+            tls = self.ssl_context(request)
+            pair = await through_tls_proxy(
+                self.loop,
+                sock,
+                proxy,
+                request,
+                protocol_factory,
+                tls,
+                timer,
+                agent,
+                self._proxy_digests,
+            )
+            timings.connected = timings.secured = time.monotonic()
+            return pair
+        if proxy is not None:
+            await self._through(proxy, request, sock, family, timer)
         timings.connected = timings.secured = time.monotonic()
         if context is None:
             return await self.loop.create_connection(protocol_factory, sock=sock)
@@ -298,7 +221,7 @@ class Dialer:
                 protocol_factory,
                 sock=sock,
                 ssl=context,
-                server_hostname=request.host,
+                server_hostname=request.host,  # the origin's name, through a tunnel too
             )
         except (OSError, ssl.SSLError) as exc:
             if isinstance(exc, ssl.SSLError) and exc.args and exc.args[0] == ssl.SSL_ERROR_SSL:
@@ -309,6 +232,30 @@ class Dialer:
             raise translate_os_error(exc, f"{request.host}:{request.port}") from exc
         timings.secured = time.monotonic()
         return pair
+
+    async def _through(
+        self, proxy: Proxy, request: HTTPRequest, sock: socket.socket, family: int, timer: HopTimer
+    ) -> None:
+        """Open the tunnel to the origin through ``proxy`` (connected on ``sock``),
+        unless the request is forwarded as it is (plain http to an HTTP proxy)."""
+        host, port = request.host, request.port
+        timer.message = f"Timeout while connecting to {host}:{port} through {proxy.where}"
+        try:
+            if proxy.speaks_http:
+                if not proxy.forwards(request.scheme):
+                    agent = request.user_agent or DEFAULT_USER_AGENT
+                    digests = self._proxy_digests
+                    await connect_tunnel(self.loop, sock, proxy, host, port, agent, digests)
+                return
+            if not proxy.remote_dns:  # socks5, socks4: the origin's name is resolved here
+                wanted = socket.AF_INET if proxy.scheme == "socks4" else family
+                host = str((await self._resolve(host, port, wanted))[0][1][0])
+            await socks_handshake(self.loop, sock, proxy, host, port)
+        except BaseException as exc:
+            sock.close()
+            if isinstance(exc, OSError):
+                raise translate_os_error(exc, proxy.where) from exc
+            raise
 
     async def _resolve(self, host: str, port: int, family: int) -> list[tuple[int, Any]]:
         try:
@@ -362,64 +309,3 @@ class Dialer:
             sock.close()
             raise
         return sock
-
-
-def _load(option: str, path: str, load: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-    """``load(*args, **kwargs)``, which reads ``path``; a failure names the option and the path
-    (ssl's own errors say neither: a bare ``[Errno 2] No such file or directory``)."""
-    try:
-        return load(*args, **kwargs)
-    except OSError as exc:  # ssl.SSLError too: a file that is not PEM
-        raise ValueError(f"{option}: cannot load {path!r}: {exc}") from exc
-
-
-def _context_from_options(request: HTTPRequest) -> ssl.SSLContext:
-    ca_certs = request.ca_certs
-    if ca_certs is None:
-        context = ssl.create_default_context()
-    else:
-        context = _load("ca_certs", ca_certs, ssl.create_default_context, cafile=ca_certs)
-    if not request.validate_cert:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    cert = request.client_cert
-    if cert:
-        _load("client_cert", cert, context.load_cert_chain, cert, request.client_key)
-    context.set_alpn_protocols(["http/1.1"])
-    return context
-
-
-def _context_from_dict(options: dict[str, Any]) -> ssl.SSLContext:
-    """Tornado's ``ssl_options`` dict (``ssl.wrap_socket`` arguments) as a context.
-
-    The keys and value types were checked by ``HTTPRequest`` (``check_ssl_options``).
-    """
-    get = options.get
-    version = get("ssl_version")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT if version is None else version)
-    certfile = get("certfile")
-    if certfile is not None:
-        load = context.load_cert_chain
-        _load("ssl_options certfile", certfile, load, certfile, get("keyfile"), get("password"))
-    cert_reqs = get("cert_reqs")
-    if cert_reqs is not None:
-        if cert_reqs == ssl.CERT_NONE:
-            context.check_hostname = False
-        context.verify_mode = cert_reqs
-    if get("check_hostname") is False:
-        context.check_hostname = False
-    ca_certs = get("ca_certs")
-    if ca_certs is not None:
-        _load("ssl_options ca_certs", ca_certs, context.load_verify_locations, ca_certs)
-    elif context.verify_mode != ssl.CERT_NONE:
-        context.load_default_certs()
-    ciphers, minimum, maximum = get("ciphers"), get("minimum_version"), get("maximum_version")
-    if ciphers is not None:
-        context.set_ciphers(ciphers)
-    if minimum is not None:
-        context.minimum_version = minimum
-    if maximum is not None:
-        context.maximum_version = maximum
-    context.options |= ssl.OP_NO_COMPRESSION
-    context.set_alpn_protocols(["http/1.1"])
-    return context

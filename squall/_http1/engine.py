@@ -8,7 +8,7 @@
    (or wait for the per-host limit), under the connect deadline;
 4. write the request and await the exchange's single future, under the
    request deadline (a dict entry behind one shared loop timer; see
-   ``connect.Deadlines``);
+   ``deadlines.Deadlines``);
 5. return the connection to the pool and build the HTTPResponse.
 
 A request that fails on a *reused* connection before any response byte
@@ -28,10 +28,19 @@ from squall._arguments import ClientSettings
 from squall._engine import Engine
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
 from squall._framing import IDEMPOTENT_METHODS
-from squall._http1.connect import Deadlines, Dialer, HopTimer, Timings
+from squall._http1.authenticate import ORIGIN, PROXY, DigestAuthenticator
+from squall._http1.connect import Dialer, Timings
 from squall._http1.connection import HTTP1Connection
+from squall._http1.deadlines import Deadlines, HopTimer
 from squall._http1.exchange import Exchange
 from squall._http1.pool import ConnectionPool, Handoff
+from squall._http1.proxied import (
+    check_proxy,
+    forwarded,
+    proxy_digest_applies,
+    refused_response,
+)
+from squall._http1.tunnel import ProxyRefused
 from squall._request import HTTPRequest
 from squall._request_defaults import (
     DEFAULT_USER_AGENT,
@@ -43,8 +52,6 @@ from squall._response import HTTPResponse
 
 __all__ = ["HTTP1Engine"]
 
-_PROXY_OPTIONS = ("proxy_host", "proxy_port", "proxy_username", "proxy_password", "proxy_auth_mode")
-
 Waiter = asyncio.Future[HTTP1Connection | None]
 
 
@@ -52,22 +59,18 @@ def check_supported(request: HTTPRequest) -> None:
     """Refuse, before any I/O, what this engine cannot do.
 
     Raises:
-        ValueError: http_version "2"/"3", or an auth_mode other than basic.
-        NotImplementedError: a proxy option.
+        ValueError: http_version "2"/"3", an auth_mode other than basic or digest,
+            a malformed proxy_host (``proxied.check_proxy``).
     """
     if request.http_version not in (None, "1.1"):
         raise ValueError(
             f"http_version {request.http_version!r} is not supported by "
             "SimpleAsyncHTTPClient; use CurlAsyncHTTPClient"
         )
-    for name in _PROXY_OPTIONS:
-        if getattr(request, name, None):
-            raise NotImplementedError(f"{name} not supported by SimpleAsyncHTTPClient")
-    if request.auth_mode not in (None, "basic"):
-        raise ValueError(
-            f"unsupported auth_mode {request.auth_mode!r}: SimpleAsyncHTTPClient does basic "
-            "auth only; use CurlAsyncHTTPClient for digest"
-        )
+    if request.proxy_host:
+        check_proxy(request)
+    if request.auth_mode not in (None, "basic", "digest"):
+        raise ValueError(f"unsupported auth_mode {request.auth_mode!r} (basic or digest)")
 
 
 def request_headers(request: HTTPRequest) -> list[tuple[str, str]]:
@@ -117,6 +120,8 @@ class HTTP1Engine:
         )
         self._expiry: asyncio.TimerHandle | None = None
         self._deadlines = Deadlines(self.loop)
+        self._digest = DigestAuthenticator(ORIGIN)
+        self._proxy_digest = DigestAuthenticator(PROXY)
         # One read buffer for every connection: each read is consumed before the next.
         self._scratch = memoryview(bytearray(1024 * 1024))
 
@@ -126,7 +131,14 @@ class HTTP1Engine:
         # suspension is the exchange's future (each nested await would be paid again
         # on every resumption).
         check_supported(request)
+        if request.auth_mode == "digest":  # the authenticators call back without it
+            return await self._digest.fetch(self.fetch, request)
+        if request.proxy_auth_mode == "digest" and proxy_digest_applies(request):
+            return await self._proxy_digest.fetch(self.fetch, request)
         fields = request_headers(request)
+        wire = request  # what goes on the connection (proxied.forwarded may change it)
+        if request.proxy_host:
+            wire, fields = forwarded(request, fields)
         loop = self.loop
         start_wall = time.time()
         timings = Timings(time.monotonic())
@@ -143,7 +155,7 @@ class HTTP1Engine:
                 if conn is None:
                     conn = await self._connection(request, key, timer, timings, reuse)
                 timer.arm(deadline, "request", "Timeout during request")
-                exchange = Exchange(loop, self.settings.body_limit(request), request, conn)
+                exchange = Exchange(loop, self.settings.body_limit(request), wire, conn)
                 exchange.pretransfer = time.monotonic()
                 try:
                     sent = exchange.send(fields)
@@ -164,6 +176,8 @@ class HTTP1Engine:
         except asyncio.CancelledError as exc:
             timer.check(exc)
             raise
+        except ProxyRefused as refused:  # the proxy's answer to CONNECT is the response
+            return refused_response(refused, request, start_wall, timings)
         finally:
             timer.cancel()
         if exchange.must_close:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from squall._errors import HTTPTimeoutError
-from squall._http1.connect import Deadlines, HopTimer
+from squall._http1.deadlines import Deadlines, HopTimer
 from squall.simple_httpclient import SimpleAsyncHTTPClient
 from tests.servers.scripted import ScriptedServer, reply_each, reply_once
 

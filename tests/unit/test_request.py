@@ -287,7 +287,7 @@ def test_ssl_options_dict_checks() -> None:
 def test_simple_engine_honours_ssl_options_dict() -> None:
     import ssl
 
-    from squall._http1.connect import _context_from_dict
+    from squall._http1.tls import _context_from_dict
 
     context = _context_from_dict(
         {"check_hostname": False, "minimum_version": ssl.TLSVersion.TLSv1_3}
