@@ -134,7 +134,7 @@ class CurlEngine:
         transfer = Transfer(
             self.loop, curl, request, settings.body_limit(request), settings.max_header_size
         )
-        curl.setopt(pycurl.HEADERFUNCTION, transfer.header_lines.append)
+        curl.setopt(pycurl.HEADERFUNCTION, transfer.head.lines.append)
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_body)
         if request.body_producer is not None:
             curl.setopt(pycurl.READFUNCTION, transfer.on_read)
