@@ -10,6 +10,8 @@ are raised as ``CurlError`` itself.
 from __future__ import annotations
 
 import errno as os_errno
+import os
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -91,9 +93,28 @@ def _connect_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClient
     # the proxy's own failure to reach the origin comes back as a response
     # (HTTP) or a proxy error code (SOCKS), not as this code.
     where = _proxy_where(request) if request.proxy_host else peer(request)
-    if curl.getinfo(pycurl.OS_ERRNO) == os_errno.ECONNREFUSED or "refused" in message:
-        return HTTPConnectionRefusedError(f"Connection refused by {where}")
-    return HTTPConnectionError(f"Could not connect to {where}: {message}")
+    code = curl.getinfo(pycurl.OS_ERRNO)
+    error: HTTPConnectionError
+    if code == os_errno.ECONNREFUSED or "refused" in message:
+        error = HTTPConnectionRefusedError(f"Connection refused by {where}")
+        code = code or os_errno.ECONNREFUSED
+    else:
+        error = HTTPConnectionError(f"Could not connect to {where}: {message}")
+    if code:
+        # As the simple engine's OSError-based errors carry them.
+        error.errno, error.strerror = code, os.strerror(code)
+    return error
+
+
+def _resolve_failed(text: str) -> Callable[..., HTTPClientError]:
+    def make(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+        error = HTTPNameResolutionError(text.format(host=request.host, message=message))
+        # libcurl does not pass getaddrinfo's code on: EAI_NONAME is what it most
+        # often is, and what code checking for a name error looks for.
+        error.errno, error.strerror = socket.EAI_NONAME, message
+        return error
+
+    return make
 
 
 def _recv_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
@@ -120,12 +141,8 @@ _ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
     pycurl.E_COULDNT_CONNECT: _connect_failed,
     pycurl.E_RECV_ERROR: _recv_failed,
     pycurl.E_SEND_ERROR: _recv_failed,
-    pycurl.E_COULDNT_RESOLVE_HOST: _simple(
-        HTTPNameResolutionError, "Could not resolve {host}: {message}"
-    ),
-    pycurl.E_COULDNT_RESOLVE_PROXY: _simple(
-        HTTPNameResolutionError, "Could not resolve the proxy: {message}"
-    ),
+    pycurl.E_COULDNT_RESOLVE_HOST: _resolve_failed("Could not resolve {host}: {message}"),
+    pycurl.E_COULDNT_RESOLVE_PROXY: _resolve_failed("Could not resolve the proxy: {message}"),
     pycurl.E_PEER_FAILED_VERIFICATION: _simple(
         HTTPCertificateError, "Certificate verification failed for {where}: {message}"
     ),

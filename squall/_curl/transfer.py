@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pycurl
 
 from squall._curl.head import HeadReader, body_too_large
+from squall._curl.multi import CLIENT_CLOSED
 from squall._curl.result import peer
 from squall._decoding import Decoder, make_decoder
 from squall._errors import HTTPClientError, HTTPStreamClosedError, ResponseTooLargeError
@@ -346,6 +347,11 @@ class Transfer:
             )
         self._notify()
 
+    def engine_closed(self) -> None:
+        if self.error is None:
+            self.error = HTTPStreamClosedError(CLIENT_CLOSED)
+        self.transfer_done(pycurl.E_ABORTED_BY_CALLBACK, CLIENT_CLOSED)
+
     def _notify(self) -> None:
         wake = self._wake
         if wake is not None and not wake.done():
@@ -396,13 +402,15 @@ class Transfer:
             if pending is not None and isawaitable(pending):
                 await pending
 
-    async def write(self, chunk: bytes) -> None:
-        """The ``write`` given to a body_producer: returns once libcurl took ``chunk``."""
+    async def write(self, chunk: bytes | str) -> None:
+        """The ``write`` given to a body_producer: returns once libcurl took ``chunk``
+        (a ``str`` is sent UTF-8 encoded, as on the simple engine)."""
         if self.result is not None or self.error is not None:
             raise HTTPStreamClosedError("the transfer ended before the body was sent")
         if not chunk:
             return
-        self._out, self._out_pos = bytes(chunk), 0
+        self._out = chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
+        self._out_pos = 0
         self._drained = drained = self.loop.create_future()
         if self._paused & _PAUSE_SEND:
             self._set_pause(self._paused & ~_PAUSE_SEND)

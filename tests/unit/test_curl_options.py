@@ -636,7 +636,7 @@ async def test_announced_length_limit_spares_head_and_304(
     client = make_curl(max_body_size=1000, max_clients=1)
     assert (await client.fetch(server.url, method="HEAD")).code == 200
     assert (await client.fetch(server.url, raise_error=False)).code == 304
-    with pytest.raises(ResponseTooLargeError, match="1000000 > limit of 1000"):
+    with pytest.raises(ResponseTooLargeError, match="1000000 > max_body_size of 1000"):
         await client.fetch(server.url + "/x")  # not "closed": the length is the cause
 
 
