@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
@@ -24,7 +25,7 @@ import pycurl
 
 from squall._arguments import ClientSettings
 from squall._curl.multi import CurlMultiBridge
-from squall._curl.options import configure
+from squall._curl.options import CONTEXT_REFUSED, configure
 from squall._curl.result import curl_error, time_info
 from squall._curl.transfer import Transfer
 from squall._engine import Engine
@@ -58,8 +59,10 @@ class CurlEngine:
     async def fetch(self, request: HTTPRequest) -> HTTPResponse:
         """One HTTP exchange through libcurl (no redirect following; see the base)."""
         if request.scheme == "https" and (
-            request.ca_certs or request.client_cert or isinstance(request.ssl_options, dict)
+            request.ca_certs or request.client_cert or request.ssl_options is not None
         ):
+            if isinstance(request.ssl_options, ssl.SSLContext):
+                raise ValueError(CONTEXT_REFUSED)  # before any I/O, as every bad option
             await self._check_tls_files(request)
         settings = self.settings
         route = (
