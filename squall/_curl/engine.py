@@ -105,7 +105,11 @@ class CurlEngine:
                 producer.cancel()
             if transfer is not None:
                 transfer.discard()
-            bridge.release(curl)
+            # curl_easy_reset keeps a handle's cookie store, HSTS and alt-svc caches
+            # and share handle: state prepare_curl_callback may have turned on, which
+            # would reach later, unrelated requests. Such a handle is not reused (the
+            # connections stay: they belong to the multi handle).
+            bridge.release(curl, reuse=request.prepare_curl_callback is None)
 
     async def _check_tls_files(self, request: HTTPRequest) -> None:
         # libcurl reads these files only once it has connected; the simple engine's

@@ -153,11 +153,15 @@ class CurlMultiBridge:
             return self._idle.pop()
         return pycurl.Curl()
 
-    def release(self, curl: Any) -> None:
-        """Give back a handle that is not (or no longer) in a transfer."""
+    def release(self, curl: Any, reuse: bool = True) -> None:
+        """Give back a handle that is not (or no longer) in a transfer.
+
+        ``reuse=False`` closes it: for a handle whose state ``reset()`` would not
+        clear (see ``CurlEngine.fetch``).
+        """
         if curl in self._transfers:
             self.abort(curl)
-        if self._closed or len(self._idle) >= _MAX_IDLE_HANDLES:
+        if not reuse or self._closed or len(self._idle) >= _MAX_IDLE_HANDLES:
             curl.close()
             return
         # reset() drops every option and every Python callback pycurl holds,
