@@ -109,7 +109,8 @@ class CurlEngine:
             # and share handle: state prepare_curl_callback may have turned on, which
             # would reach later, unrelated requests. Such a handle is not reused (the
             # connections stay: they belong to the multi handle).
-            bridge.release(curl, reuse=request.prepare_curl_callback is None)
+            reuse = request.prepare_curl_callback is None
+            bridge.release(curl, reuse and not (transfer is not None and transfer.poisoned))
 
     async def _check_tls_files(self, request: HTTPRequest) -> None:
         # libcurl reads these files only once it has connected; the simple engine's

@@ -24,6 +24,7 @@ What libcurl parses alone (chunk framing) cannot be.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from inspect import isawaitable
 from io import BytesIO
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from squall._request import HTTPRequest
 
 __all__ = ["Transfer"]
+
+app_log = logging.getLogger("squall.application")
 
 _PAUSE_RECV = pycurl.PAUSE_RECV
 _PAUSE_SEND = pycurl.PAUSE_SEND
@@ -84,6 +87,7 @@ class Transfer:
         "head",
         "headers",
         "loop",
+        "poisoned",
         "reason",
         "request",
         "result",
@@ -107,6 +111,8 @@ class Transfer:
         self.buffer = BytesIO()
         self.error: BaseException | None = None
         self.result: tuple[int, str] | None = None
+        #: A user callback failed: the handle is not to be reused.
+        self.poisoned = False
         # libcurl's HEADERFUNCTION appends to head.lines; _read_head reads them.
         self.head = HeadReader(request, peer(request), header_limit, body_limit)
         self._has_head = False
@@ -165,7 +171,7 @@ class Transfer:
                     callback(raw.decode("latin-1"))
                 callback("\r\n")
             except Exception as exc:
-                return self._fail(exc)
+                return self._fail(self._callback_failed("header_callback", exc))
         coding = headers.get("Content-Encoding")
         if coding and request.decompress_response:
             # None for a coding we cannot decode: the body is delivered as sent.
@@ -219,7 +225,7 @@ class Transfer:
         try:
             pending = streaming(data)
         except Exception as exc:
-            return self._fail(exc)
+            return self._fail(self._callback_failed("streaming_callback", exc))
         if pending is not None and isawaitable(pending):
             # A coroutine callback: hold further data until it has run.
             self._pending = pending
@@ -311,6 +317,15 @@ class Transfer:
             )
         return True
 
+    def _callback_failed(self, name: str, exc: BaseException) -> HTTPStreamClosedError:
+        # As Tornado: the user's error is logged once, the fetch fails as a closed
+        # stream (599) caused by it, and neither handle nor connection is used again.
+        app_log.error("Uncaught exception", exc_info=exc)
+        self.poisoned = True
+        error = HTTPStreamClosedError(f"The {name} raised {type(exc).__name__}: {exc}")
+        error.__cause__ = exc
+        return error
+
     def _fail(self, exc: BaseException) -> int:
         if self.error is None:
             self.error = exc
@@ -373,8 +388,17 @@ class Transfer:
             pending = self._pending
             if pending is not None:
                 self._pending = None
-                await pending
-                await self._run_backlog()
+                try:
+                    await pending
+                    await self._run_backlog()
+                except asyncio.CancelledError as exc:
+                    if _cancelling():
+                        raise  # the fetch itself is cancelled, not just the callback
+                    self._fail(self._callback_failed("streaming_callback", exc))
+                    break
+                except Exception as exc:
+                    self._fail(self._callback_failed("streaming_callback", exc))
+                    break
                 if self.result is None and self.error is None:
                     self._set_pause(self._paused & ~_PAUSE_RECV)
                 continue
@@ -427,3 +451,11 @@ class Transfer:
         self._producer_done = True
         if self.result is None and self._paused & _PAUSE_SEND:
             self._set_pause(self._paused & ~_PAUSE_SEND)
+
+
+def _cancelling() -> bool:
+    """Whether the running task was asked to cancel (Python 3.11+ can tell; before,
+    a CancelledError is taken to be the task's own)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is None or cancelling() > 0
