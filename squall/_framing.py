@@ -158,11 +158,13 @@ def check_head(
         if informational > MAX_INFORMATIONAL:
             raise RemoteProtocolError(TOO_MANY_INFORMATIONAL)
         return 0
-    coding = headers.get("Transfer-Encoding")
-    values = headers.get_list("Content-Length") if "Content-Length" in headers else None
-    if values is not None and coding is not None:
+    # (get_list: HTTPHeaders.get pays a KeyError for a missing name.)
+    codings = headers.get_list("Transfer-Encoding")
+    coding = ",".join(codings) if codings else None
+    values = headers.get_list("Content-Length")
+    if values and coding is not None:
         raise RemoteProtocolError(BOTH_LENGTH_AND_CODING)
-    length = content_length(values) if values is not None else -1
+    length = content_length(values) if values else -1
     if status == 204 and (coding is not None or length > 0):
         raise RemoteProtocolError(NO_CONTENT_WITH_BODY)  # RFC 9110 section 15.3.5
     if head_request or status == 304 or status == 204:

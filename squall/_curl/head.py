@@ -21,6 +21,7 @@ response headers over 300 KB on its own.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from squall._errors import CurlError, RemoteProtocolError, ResponseTooLargeError
@@ -38,7 +39,14 @@ from squall._redirects import will_follow
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
 
-__all__ = ["CURL_MAX_LENGTH", "BodyTooLargeError", "Head", "HeadReader", "body_too_large"]
+__all__ = [
+    "CURL_MAX_LENGTH",
+    "BodyTooLargeError",
+    "Head",
+    "HeadReader",
+    "body_too_large",
+    "peer",
+]
 
 # The largest Content-Length libcurl takes (a curl_off_t); it reads a larger one
 # as no length at all and the body to the close.
@@ -89,8 +97,8 @@ class HeadReader:
     """Reads the heads in the lines libcurl appends to ``lines``; see the module docstring.
 
     Args:
-        request: the request of the hop (its method, redirect and decoding options).
-        where: ``host:port`` of the peer, for error messages.
+        request: the request of the hop (its method, redirect and decoding options;
+            its host and port name the peer in error messages).
         header_limit: the largest header block, in bytes (``max_header_size``).
         body_limit: the most body bytes (refused at once when announced).
     """
@@ -99,20 +107,17 @@ class HeadReader:
         "_block_start",
         "_in_headers",
         "_informational",
+        "_status",
         "body_limit",
         "final",
         "header_limit",
         "lines",
         "request",
         "seen",
-        "where",
     )
 
-    def __init__(
-        self, request: HTTPRequest, where: str, header_limit: int, body_limit: int
-    ) -> None:
+    def __init__(self, request: HTTPRequest, header_limit: int, body_limit: int) -> None:
         self.request = request
-        self.where = where
         self.header_limit = header_limit
         self.body_limit = body_limit
         self.lines: list[bytes] = []
@@ -123,6 +128,7 @@ class HeadReader:
         self._block_start = 0
         self._in_headers = False
         self._informational = 0
+        self._status: re.Match[bytes] | None = None  # the status line being read
 
     @property
     def complete(self) -> bool:
@@ -158,7 +164,8 @@ class HeadReader:
             elif not self.final or (line[:5] == b"HTTP/" and _STATUS_MATCH(line) is not None):
                 # The first status line, the one after a 1xx, or the next response
                 # to a request libcurl sent again (authentication).
-                if _STATUS_MATCH(line) is None:
+                status = self._status = _STATUS_MATCH(line)
+                if status is None:
                     raise RemoteProtocolError(self._malformed(f"bad status line {_show(line)}"))
                 self.final = False
                 self._in_headers = True
@@ -183,7 +190,7 @@ class HeadReader:
         # One match checks every field line (the status line was checked already).
         if _BLOCK_MATCH(b"".join(block), len(block[0])) is None:
             raise RemoteProtocolError(self._malformed(_bad_field(block)))
-        match = _STATUS_MATCH(block[0])
+        match = self._status
         assert match is not None
         code = int(match[1])
         if code < 200:
@@ -214,7 +221,13 @@ class HeadReader:
         return Head(code, text, headers, length, follow, block)
 
     def _malformed(self, reason: str) -> str:
-        return malformed(self.where, reason)
+        return malformed(peer(self.request), reason)
+
+
+def peer(request: HTTPRequest) -> str:
+    """``host:port`` of the request's origin, for messages (an IPv6 host in brackets)."""
+    host = request.host
+    return f"[{host}]:{request.port}" if ":" in host else f"{host}:{request.port}"
 
 
 def _show(line: bytes) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pycurl
 
+from squall._curl.head import peer
 from squall._errors import (
     CurlError,
     HTTPCertificateError,
@@ -36,7 +37,7 @@ from squall._framing import NOT_HTTP, malformed
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
 
-__all__ = ["curl_error", "peer", "time_info"]
+__all__ = ["curl_error", "time_info"]
 
 
 # (name in time_info, microsecond getinfo) in libcurl's documented order.
@@ -54,12 +55,6 @@ def time_info(curl: Any) -> dict[str, float]:
     """libcurl's phase timings of the last transfer, in seconds from its start."""
     getinfo = curl.getinfo
     return {name: getinfo(info) / 1e6 for name, info in _TIMINGS}
-
-
-def peer(request: HTTPRequest) -> str:
-    """``host:port`` of the request's origin, for messages (an IPv6 host in brackets)."""
-    host = request.host
-    return f"[{host}]:{request.port}" if ":" in host else f"{host}:{request.port}"
 
 
 def _timeout(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:

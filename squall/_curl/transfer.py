@@ -34,7 +34,6 @@ import pycurl
 
 from squall._curl.head import HeadReader, body_too_large
 from squall._curl.multi import CLIENT_CLOSED
-from squall._curl.result import peer
 from squall._decoding import Decoder, make_decoder
 from squall._errors import HTTPClientError, HTTPStreamClosedError, ResponseTooLargeError
 from squall._headers import HTTPHeaders
@@ -114,7 +113,7 @@ class Transfer:
         #: A user callback failed: the handle is not to be reused.
         self.poisoned = False
         # libcurl's HEADERFUNCTION appends to head.lines; _read_head reads them.
-        self.head = HeadReader(request, peer(request), header_limit, body_limit)
+        self.head = HeadReader(request, header_limit, body_limit)
         self._has_head = False
         self._discard = False
         # How the final response's body is delimited (see head.Head.length).
@@ -172,10 +171,10 @@ class Transfer:
                 callback("\r\n")
             except Exception as exc:
                 return self._fail(self._callback_failed("header_callback", exc))
-        coding = headers.get("Content-Encoding")
-        if coding and request.decompress_response:
+        if request.decompress_response and "Content-Encoding" in headers:
+            coding = headers["Content-Encoding"]
             # None for a coding we cannot decode: the body is delivered as sent.
-            self._decoder = make_decoder(coding, self.body_limit)
+            self._decoder = make_decoder(coding, self.body_limit) if coding else None
             if self._decoder is not None:
                 # Tornado's convention, as on the simple engine: the body is no longer coded.
                 headers.add("X-Consumed-Content-Encoding", coding)

@@ -14,7 +14,7 @@ WHERE = "127.0.0.1:8080"
 
 def reader(method: str = "GET", body_limit: int = 1000, **options: object) -> HeadReader:
     request = HTTPRequest("http://127.0.0.1:8080/", method=method, **options)  # type: ignore[arg-type]
-    return HeadReader(request, WHERE, header_limit=200, body_limit=body_limit)
+    return HeadReader(request, header_limit=200, body_limit=body_limit)
 
 
 def feed(head: HeadReader, *lines: bytes) -> Head | None:
