@@ -28,6 +28,7 @@ from squall._curl.multi import CurlMultiBridge
 from squall._curl.options import CONTEXT_REFUSED, configure
 from squall._curl.result import curl_error, time_info
 from squall._curl.transfer import Transfer
+from squall._curl.upload import Upload
 from squall._engine import Engine
 from squall._errors import HTTPNameResolutionError, translate_os_error
 from squall._framing import IDEMPOTENT_METHODS
@@ -78,9 +79,11 @@ class CurlEngine:
             start_time = time.time()
             start = time.monotonic()  # not loop.time(): uvloop caches it at 1 ms resolution
             bridge.start(curl, transfer)
-            if request.body_producer is not None:
-                producer = loop.create_task(_produce(request.body_producer, transfer.write))
-                producer.add_done_callback(transfer.producer_finished)
+            upload = transfer.upload
+            if upload is not None:
+                assert request.body_producer is not None
+                producer = loop.create_task(_produce(request.body_producer, upload.write))
+                producer.add_done_callback(upload.producer_finished)
             await transfer.wait()
             if transfer.error is not None:
                 raise transfer.error
@@ -145,7 +148,8 @@ class CurlEngine:
         curl.setopt(pycurl.HEADERFUNCTION, transfer.head.lines.append)
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_body)
         if request.body_producer is not None:
-            curl.setopt(pycurl.READFUNCTION, transfer.on_read)
+            transfer.upload = upload = Upload(transfer)
+            curl.setopt(pycurl.READFUNCTION, upload.on_read)
         if request.body_producer is not None or request.method not in IDEMPOTENT_METHODS:
             # libcurl would send it again after a kept-alive connection closed
             # unanswered; the simple engine does not, nor does this one.
@@ -201,7 +205,7 @@ def _bracket(host: str) -> str:
 
 async def _produce(
     producer: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None] | None],
-    write: Callable[[bytes], Awaitable[None]],
+    write: Callable[[bytes | str], Awaitable[None]],
 ) -> None:
     result = producer(write)
     if result is not None:

@@ -8,13 +8,12 @@ returns a value that makes libcurl stop (``CURLE_WRITE_ERROR`` /
 ``CURLE_ABORTED_BY_CALLBACK``); ``wait()`` then raises the stored error rather
 than libcurl's.
 
-Back-pressure uses libcurl's pause bits, kept in ``_paused``:
+Back-pressure uses libcurl's pause bits, kept in ``paused``:
 - a coroutine ``streaming_callback``: ``on_body`` consumes the chunk, pauses
   receiving and hands the awaitable to ``wait()``, which awaits it in the
   fetch's own task and then resumes receiving;
-- a ``body_producer``: ``on_read`` returns ``READFUNC_PAUSE`` while no chunk
-  is queued; ``write()`` queues one, resumes sending and waits until libcurl
-  has taken all of it.
+- a ``body_producer``: ``upload.Upload`` pauses sending while no chunk is
+  queued, and resumes it when ``write()`` queues one.
 
 Both engines must refuse the same responses: what libcurl lets through and
 llhttp (the simple engine's parser) refuses is refused by the head reader.
@@ -40,6 +39,7 @@ from squall._headers import HTTPHeaders
 from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
 
 if TYPE_CHECKING:
+    from squall._curl.upload import Upload
     from squall._request import HTTPRequest
 
 __all__ = ["Transfer"]
@@ -47,9 +47,6 @@ __all__ = ["Transfer"]
 app_log = logging.getLogger("squall.application")
 
 _PAUSE_RECV = pycurl.PAUSE_RECV
-_PAUSE_SEND = pycurl.PAUSE_SEND
-_READFUNC_PAUSE: int = pycurl.READFUNC_PAUSE
-_READFUNC_ABORT: int = pycurl.READFUNC_ABORT
 _PREREQFUNC_OK: int = pycurl.PREREQFUNC_OK
 _PREREQFUNC_ABORT: int = pycurl.PREREQFUNC_ABORT
 _SOCKOPT_OK: int = pycurl.SOCKOPT_OK
@@ -66,14 +63,9 @@ class Transfer:
         "_body_size",
         "_decoder",
         "_discard",
-        "_drained",
         "_has_head",
         "_length",
-        "_out",
-        "_out_pos",
-        "_paused",
         "_pending",
-        "_producer_done",
         "_sent_at",
         "_streaming",
         "_view",
@@ -86,10 +78,12 @@ class Transfer:
         "head",
         "headers",
         "loop",
+        "paused",
         "poisoned",
         "reason",
         "request",
         "result",
+        "upload",
     )
 
     def __init__(
@@ -128,11 +122,9 @@ class Transfer:
         self._pending: Awaitable[Any] | None = None
         self._backlog: list[bytes] = []
         self._wake: asyncio.Future[None] | None = None
-        self._paused = 0
-        self._out = b""
-        self._out_pos = 0
-        self._drained: asyncio.Future[None] | None = None
-        self._producer_done = False
+        self.paused = 0
+        #: The body_producer's side, when there is one (set by the engine).
+        self.upload: Upload | None = None
 
     # -- libcurl callbacks -------------------------------------------------------
 
@@ -143,7 +135,7 @@ class Transfer:
         try:
             head = self.head.read()
         except HTTPClientError as exc:
-            return self._fail(exc)
+            return self.fail(exc)
         if head is None:
             return None
         if self._has_head:
@@ -170,7 +162,7 @@ class Transfer:
                     callback(raw.decode("latin-1"))
                 callback("\r\n")
             except Exception as exc:
-                return self._fail(self._callback_failed("header_callback", exc))
+                return self.fail(self._callback_failed("header_callback", exc))
         if request.decompress_response and "Content-Encoding" in headers:
             coding = headers["Content-Encoding"]
             # None for a coding we cannot decode: the body is delivered as sent.
@@ -192,9 +184,9 @@ class Transfer:
             try:
                 data = decoder.decode(data)
             except ResponseTooLargeError:
-                return self._fail(body_too_large(self.body_limit))
+                return self.fail(body_too_large(self.body_limit))
             except HTTPClientError as exc:  # named bad data
-                return self._fail(exc)
+                return self.fail(exc)
             if not data:
                 return None
         return self._deliver(data)
@@ -202,7 +194,7 @@ class Transfer:
     def _deliver(self, data: bytes) -> int | None:
         size = self._body_size + len(data)
         if size > self.body_limit:
-            return self._fail(body_too_large(self.body_limit))
+            return self.fail(body_too_large(self.body_limit))
         streaming = self._streaming
         if streaming is None:
             view = self._view
@@ -216,7 +208,7 @@ class Transfer:
             self._body_size = size
             return None
         self._body_size = size
-        if self._paused & _PAUSE_RECV:
+        if self.paused & _PAUSE_RECV:
             # libcurl may flush data it already decoded after we paused:
             # keep it, in order, for after the running coroutine.
             self._backlog.append(data)
@@ -224,11 +216,11 @@ class Transfer:
         try:
             pending = streaming(data)
         except Exception as exc:
-            return self._fail(self._callback_failed("streaming_callback", exc))
+            return self.fail(self._callback_failed("streaming_callback", exc))
         if pending is not None and isawaitable(pending):
             # A coroutine callback: hold further data until it has run.
             self._pending = pending
-            self._set_pause(self._paused | _PAUSE_RECV)
+            self.set_pause(self.paused | _PAUSE_RECV)
             self._notify()
         return None
 
@@ -263,27 +255,6 @@ class Transfer:
             view.release()
             self.buffer.truncate(self._body_size)
             self.buffer.seek(self._body_size)
-
-    def on_read(self, size: int) -> bytes | int:
-        out = self._out
-        if out:
-            pos = self._out_pos
-            chunk = out[pos : pos + size]
-            pos += len(chunk)
-            if pos >= len(out):
-                self._out, self._out_pos = b"", 0
-                drained = self._drained
-                if drained is not None and not drained.done():
-                    drained.set_result(None)
-            else:
-                self._out_pos = pos
-            return chunk
-        if self._producer_done:
-            return b""
-        if self.error is not None:
-            return _READFUNC_ABORT
-        self._paused |= _PAUSE_SEND
-        return _READFUNC_PAUSE
 
     # A request that must not be sent twice (not idempotent, or a one-shot
     # body_producer) gets the two callbacks below. libcurl sends a request again
@@ -325,7 +296,7 @@ class Transfer:
         error.__cause__ = exc
         return error
 
-    def _fail(self, exc: BaseException) -> int:
+    def fail(self, exc: BaseException) -> int:
         if self.error is None:
             self.error = exc
         self._notify()
@@ -354,11 +325,8 @@ class Transfer:
                     self._deliver(tail)
         self._release_view()
         self.result = (errno, message)
-        drained = self._drained
-        if drained is not None and not drained.done():
-            drained.set_exception(
-                HTTPStreamClosedError("the transfer ended before the body was sent")
-            )
+        if self.upload is not None:
+            self.upload.transfer_ended()
         self._notify()
 
     def engine_closed(self) -> None:
@@ -371,8 +339,8 @@ class Transfer:
         if wake is not None and not wake.done():
             wake.set_result(None)
 
-    def _set_pause(self, bits: int) -> None:
-        self._paused = bits
+    def set_pause(self, bits: int) -> None:
+        self.paused = bits
         self.curl.pause(bits)
 
     # -- coroutine side ----------------------------------------------------------
@@ -393,13 +361,13 @@ class Transfer:
                 except asyncio.CancelledError as exc:
                     if _cancelling():
                         raise  # the fetch itself is cancelled, not just the callback
-                    self._fail(self._callback_failed("streaming_callback", exc))
+                    self.fail(self._callback_failed("streaming_callback", exc))
                     break
                 except Exception as exc:
-                    self._fail(self._callback_failed("streaming_callback", exc))
+                    self.fail(self._callback_failed("streaming_callback", exc))
                     break
                 if self.result is None and self.error is None:
-                    self._set_pause(self._paused & ~_PAUSE_RECV)
+                    self.set_pause(self.paused & ~_PAUSE_RECV)
                 continue
             if self.result is not None:
                 break
@@ -424,32 +392,6 @@ class Transfer:
             pending = streaming(backlog.pop(0))
             if pending is not None and isawaitable(pending):
                 await pending
-
-    async def write(self, chunk: bytes | str) -> None:
-        """The ``write`` given to a body_producer: returns once libcurl took ``chunk``
-        (a ``str`` is sent UTF-8 encoded, as on the simple engine)."""
-        if self.result is not None or self.error is not None:
-            raise HTTPStreamClosedError("the transfer ended before the body was sent")
-        if not chunk:
-            return
-        self._out = chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
-        self._out_pos = 0
-        self._drained = drained = self.loop.create_future()
-        if self._paused & _PAUSE_SEND:
-            self._set_pause(self._paused & ~_PAUSE_SEND)
-        await drained
-
-    def producer_finished(self, task: asyncio.Task[Any]) -> None:
-        """Done-callback of the body_producer task: EOF, or abort on its error."""
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self._fail(exc)
-            return
-        self._producer_done = True
-        if self.result is None and self._paused & _PAUSE_SEND:
-            self._set_pause(self._paused & ~_PAUSE_SEND)
 
 
 def _cancelling() -> bool:
