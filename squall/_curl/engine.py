@@ -145,7 +145,10 @@ class CurlEngine:
         transfer = Transfer(
             self.loop, curl, request, settings.body_limit(request), settings.max_header_size
         )
-        curl.setopt(pycurl.HEADERFUNCTION, transfer.head.lines.append)
+        if request.header_callback is None:
+            curl.setopt(pycurl.HEADERFUNCTION, transfer.head.lines.append)  # no Python frame
+        else:
+            curl.setopt(pycurl.HEADERFUNCTION, transfer.on_header_line)
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_body)
         if request.body_producer is not None:
             transfer.upload = upload = Upload(transfer)

@@ -173,6 +173,15 @@ class Transfer:
                 del headers["Content-Encoding"]
         return None
 
+    def on_header_line(self, line: bytes) -> int | None:
+        """HEADERFUNCTION of a request with a header_callback: the head is read as
+        soon as it ends, so a failing callback aborts the transfer even when no
+        body follows (its connection is then closed, not reused)."""
+        self.head.lines.append(line)
+        if line == b"\r\n" and self._read_head() is not None:
+            return 0
+        return None
+
     def on_body(self, data: bytes) -> int | None:
         head = self.head
         if head.seen != len(head.lines) and self._read_head() is not None:

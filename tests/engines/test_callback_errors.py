@@ -30,8 +30,8 @@ class Boom(Exception):
 
 
 def _keep_alive(conn: socket.socket, server: ScriptedServer) -> None:
-    while server.read_request(conn):
-        conn.sendall(response(BODY))
+    while head := server.read_request(conn):
+        conn.sendall(response(b"" if b" /empty " in head else BODY))
 
 
 def _sync_raises(_data: Any) -> None:
@@ -51,6 +51,7 @@ async def _coroutine_cancelled(_data: bytes) -> None:
 
 CALLBACKS: dict[str, tuple[str, Callable[..., Any], type[BaseException]]] = {
     "header-sync": ("header_callback", _sync_raises, Boom),
+    "header-sync-no-body": ("header_callback", _sync_raises, Boom),
     "streaming-sync": ("streaming_callback", _sync_raises, Boom),
     "streaming-coroutine": ("streaming_callback", _coroutine_raises, Boom),
     "streaming-cancelled": ("streaming_callback", _coroutine_cancelled, asyncio.CancelledError),
@@ -78,7 +79,8 @@ async def test_callback_error_fails_the_fetch_and_is_logged_once(
     client = make_client(max_clients=1)
     with caplog.at_level(logging.ERROR):
         with pytest.raises(HTTPStreamClosedError) as info:
-            await client.fetch(server.url + "/", request_timeout=5, **{option: callback})
+            path = "/empty" if case.endswith("no-body") else "/"
+            await client.fetch(server.url + path, request_timeout=5, **{option: callback})
         await asyncio.sleep(0.05)  # anything logged late would show below
     exc = info.value
     assert type(exc) is HTTPStreamClosedError and exc.code == 599
