@@ -5,6 +5,10 @@ libcurl, which is more lenient. What llhttp refuses and libcurl accepts is
 checked by the curl engine with the patterns and rules here, so that a bad
 response fails the same way on both (RFC 9112, RFC 9110). Imports nothing from
 either engine.
+
+``check_head`` holds the rules a response head must meet once it is parsed
+(whoever parsed it), with one wording per failure; the patterns below are for
+an engine that gets raw lines (the curl engine) to refuse what llhttp refuses.
 """
 
 from __future__ import annotations
@@ -12,19 +16,27 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from squall._errors import RemoteProtocolError
+from squall._errors import RemoteProtocolError, ResponseTooLargeError
+from squall._headers import HTTPHeaders
 
 __all__ = [
+    "BOTH_LENGTH_AND_CODING",
+    "CHUNKED",
     "FIELD_BLOCK",
     "FIELD_LINE",
     "IDEMPOTENT_METHODS",
     "MAX_CONTENT_LENGTH",
     "MAX_INFORMATIONAL",
+    "NOT_HTTP",
     "NO_CONTENT_WITH_BODY",
     "STATUS_LINE",
     "TOO_MANY_INFORMATIONAL",
     "UNEXPECTED_101",
+    "UNTIL_CLOSE",
+    "body_too_long",
+    "check_head",
     "content_length",
+    "malformed",
 ]
 
 # Tornado tolerates ten 1xx responses before the final one; so do we.
@@ -36,6 +48,17 @@ NO_CONTENT_WITH_BODY: Final = "Response with code 204 should not have body"
 
 # Neither engine asks for a protocol upgrade, so a 101 is never an answer.
 UNEXPECTED_101: Final = "Unexpected 101 Switching Protocols (no upgrade was requested)"
+
+# RFC 9112 section 6.3: a request-smuggling signal (Tornado's wording).
+BOTH_LENGTH_AND_CODING: Final = "Message with both Transfer-Encoding and Content-Length"
+
+# The reply does not start with an HTTP status line (llhttp's reason, without the
+# RTSP/ and ICE/ it also parses).
+NOT_HTTP: Final = "Expected HTTP/"
+
+# What check_head returns for a body that is not delimited by a length.
+CHUNKED: Final = -1
+UNTIL_CLOSE: Final = -2
 
 # RFC 9110 section 9.2.2: a request with one of these methods may be sent again
 # when a kept-alive connection closed without answering it; any other may have
@@ -90,3 +113,76 @@ def content_length(values: list[str]) -> int:
     if length > MAX_CONTENT_LENGTH:
         raise RemoteProtocolError("Malformed HTTP response: Content-Length overflow")
     return length
+
+
+def malformed(where: str, reason: str) -> str:
+    """The message of a RemoteProtocolError for a response from ``where`` (host:port)."""
+    return f"Malformed HTTP response from {where}: {reason}"
+
+
+def body_too_long(limit: int) -> str:
+    """The message when a body (as received, or decoded) outgrows the limit (Tornado's words)."""
+    return f"body exceeded max_body_size of {limit} bytes"
+
+
+def check_head(
+    status: int,
+    headers: HTTPHeaders,
+    head_request: bool,
+    informational: int = 0,
+    body_limit: int | None = None,
+) -> int:
+    """Check a parsed response head against the rules both engines enforce.
+
+    Args:
+        status: the status code.
+        headers: the header fields (names normalised, values stripped).
+        head_request: the request was HEAD (RFC 9112 section 6.3 rule 1: no body).
+        informational: for a 1xx, how many 1xx this exchange has had, this one included.
+        body_limit: refuse a Content-Length over this at once; None not to check it
+            (a body that will be decoded, or dropped: its limit counts other bytes).
+
+    Returns:
+        How the body is delimited: its length (0 for none: HEAD, 1xx, 204, 304),
+        ``CHUNKED`` or ``UNTIL_CLOSE`` (RFC 9112 section 6.3 rules 4 and 8).
+
+    Raises:
+        RemoteProtocolError: the head breaks HTTP.
+        ResponseTooLargeError: the announced length is over ``body_limit``.
+    """
+    if status < 200:
+        if status < 100:
+            raise RemoteProtocolError(f"Invalid status code {status}")  # RFC 9110 section 15
+        if status == 101:
+            raise RemoteProtocolError(UNEXPECTED_101)
+        if informational > MAX_INFORMATIONAL:
+            raise RemoteProtocolError(TOO_MANY_INFORMATIONAL)
+        return 0
+    # (get_list: HTTPHeaders.get pays a KeyError for a missing name.)
+    codings = headers.get_list("Transfer-Encoding")
+    coding = ",".join(codings) if codings else None
+    values = headers.get_list("Content-Length")
+    if values and coding is not None:
+        raise RemoteProtocolError(BOTH_LENGTH_AND_CODING)
+    length = content_length(values) if values else -1
+    if status == 204 and (coding is not None or length > 0):
+        raise RemoteProtocolError(NO_CONTENT_WITH_BODY)  # RFC 9110 section 15.3.5
+    if head_request or status == 304 or status == 204:
+        return 0
+    if coding is not None:
+        # We never send TE, so a server may apply no coding but chunked (RFC 9110
+        # section 10.1.4); another one would reach the caller still coded.
+        if coding != "chunked" and _codings(coding) != ["chunked"]:
+            raise RemoteProtocolError(f"Unsupported Transfer-Encoding: {coding}")
+        return CHUNKED
+    if length < 0:
+        return UNTIL_CLOSE
+    if body_limit is not None and length > body_limit:
+        raise ResponseTooLargeError(
+            f"Content-Length too long ({length} > max_body_size of {body_limit} bytes)"
+        )
+    return length
+
+
+def _codings(value: str) -> list[str]:
+    return [token for token in (part.strip() for part in value.lower().split(",")) if token]

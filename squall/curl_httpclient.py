@@ -44,9 +44,10 @@ class CurlAsyncHTTPClient(AsyncHTTPClient):
     """An AsyncHTTPClient whose HTTP work is done by libcurl.
 
     Takes the same constructor arguments as ``AsyncHTTPClient``. Every
-    HTTPRequest option is supported; ``ssl_options`` is translated to libcurl
-    options where it can be (see ``squall._curl.options.ssl_options_to_curl``)
-    and refused with ValueError where it cannot.
+    HTTPRequest option is supported; ``ssl_options`` in its dict form is
+    translated to libcurl options (see ``squall._curl.options.ssl_options_to_curl``),
+    and an ``ssl.SSLContext`` is refused with ValueError, as Tornado's curl client
+    does: libcurl cannot read its client certificate and other settings back.
     """
 
     # initialize() takes exactly the base's arguments (configure() checks them with this).

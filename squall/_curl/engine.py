@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
@@ -24,9 +25,10 @@ import pycurl
 
 from squall._arguments import ClientSettings
 from squall._curl.multi import CurlMultiBridge
-from squall._curl.options import configure
+from squall._curl.options import CONTEXT_REFUSED, configure
 from squall._curl.result import curl_error, time_info
 from squall._curl.transfer import Transfer
+from squall._curl.upload import Upload
 from squall._engine import Engine
 from squall._errors import HTTPNameResolutionError, translate_os_error
 from squall._framing import IDEMPOTENT_METHODS
@@ -59,8 +61,10 @@ class CurlEngine:
     async def fetch(self, request: HTTPRequest) -> HTTPResponse:
         """One HTTP exchange through libcurl (no redirect following; see the base)."""
         if request.scheme == "https" and (
-            request.ca_certs or request.client_cert or isinstance(request.ssl_options, dict)
+            request.ca_certs or request.client_cert or request.ssl_options is not None
         ):
+            if isinstance(request.ssl_options, ssl.SSLContext):
+                raise ValueError(CONTEXT_REFUSED)  # before any I/O, as every bad option
             await self._check_tls_files(request)
         settings = self.settings
         route = (
@@ -76,9 +80,11 @@ class CurlEngine:
             start_time = time.time()
             start = time.monotonic()  # not loop.time(): uvloop caches it at 1 ms resolution
             bridge.start(curl, transfer)
-            if request.body_producer is not None:
-                producer = loop.create_task(_produce(request.body_producer, transfer.write))
-                producer.add_done_callback(transfer.producer_finished)
+            upload = transfer.upload
+            if upload is not None:
+                assert request.body_producer is not None
+                producer = loop.create_task(_produce(request.body_producer, upload.write))
+                producer.add_done_callback(upload.producer_finished)
             await transfer.wait()
             if transfer.error is not None:
                 raise transfer.error
@@ -103,7 +109,12 @@ class CurlEngine:
                 producer.cancel()
             if transfer is not None:
                 transfer.discard()
-            bridge.release(curl)
+            # curl_easy_reset keeps a handle's cookie store, HSTS and alt-svc caches
+            # and share handle: state prepare_curl_callback may have turned on, which
+            # would reach later, unrelated requests. Such a handle is not reused (the
+            # connections stay: they belong to the multi handle).
+            reuse = request.prepare_curl_callback is None
+            bridge.release(curl, reuse and not (transfer is not None and transfer.poisoned))
 
     async def _check_tls_files(self, request: HTTPRequest) -> None:
         # libcurl reads these files only once it has connected; the simple engine's
@@ -135,10 +146,14 @@ class CurlEngine:
         transfer = Transfer(
             self.loop, curl, request, settings.body_limit(request), settings.max_header_size
         )
-        curl.setopt(pycurl.HEADERFUNCTION, transfer.header_lines.append)
+        if request.header_callback is None:
+            curl.setopt(pycurl.HEADERFUNCTION, transfer.head.lines.append)  # no Python frame
+        else:
+            curl.setopt(pycurl.HEADERFUNCTION, transfer.on_header_line)
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_body)
         if request.body_producer is not None:
-            curl.setopt(pycurl.READFUNCTION, transfer.on_read)
+            transfer.upload = upload = Upload(transfer)
+            curl.setopt(pycurl.READFUNCTION, upload.on_read)
         if request.body_producer is not None or request.method not in IDEMPOTENT_METHODS:
             # libcurl would send it again after a kept-alive connection closed
             # unanswered; the simple engine does not, nor does this one.
@@ -190,7 +205,7 @@ def _open_and_close(path: str) -> None:
 
 async def _produce(
     producer: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None] | None],
-    write: Callable[[bytes], Awaitable[None]],
+    write: Callable[[bytes | str], Awaitable[None]],
 ) -> None:
     result = producer(write)
     if result is not None:

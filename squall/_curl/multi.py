@@ -69,7 +69,12 @@ from typing import Any, Protocol
 
 import pycurl
 
-__all__ = ["CurlMultiBridge", "TransferSink"]
+from squall._errors import HTTPStreamClosedError
+
+__all__ = ["CLIENT_CLOSED", "CurlMultiBridge", "TransferSink"]
+
+# What a fetch in flight fails with when its client is closed (as on the simple engine).
+CLIENT_CLOSED = "The client was closed"
 
 # Idle easy handles kept for reuse; more than this are closed when released.
 _MAX_IDLE_HANDLES = 128
@@ -98,6 +103,9 @@ class TransferSink(Protocol):
 
     def transfer_done(self, errno: int, message: str) -> None:
         """Called once from the loop; errno 0 means success."""
+
+    def engine_closed(self) -> None:
+        """Called instead of ``transfer_done`` when the bridge is closed mid-transfer."""
 
 
 class CurlMultiBridge:
@@ -140,16 +148,20 @@ class CurlMultiBridge:
     def acquire(self) -> Any:
         """Return a clean easy handle (reused when one is idle)."""
         if self._closed:
-            raise RuntimeError("the curl engine is closed")
+            raise HTTPStreamClosedError(CLIENT_CLOSED)
         if self._idle:
             return self._idle.pop()
         return pycurl.Curl()
 
-    def release(self, curl: Any) -> None:
-        """Give back a handle that is not (or no longer) in a transfer."""
+    def release(self, curl: Any, reuse: bool = True) -> None:
+        """Give back a handle that is not (or no longer) in a transfer.
+
+        ``reuse=False`` closes it: for a handle whose state ``reset()`` would not
+        clear (see ``CurlEngine.fetch``).
+        """
         if curl in self._transfers:
             self.abort(curl)
-        if self._closed or len(self._idle) >= _MAX_IDLE_HANDLES:
+        if not reuse or self._closed or len(self._idle) >= _MAX_IDLE_HANDLES:
             curl.close()
             return
         # reset() drops every option and every Python callback pycurl holds,
@@ -162,7 +174,7 @@ class CurlMultiBridge:
     def start(self, curl: Any, sink: TransferSink) -> None:
         """Add a configured handle to the multi handle; ``sink`` hears the end."""
         if self._closed:
-            raise RuntimeError("the curl engine is closed")
+            raise HTTPStreamClosedError(CLIENT_CLOSED)
         # add_handle asks for a timeout of 0 (through _on_timer), which starts
         # the transfer on the next loop iteration, batched with any others
         # added now: starting each at once measured slower at 10 in flight (it
@@ -368,4 +380,4 @@ class CurlMultiBridge:
         # Drop the bound-method callbacks so no cycle keeps this object alive.
         self._multi = None
         for sink in transfers.values():
-            sink.transfer_done(pycurl.E_ABORTED_BY_CALLBACK, "the curl engine was closed")
+            sink.engine_closed()

@@ -21,7 +21,7 @@ from squall._request_defaults import DEFAULT_USER_AGENT, credentials, default_fi
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
 
-__all__ = ["USER_AGENT", "configure", "ssl_options_to_curl"]
+__all__ = ["CONTEXT_REFUSED", "USER_AGENT", "configure", "ssl_options_to_curl"]
 
 USER_AGENT = f"{DEFAULT_USER_AGENT} (libcurl)"
 
@@ -232,22 +232,34 @@ def _set_tls(setopt: Callable[..., None], request: HTTPRequest) -> None:
         setopt(pycurl.SSLKEY, request.client_key)
 
 
+# An SSLContext cannot be read back whole: a client certificate loaded with
+# load_cert_chain, a capath, ALPN or curve settings leave no trace in Python, so
+# translating what can be read would silently drop the rest (the client
+# certificate, at least). Refused instead, as Tornado's curl client does.
+CONTEXT_REFUSED = (
+    "ssl_options: the curl engine cannot take an ssl.SSLContext (libcurl cannot read"
+    " its client certificate, trust store and cipher settings back from it, and would"
+    " silently drop them); use client_cert/client_key, ca_certs and validate_cert, or"
+    " the dict form of ssl_options (certfile, keyfile, password, ca_certs, cert_reqs,"
+    " check_hostname, ciphers, minimum_version, maximum_version)"
+)
+
+
 def ssl_options_to_curl(ssl_options: ssl.SSLContext | dict[str, Any]) -> list[tuple[int, Any]]:
     """Translate ``ssl_options`` into libcurl options.
 
     A dict may use ``certfile``, ``keyfile``, ``password``, ``ca_certs``,
     ``cert_reqs``, ``check_hostname``, ``ciphers``, ``minimum_version``,
-    ``maximum_version`` and ``ssl_version`` (``PROTOCOL_TLS``/``_CLIENT``).
-    From an SSLContext we carry ``verify_mode``, ``check_hostname``, the TLS
-    version range and the CA certificates it loaded explicitly; its client
-    certificate and cipher list cannot be read back from the object.
+    ``maximum_version`` and ``ssl_version`` (``PROTOCOL_TLS``/``_CLIENT``); each
+    key means what it means to the simple engine's ``ssl`` module. An SSLContext
+    is refused (``CONTEXT_REFUSED`` says why).
 
     Raises:
-        ValueError: a key or setting libcurl cannot express.
+        ValueError: an SSLContext, or a key or setting libcurl cannot express.
         TypeError: a value of the wrong type.
     """
     if isinstance(ssl_options, ssl.SSLContext):
-        return _context_to_curl(ssl_options)
+        raise ValueError(CONTEXT_REFUSED)
     # HTTPRequest checked it when it was built; the dict may have changed since.
     check_ssl_options(ssl_options)
     opts: list[tuple[int, Any]] = []
@@ -264,29 +276,13 @@ def ssl_options_to_curl(ssl_options: ssl.SSLContext | dict[str, Any]) -> list[tu
     ):
         if get(key) is not None:
             opts.append((option, get(key)))
-    cert_reqs = get("cert_reqs")
-    if cert_reqs is not None and cert_reqs != ssl.CERT_REQUIRED:
+    if get("cert_reqs") == ssl.CERT_NONE:
         opts += [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
     elif get("check_hostname") is False:
+        # CERT_OPTIONAL verifies the server as CERT_REQUIRED does: a client always
+        # gets the server's certificate (the ssl module documents the same).
         opts.append((pycurl.SSL_VERIFYHOST, 0))
     opts += _version_range(get("minimum_version"), get("maximum_version"))
-    return opts
-
-
-def _context_to_curl(context: ssl.SSLContext) -> list[tuple[int, Any]]:
-    opts: list[tuple[int, Any]] = []
-    if context.verify_mode == ssl.CERT_NONE:
-        opts += [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
-    elif not context.check_hostname:
-        opts.append((pycurl.SSL_VERIFYHOST, 0))
-    else:
-        cas = context.get_ca_certs(binary_form=True)
-        if cas:
-            # Certificates loaded with load_verify_locations(); the default
-            # store (load_default_certs) is not listed, and libcurl's applies.
-            pem = "".join(ssl.DER_cert_to_PEM_cert(der) for der in cas)
-            opts.append((pycurl.CAINFO_BLOB, pem.encode("ascii")))
-    opts += _version_range(context.minimum_version, context.maximum_version)
     return opts
 
 

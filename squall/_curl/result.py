@@ -10,11 +10,14 @@ are raised as ``CurlError`` itself.
 from __future__ import annotations
 
 import errno as os_errno
+import os
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pycurl
 
+from squall._curl.head import peer
 from squall._errors import (
     CurlError,
     HTTPCertificateError,
@@ -29,11 +32,13 @@ from squall._errors import (
     RemoteProtocolError,
     ResponseTooLargeError,
 )
+from squall._framing import NOT_HTTP, malformed
 
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
 
 __all__ = ["curl_error", "time_info"]
+
 
 # (name in time_info, microsecond getinfo) in libcurl's documented order.
 _TIMINGS = (
@@ -52,18 +57,13 @@ def time_info(curl: Any) -> dict[str, float]:
     return {name: getinfo(info) / 1e6 for name, info in _TIMINGS}
 
 
-def _where(request: HTTPRequest) -> str:
-    host = request.host
-    return f"[{host}]:{request.port}" if ":" in host else f"{host}:{request.port}"
-
-
 def _timeout(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
     # libcurl has one code for every timeout; its message names the state the
     # transfer was in ("Resolving timed out", "Connection timed out" for TCP
     # and TLS setup, "Operation timed out" after). The timestamps cannot tell
     # alone: a reused connection has no connect time, and a failed connect
     # still gets a pretransfer time.
-    where = _where(request)
+    where = peer(request)
     if message.startswith("Resolving timed out"):
         return HTTPTimeoutError(f"Timeout while resolving {request.host}", phase="resolve")
     if message.startswith("Connection timed out"):
@@ -87,10 +87,29 @@ def _connect_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClient
     # Through a proxy, the only TCP connection libcurl opens is to the proxy;
     # the proxy's own failure to reach the origin comes back as a response
     # (HTTP) or a proxy error code (SOCKS), not as this code.
-    where = _proxy_where(request) if request.proxy_host else _where(request)
-    if curl.getinfo(pycurl.OS_ERRNO) == os_errno.ECONNREFUSED or "refused" in message:
-        return HTTPConnectionRefusedError(f"Connection refused by {where}")
-    return HTTPConnectionError(f"Could not connect to {where}: {message}")
+    where = _proxy_where(request) if request.proxy_host else peer(request)
+    code = curl.getinfo(pycurl.OS_ERRNO)
+    error: HTTPConnectionError
+    if code == os_errno.ECONNREFUSED or "refused" in message:
+        error = HTTPConnectionRefusedError(f"Connection refused by {where}")
+        code = code or os_errno.ECONNREFUSED
+    else:
+        error = HTTPConnectionError(f"Could not connect to {where}: {message}")
+    if code:
+        # As the simple engine's OSError-based errors carry them.
+        error.errno, error.strerror = code, os.strerror(code)
+    return error
+
+
+def _resolve_failed(text: str) -> Callable[..., HTTPClientError]:
+    def make(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+        error = HTTPNameResolutionError(text.format(host=request.host, message=message))
+        # libcurl does not pass getaddrinfo's code on: EAI_NONAME is what it most
+        # often is, and what code checking for a name error looks for.
+        error.errno, error.strerror = socket.EAI_NONAME, message
+        return error
+
+    return make
 
 
 def _recv_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
@@ -98,16 +117,16 @@ def _recv_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientErr
         # QUIC: an ICMP error on the first datagram comes back as a send error.
         return _connect_failed(curl, request, message)
     if curl.getinfo(pycurl.OS_ERRNO) == os_errno.ECONNRESET:
-        return HTTPConnectionResetError(f"Connection reset by {_where(request)}")
+        return HTTPConnectionResetError(f"Connection reset by {peer(request)}")
     if "chunk" in message.lower():
         # libcurl reports broken chunked framing as a receive error.
-        return RemoteProtocolError(f"Malformed chunked body from {_where(request)}: {message}")
-    return HTTPStreamClosedError(f"Connection to {_where(request)} closed: {message}")
+        return RemoteProtocolError(f"Malformed chunked body from {peer(request)}: {message}")
+    return HTTPStreamClosedError(f"Connection to {peer(request)} closed: {message}")
 
 
 def _simple(cls: Callable[[str], HTTPClientError], text: str) -> Callable[..., HTTPClientError]:
     def make(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
-        return cls(text.format(where=_where(request), host=request.host, message=message))
+        return cls(text.format(where=peer(request), host=request.host, message=message))
 
     return make
 
@@ -117,12 +136,8 @@ _ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
     pycurl.E_COULDNT_CONNECT: _connect_failed,
     pycurl.E_RECV_ERROR: _recv_failed,
     pycurl.E_SEND_ERROR: _recv_failed,
-    pycurl.E_COULDNT_RESOLVE_HOST: _simple(
-        HTTPNameResolutionError, "Could not resolve {host}: {message}"
-    ),
-    pycurl.E_COULDNT_RESOLVE_PROXY: _simple(
-        HTTPNameResolutionError, "Could not resolve the proxy: {message}"
-    ),
+    pycurl.E_COULDNT_RESOLVE_HOST: _resolve_failed("Could not resolve {host}: {message}"),
+    pycurl.E_COULDNT_RESOLVE_PROXY: _resolve_failed("Could not resolve the proxy: {message}"),
     pycurl.E_PEER_FAILED_VERIFICATION: _simple(
         HTTPCertificateError, "Certificate verification failed for {where}: {message}"
     ),
@@ -145,11 +160,11 @@ _ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
         HTTPStreamClosedError, "HTTP/2 stream to {where} closed: {message}"
     ),
     8: _simple(  # CURLE_WEIRD_SERVER_REPLY
-        RemoteProtocolError, "Malformed response from {where}: {message}"
+        RemoteProtocolError, malformed("{where}", "{message}")
     ),
-    pycurl.E_UNSUPPORTED_PROTOCOL: _simple(
-        RemoteProtocolError, "Unsupported protocol from {where}: {message}"
-    ),
+    # libcurl's only answer to a reply that is not HTTP ("Received HTTP/0.9 when not
+    # allowed"): the simple engine's reason, and the peer, as every malformed reply.
+    pycurl.E_UNSUPPORTED_PROTOCOL: _simple(RemoteProtocolError, malformed("{where}", NOT_HTTP)),
     pycurl.E_HTTP2: _simple(RemoteProtocolError, "HTTP/2 error with {where}: {message}"),
     pycurl.E_BAD_CONTENT_ENCODING: _simple(
         RemoteProtocolError, "Could not decode the body from {where}: {message}"

@@ -1,29 +1,29 @@
 """One transfer's state: libcurl's data callbacks and the coroutine waiting on them.
 
-libcurl appends header lines to ``header_lines`` and calls ``on_body`` and
-``on_read`` from inside ``socket_action`` (that is, from a loop callback of
-the bridge). They never
-touch the multi handle and never raise into libcurl: a failure is stored in
-``error`` and the callback returns a value that makes libcurl stop
-(``CURLE_WRITE_ERROR`` / ``CURLE_ABORTED_BY_CALLBACK``); ``wait()`` then
-raises the stored error rather than libcurl's.
+libcurl appends header lines to ``head.lines`` (read by ``head.HeadReader``)
+and calls ``on_body`` and ``on_read`` from inside ``socket_action`` (that is,
+from a loop callback of the bridge). They never touch the multi handle and
+never raise into libcurl: a failure is stored in ``error`` and the callback
+returns a value that makes libcurl stop (``CURLE_WRITE_ERROR`` /
+``CURLE_ABORTED_BY_CALLBACK``); ``wait()`` then raises the stored error rather
+than libcurl's.
 
-Back-pressure uses libcurl's pause bits, kept in ``_paused``:
+Back-pressure uses libcurl's pause bits, kept in ``paused``:
 - a coroutine ``streaming_callback``: ``on_body`` consumes the chunk, pauses
   receiving and hands the awaitable to ``wait()``, which awaits it in the
   fetch's own task and then resumes receiving;
-- a ``body_producer``: ``on_read`` returns ``READFUNC_PAUSE`` while no chunk
-  is queued; ``write()`` queues one, resumes sending and waits until libcurl
-  has taken all of it.
+- a ``body_producer``: ``upload.Upload`` pauses sending while no chunk is
+  queued, and resumes it when ``write()`` queues one.
 
 Both engines must refuse the same responses: what libcurl lets through and
-llhttp (the simple engine's parser) refuses is checked on the header lines
-with ``squall._framing``. What libcurl parses alone (chunk framing) cannot be.
+llhttp (the simple engine's parser) refuses is refused by the head reader.
+What libcurl parses alone (chunk framing) cannot be.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from inspect import isawaitable
 from io import BytesIO
@@ -31,46 +31,26 @@ from typing import TYPE_CHECKING, Any
 
 import pycurl
 
+from squall._curl.head import HeadReader, body_too_large
+from squall._curl.multi import CLIENT_CLOSED
 from squall._decoding import Decoder, make_decoder
-from squall._errors import (
-    HTTPClientError,
-    HTTPStreamClosedError,
-    RemoteProtocolError,
-    ResponseTooLargeError,
-)
-from squall._framing import (
-    FIELD_BLOCK,
-    FIELD_LINE,
-    MAX_INFORMATIONAL,
-    NO_CONTENT_WITH_BODY,
-    STATUS_LINE,
-    TOO_MANY_INFORMATIONAL,
-    UNEXPECTED_101,
-    content_length,
-)
-from squall._headers import HTTPHeaders, normalize_name
+from squall._errors import HTTPClientError, HTTPStreamClosedError, ResponseTooLargeError
+from squall._headers import HTTPHeaders
 from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
-from squall._redirects import will_follow
 
 if TYPE_CHECKING:
+    from squall._curl.upload import Upload
     from squall._request import HTTPRequest
 
 __all__ = ["Transfer"]
 
+app_log = logging.getLogger("squall.application")
+
 _PAUSE_RECV = pycurl.PAUSE_RECV
-_PAUSE_SEND = pycurl.PAUSE_SEND
-_READFUNC_PAUSE: int = pycurl.READFUNC_PAUSE
-_READFUNC_ABORT: int = pycurl.READFUNC_ABORT
 _PREREQFUNC_OK: int = pycurl.PREREQFUNC_OK
 _PREREQFUNC_ABORT: int = pycurl.PREREQFUNC_ABORT
 _SOCKOPT_OK: int = pycurl.SOCKOPT_OK
 _SOCKOPT_ERROR: int = pycurl.SOCKOPT_ERROR
-# The largest Content-Length libcurl takes (a curl_off_t); it reads a larger one
-# as no length at all and the body to the close.
-_CURL_MAX_LENGTH = 2**63 - 1
-_STATUS_MATCH = STATUS_LINE.fullmatch
-_FIELD_MATCH = FIELD_LINE.fullmatch
-_BLOCK_MATCH = FIELD_BLOCK.fullmatch
 
 
 class Transfer:
@@ -80,21 +60,12 @@ class Transfer:
     # would cost CPython 3.11 its shared-key instance dicts.
     __slots__ = (
         "_backlog",
-        "_block_start",
         "_body_size",
         "_decoder",
         "_discard",
-        "_drained",
-        "_final",
-        "_in_headers",
-        "_informational",
+        "_has_head",
         "_length",
-        "_out",
-        "_out_pos",
-        "_paused",
         "_pending",
-        "_producer_done",
-        "_seen",
         "_sent_at",
         "_streaming",
         "_view",
@@ -104,13 +75,15 @@ class Transfer:
         "code",
         "curl",
         "error",
-        "header_limit",
-        "header_lines",
+        "head",
         "headers",
         "loop",
+        "paused",
+        "poisoned",
         "reason",
         "request",
         "result",
+        "upload",
     )
 
     def __init__(
@@ -125,24 +98,21 @@ class Transfer:
         self.curl = curl
         self.request = request
         self.body_limit = body_limit
-        self.header_limit = header_limit
         self.code = 0
         self.reason: str | None = None
         self.headers = HTTPHeaders()
         self.buffer = BytesIO()
         self.error: BaseException | None = None
         self.result: tuple[int, str] | None = None
-        # libcurl's HEADERFUNCTION appends here; _take_headers reads them.
-        self.header_lines: list[bytes] = []
-        self._seen = 0
-        self._block_start = 0
-        self._in_headers = False
-        self._final = False
+        #: A user callback failed: the handle is not to be reused.
+        self.poisoned = False
+        # libcurl's HEADERFUNCTION appends to head.lines; _read_head reads them.
+        self.head = HeadReader(request, header_limit, body_limit)
+        self._has_head = False
         self._discard = False
-        self._informational = 0
-        # The final response's Content-Length (-1: none).
+        # How the final response's body is delimited (see head.Head.length).
         self._length = -1
-        # len(header_lines) when libcurl last sent the request (-1: not yet); see on_prereq.
+        # len(head.lines) when libcurl last sent the request (-1: not yet); see on_prereq.
         self._sent_at = -1
         self._body_size = 0
         # The body's final memory while a Content-Length body is written in place.
@@ -152,163 +122,69 @@ class Transfer:
         self._pending: Awaitable[Any] | None = None
         self._backlog: list[bytes] = []
         self._wake: asyncio.Future[None] | None = None
-        self._paused = 0
-        self._out = b""
-        self._out_pos = 0
-        self._drained: asyncio.Future[None] | None = None
-        self._producer_done = False
+        self.paused = 0
+        #: The body_producer's side, when there is one (set by the engine).
+        self.upload: Upload | None = None
 
     # -- libcurl callbacks -------------------------------------------------------
 
-    # HEADERFUNCTION is ``header_lines.append`` (a C method, no Python frame per
-    # line); the lines are read in one pass before the first body bytes are
-    # delivered, or at the end of a transfer without body. Memory stays bounded
-    # meanwhile: libcurl refuses response headers over 300 KB on its own.
+    # HEADERFUNCTION is ``head.lines.append``; the lines are read (``_read_head``)
+    # before the first body bytes are delivered, or at the end of a transfer.
 
-    def _take_headers(self) -> int | None:
-        """Read the header lines libcurl added since the last call.
-
-        libcurl is more lenient than llhttp (the simple engine's parser): what it
-        lets through is refused here, with the patterns of ``squall._framing``.
-        """
-        lines = self.header_lines
-        index = self._seen
-        count = len(lines)
-        self._seen = count
-        while index < count:
-            line = lines[index]
-            if self._in_headers:
-                if line == b"\r\n":
-                    self._in_headers = False
-                    block = lines[self._block_start : index]
-                    if self._block_size(block) is not None:
-                        return 0
-                    if self._end_headers(block) is not None:
-                        return 0
-                elif line == b"\n":
-                    return self._fail(
-                        RemoteProtocolError("Malformed HTTP response: header section ends in LF")
-                    )
-            elif not self._final or (line[:5] == b"HTTP/" and _STATUS_MATCH(line) is not None):
-                # The first status line, the one after a 1xx, or the next response
-                # to a request libcurl sent again (authentication).
-                if self._start_response(line) is not None:
-                    return 0
-                self._block_start = index
-            elif _FIELD_MATCH(line) is None:
-                # After the final header block come trailer fields (dropped, as
-                # Tornado does), which llhttp checks like header fields.
-                return self._fail(
-                    RemoteProtocolError(f"Malformed HTTP response: bad trailer line {_show(line)}")
-                )
-            index += 1
-        if self._in_headers:
-            # An unfinished block: check what arrived so far against the limit.
-            return self._block_size(lines[self._block_start :])
-        return None
-
-    def _block_size(self, block: list[bytes]) -> int | None:
-        if sum(map(len, block)) > self.header_limit:
-            return self._fail(
-                ResponseTooLargeError(
-                    f"response headers exceeded max_header_size of {self.header_limit} bytes"
-                )
-            )
-        return None
-
-    def _start_response(self, line: bytes) -> int | None:
-        match = _STATUS_MATCH(line)
-        if match is None:
-            return self._fail(
-                RemoteProtocolError(f"Malformed HTTP response: bad status line {_show(line)}")
-            )
-        self.code = int(match[1])
-        reason = match[2]
-        self.reason = (reason.strip().decode("latin-1") or None) if reason else None
-        self._in_headers = True
-        if self._final:
+    def _read_head(self) -> int | None:
+        try:
+            head = self.head.read()
+        except HTTPClientError as exc:
+            return self.fail(exc)
+        if head is None:
+            return None
+        if self._has_head:
             # A second final response on one handle (digest or proxy auth
             # retried by libcurl): only the last one counts.
-            self._final = False
             self._discard = False
-            self._length = -1
             self._body_size = 0
             self._decoder = None
             self._release_view()
             self.buffer = BytesIO()
-        return None
-
-    def _end_headers(self, block: list[bytes]) -> int | None:
-        # One match checks every field line (the status line was checked already).
-        if _BLOCK_MATCH(b"".join(block), len(block[0])) is None:
-            return self._fail(RemoteProtocolError(_bad_field(block)))
-        code = self.code
-        if code < 200:
-            if code == 101:
-                return self._fail(RemoteProtocolError(UNEXPECTED_101))
-            self._informational += 1
-            if self._informational > MAX_INFORMATIONAL:
-                return self._fail(RemoteProtocolError(TOO_MANY_INFORMATIONAL))
-            return None  # an interim response; the real one follows
-        self._final = True
-        try:
-            self.headers = headers = _parse_fields(block)
-        except ValueError as exc:
-            return self._fail(RemoteProtocolError(f"malformed response header: {exc}"))
-        length = -1
-        values = headers.get_list("Content-Length")
-        if values:
-            if "Transfer-Encoding" in headers:
-                # RFC 9112 section 6.3: a request-smuggling signal; libcurl would
-                # silently prefer the chunked framing. Refuse, as the simple engine does.
-                return self._fail(
-                    RemoteProtocolError("response has both Transfer-Encoding and Content-Length")
-                )
-            try:
-                length = content_length(values)
-            except RemoteProtocolError as exc:
-                return self._fail(exc)
-        if code == 204 and (
-            "Transfer-Encoding" in headers or headers.get("Content-Length", "0") != "0"
-        ):
-            return self._fail(RemoteProtocolError(NO_CONTENT_WITH_BODY))
-        if will_follow(self.request, code, headers):
+        self._has_head = True
+        self.code = head.code
+        self.reason = head.reason
+        self.headers = headers = head.headers
+        self._length = head.length
+        if head.follow:
             self._discard = True  # the base follows it: no body, no callbacks
             return None
-        coding = headers.get("Content-Encoding")
-        if coding and self.request.decompress_response:
-            # None for a coding we cannot decode: the body is delivered as sent.
-            self._decoder = make_decoder(coding, self.body_limit)
-        callback = self.request.header_callback
+        request = self.request
+        callback = request.header_callback
         if callback is not None:
             try:
-                for raw in block:
+                for raw in head.lines:
                     callback(raw.decode("latin-1"))
                 callback("\r\n")
             except Exception as exc:
-                return self._fail(exc)
-        if length > self.body_limit or length > _CURL_MAX_LENGTH:
-            error = self._length_error(length)
-            if error is not None:
-                return self._fail(error)
-        self._length = length
+                return self.fail(self._callback_failed("header_callback", exc))
+        if request.decompress_response and "Content-Encoding" in headers:
+            coding = headers["Content-Encoding"]
+            # None for a coding we cannot decode: the body is delivered as sent.
+            self._decoder = make_decoder(coding, self.body_limit) if coding else None
+            if self._decoder is not None:
+                # Tornado's convention, as on the simple engine: the body is no longer coded.
+                headers.add("X-Consumed-Content-Encoding", coding)
+                del headers["Content-Encoding"]
         return None
 
-    def _length_error(self, length: int) -> RemoteProtocolError | None:
-        if self.code == 304 or self.request.method == "HEAD":
-            return None  # no body, whatever the length says
-        if length > self.body_limit and self._decoder is None:
-            # Refused now rather than after reading the body (a decoder's limit
-            # counts the decoded bytes, which the length does not tell).
-            return ResponseTooLargeError(
-                f"Content-Length too long ({length} > limit of {self.body_limit} bytes)"
-            )
-        if length > _CURL_MAX_LENGTH:
-            return RemoteProtocolError("Malformed HTTP response: Content-Length overflow")
+    def on_header_line(self, line: bytes) -> int | None:
+        """HEADERFUNCTION of a request with a header_callback: the head is read as
+        soon as it ends, so a failing callback aborts the transfer even when no
+        body follows (its connection is then closed, not reused)."""
+        self.head.lines.append(line)
+        if line == b"\r\n" and self._read_head() is not None:
+            return 0
         return None
 
     def on_body(self, data: bytes) -> int | None:
-        if self._seen != len(self.header_lines) and self._take_headers() is not None:
+        head = self.head
+        if head.seen != len(head.lines) and self._read_head() is not None:
             return 0
         if self._discard:
             return None
@@ -318,19 +194,17 @@ class Transfer:
                 for piece in decoder.decode(data):  # bounded pieces
                     if self._deliver(piece) is not None:
                         return 0
-            except HTTPClientError as exc:  # named bad data, or over the limit
-                return self._fail(exc)
+            except ResponseTooLargeError:
+                return self.fail(body_too_large(self.body_limit))
+            except HTTPClientError as exc:  # named bad data
+                return self.fail(exc)
             return None
         return self._deliver(data)
 
     def _deliver(self, data: bytes) -> int | None:
         size = self._body_size + len(data)
         if size > self.body_limit:
-            return self._fail(
-                ResponseTooLargeError(
-                    f"response body exceeded the limit of {self.body_limit} bytes"
-                )
-            )
+            return self.fail(body_too_large(self.body_limit))
         streaming = self._streaming
         if streaming is None:
             view = self._view
@@ -344,7 +218,7 @@ class Transfer:
             self._body_size = size
             return None
         self._body_size = size
-        if self._paused & _PAUSE_RECV:
+        if self.paused & _PAUSE_RECV:
             # libcurl may flush data it already decoded after we paused:
             # keep it, in order, for after the running coroutine.
             self._backlog.append(data)
@@ -352,11 +226,11 @@ class Transfer:
         try:
             pending = streaming(data)
         except Exception as exc:
-            return self._fail(exc)
+            return self.fail(self._callback_failed("streaming_callback", exc))
         if pending is not None and isawaitable(pending):
             # A coroutine callback: hold further data until it has run.
             self._pending = pending
-            self._set_pause(self._paused | _PAUSE_RECV)
+            self.set_pause(self.paused | _PAUSE_RECV)
             self._notify()
         return None
 
@@ -392,27 +266,6 @@ class Transfer:
             self.buffer.truncate(self._body_size)
             self.buffer.seek(self._body_size)
 
-    def on_read(self, size: int) -> bytes | int:
-        out = self._out
-        if out:
-            pos = self._out_pos
-            chunk = out[pos : pos + size]
-            pos += len(chunk)
-            if pos >= len(out):
-                self._out, self._out_pos = b"", 0
-                drained = self._drained
-                if drained is not None and not drained.done():
-                    drained.set_result(None)
-            else:
-                self._out_pos = pos
-            return chunk
-        if self._producer_done:
-            return b""
-        if self.error is not None:
-            return _READFUNC_ABORT
-        self._paused |= _PAUSE_SEND
-        return _READFUNC_PAUSE
-
     # A request that must not be sent twice (not idempotent, or a one-shot
     # body_producer) gets the two callbacks below. libcurl sends a request again
     # on a new connection when a reused one closed with no byte of response (the
@@ -425,7 +278,7 @@ class Transfer:
         """PREREQFUNCTION: libcurl is about to send the request on a connection."""
         if self._resending():
             return _PREREQFUNC_ABORT
-        self._sent_at = len(self.header_lines)
+        self._sent_at = len(self.head.lines)
         return _PREREQFUNC_OK
 
     def on_sockopt(self, fd: int, purpose: int) -> int:
@@ -433,7 +286,7 @@ class Transfer:
         return _SOCKOPT_ERROR if self._resending() else _SOCKOPT_OK
 
     def _resending(self) -> bool:
-        if self._sent_at != len(self.header_lines):
+        if self._sent_at != len(self.head.lines):
             return False
         if self.error is None:
             request = self.request
@@ -444,7 +297,16 @@ class Transfer:
             )
         return True
 
-    def _fail(self, exc: BaseException) -> int:
+    def _callback_failed(self, name: str, exc: BaseException) -> HTTPStreamClosedError:
+        # As Tornado: the user's error is logged once, the fetch fails as a closed
+        # stream (599) caused by it, and neither handle nor connection is used again.
+        app_log.error("Uncaught exception", exc_info=exc)
+        self.poisoned = True
+        error = HTTPStreamClosedError(f"The {name} raised {type(exc).__name__}: {exc}")
+        error.__cause__ = exc
+        return error
+
+    def fail(self, exc: BaseException) -> int:
         if self.error is None:
             self.error = exc
         self._notify()
@@ -453,9 +315,10 @@ class Transfer:
     # -- bridge -> transfer ------------------------------------------------------
 
     def transfer_done(self, errno: int, message: str) -> None:
-        if self._seen != len(self.header_lines):
-            self._take_headers()
-        if not errno and (self._in_headers or not self._final) and self.error is None:
+        head = self.head
+        if head.seen != len(head.lines):
+            self._read_head()
+        if not errno and not head.complete and self.error is None:
             # libcurl accepts a connection closed inside the header block as
             # the end of the response (HTTP/1.0 leniency); we do not.
             self.error = HTTPStreamClosedError("connection closed before the end of the headers")
@@ -465,24 +328,28 @@ class Transfer:
                 for piece in decoder.flush():  # what the decoder still held at the end
                     if self._deliver(piece) is not None:
                         break
+            except ResponseTooLargeError:
+                self.error = body_too_large(self.body_limit)
             except HTTPClientError as exc:
                 self.error = exc
         self._release_view()
         self.result = (errno, message)
-        drained = self._drained
-        if drained is not None and not drained.done():
-            drained.set_exception(
-                HTTPStreamClosedError("the transfer ended before the body was sent")
-            )
+        if self.upload is not None:
+            self.upload.transfer_ended()
         self._notify()
+
+    def engine_closed(self) -> None:
+        if self.error is None:
+            self.error = HTTPStreamClosedError(CLIENT_CLOSED)
+        self.transfer_done(pycurl.E_ABORTED_BY_CALLBACK, CLIENT_CLOSED)
 
     def _notify(self) -> None:
         wake = self._wake
         if wake is not None and not wake.done():
             wake.set_result(None)
 
-    def _set_pause(self, bits: int) -> None:
-        self._paused = bits
+    def set_pause(self, bits: int) -> None:
+        self.paused = bits
         self.curl.pause(bits)
 
     # -- coroutine side ----------------------------------------------------------
@@ -497,10 +364,19 @@ class Transfer:
             pending = self._pending
             if pending is not None:
                 self._pending = None
-                await pending
-                await self._run_backlog()
+                try:
+                    await pending
+                    await self._run_backlog()
+                except asyncio.CancelledError as exc:
+                    if _cancelling():
+                        raise  # the fetch itself is cancelled, not just the callback
+                    self.fail(self._callback_failed("streaming_callback", exc))
+                    break
+                except Exception as exc:
+                    self.fail(self._callback_failed("streaming_callback", exc))
+                    break
                 if self.result is None and self.error is None:
-                    self._set_pause(self._paused & ~_PAUSE_RECV)
+                    self.set_pause(self.paused & ~_PAUSE_RECV)
                 continue
             if self.result is not None:
                 break
@@ -526,72 +402,10 @@ class Transfer:
             if pending is not None and isawaitable(pending):
                 await pending
 
-    async def write(self, chunk: bytes) -> None:
-        """The ``write`` given to a body_producer: returns once libcurl took ``chunk``."""
-        if self.result is not None or self.error is not None:
-            raise HTTPStreamClosedError("the transfer ended before the body was sent")
-        if not chunk:
-            return
-        self._out, self._out_pos = bytes(chunk), 0
-        self._drained = drained = self.loop.create_future()
-        if self._paused & _PAUSE_SEND:
-            self._set_pause(self._paused & ~_PAUSE_SEND)
-        await drained
 
-    def producer_finished(self, task: asyncio.Task[Any]) -> None:
-        """Done-callback of the body_producer task: EOF, or abort on its error."""
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self._fail(exc)
-            return
-        self._producer_done = True
-        if self.result is None and self._paused & _PAUSE_SEND:
-            self._set_pause(self._paused & ~_PAUSE_SEND)
-
-
-def _show(line: bytes) -> str:
-    """A received line for an error message: short, and printable."""
-    return repr(line[:80]) + ("..." if len(line) > 80 else "")
-
-
-def _bad_field(block: list[bytes]) -> str:
-    """The error message for a header block that failed FIELD_BLOCK: which line."""
-    for line in block[1:]:
-        if _FIELD_MATCH(line) is None:
-            if line.endswith(b"\r\n"):
-                return f"Malformed HTTP response: bad header line {_show(line)}"
-            return f"Malformed HTTP response: header line not ended by CRLF {_show(line)}"
-    return "Malformed HTTP response: bad header section"  # pragma: no cover - unreachable
-
-
-# Raw field name -> its Http-Header-Case str: the same few names recur.
-_FIELD_NAMES: dict[bytes, str] = {}
-
-
-def _parse_fields(block: list[bytes]) -> HTTPHeaders:
-    """The header block after the status line, as ``HTTPHeaders.parse_line`` would
-    build it, in one pass over plain ``name: value`` lines; anything else (a folded
-    or malformed line) goes to ``parse_line`` itself, for its exact result or error.
-
-    Raises:
-        ValueError: a malformed line (from ``parse_line``).
-    """
-    pairs: list[tuple[str, str]] = []
-    names = _FIELD_NAMES
-    for raw in block[1:]:
-        name, sep, value = raw.partition(b":")
-        key = names.get(name)
-        if key is None or not sep:
-            if not sep or not name or raw[:1] in b" \t":
-                headers = HTTPHeaders()
-                for line in block[1:]:
-                    headers.parse_line(line.decode("latin-1"))
-                return headers
-            key = normalize_name(name.decode("latin-1").strip())
-            if len(names) < 1000:
-                names[name] = key
-        # The same characters parse_line strips, all ASCII: strip, then decode.
-        pairs.append((key, value.strip(b" \t\r\n").decode("latin-1")))
-    return HTTPHeaders.from_normalized(pairs)
+def _cancelling() -> bool:
+    """Whether the running task was asked to cancel (Python 3.11+ can tell; before,
+    a CancelledError is taken to be the task's own)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is None or cancelling() > 0

@@ -146,7 +146,7 @@ async def test_curl_parked_sockets_closed_by_server_while_other_sockets_open(
     ],
 )
 def test_curl_header_block_matches_parse_line(fields: list[str]) -> None:
-    from squall._curl.transfer import _parse_fields
+    from squall._curl.head import _parse_fields
     from squall._headers import HTTPHeaders
 
     expected = HTTPHeaders()
@@ -162,7 +162,7 @@ def test_curl_header_block_matches_parse_line(fields: list[str]) -> None:
 
 @pytest.mark.parametrize("bad", [["no colon here\r\n"], [" starts folded\r\n"]])
 def test_curl_header_block_errors_like_parse_line(bad: list[str]) -> None:
-    from squall._curl.transfer import _parse_fields
+    from squall._curl.head import _parse_fields
 
     with pytest.raises(ValueError):
         _parse_fields([line.encode("latin-1") for line in ["HTTP/1.1 200 OK\r\n", *bad]])
