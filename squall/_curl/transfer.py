@@ -373,6 +373,8 @@ class Transfer:
                     self.fail(self._callback_failed("streaming_callback", exc))
                     break
                 except Exception as exc:
+                    if _cancelling():
+                        raise  # failed as the fetch was cancelled: the base logs that
                     self.fail(self._callback_failed("streaming_callback", exc))
                     break
                 if self.result is None and self.error is None:
