@@ -29,8 +29,8 @@ from squall._curl.result import curl_error, time_info
 from squall._curl.transfer import Transfer
 from squall._engine import Engine
 from squall._errors import HTTPNameResolutionError, translate_os_error
-from squall._framing import IDEMPOTENT_METHODS
 from squall._request import HTTPRequest
+from squall._resend import may_resend
 from squall._response import HTTPResponse
 
 __all__ = ["CurlEngine"]
@@ -138,7 +138,7 @@ class CurlEngine:
         curl.setopt(pycurl.WRITEFUNCTION, transfer.on_body)
         if request.body_producer is not None:
             curl.setopt(pycurl.READFUNCTION, transfer.on_read)
-        if request.body_producer is not None or request.method not in IDEMPOTENT_METHODS:
+        if not may_resend(written=True):
             # libcurl would send it again after a kept-alive connection closed
             # unanswered; the simple engine does not, nor does this one.
             curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)

@@ -51,6 +51,7 @@ from squall._framing import (
 from squall._headers import HTTPHeaders, normalize_name
 from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
 from squall._redirects import will_follow
+from squall._resend import SocketsByAddress
 
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
@@ -71,6 +72,8 @@ _CURL_MAX_LENGTH = 2**63 - 1
 _STATUS_MATCH = STATUS_LINE.fullmatch
 _FIELD_MATCH = FIELD_LINE.fullmatch
 _BLOCK_MATCH = FIELD_BLOCK.fullmatch
+# Process-wide, as fd numbers are.
+_SOCKETS = SocketsByAddress()
 
 
 class Transfer:
@@ -85,6 +88,7 @@ class Transfer:
         "_decoder",
         "_discard",
         "_drained",
+        "_fd",
         "_final",
         "_in_headers",
         "_informational",
@@ -144,6 +148,7 @@ class Transfer:
         self._length = -1
         # len(header_lines) when libcurl last sent the request (-1: not yet); see on_prereq.
         self._sent_at = -1
+        self._fd = -1  # the socket on_sockopt saw, until on_prereq learns its address
         self._body_size = 0
         # The body's final memory while a Content-Length body is written in place.
         self._view: memoryview | None = None
@@ -424,12 +429,22 @@ class Transfer:
         """PREREQFUNCTION: libcurl is about to send the request on a connection."""
         if self._resending():
             return _PREREQFUNC_ABORT
-        self._sent_at = len(self.header_lines)
+        closed = False
+        if self._fd >= 0:  # a new connection
+            _SOCKETS.opened(self._fd, local_ip, local_port)
+            self._fd = -1
+        else:  # reused: libcurl skips its check if used in the last second (squall._resend)
+            closed = _SOCKETS.peer_has_closed(local_ip, local_port)
+        # Onto a connection whose peer had closed, the request goes unread: it may go again.
+        self._sent_at = -1 if closed else len(self.header_lines)
         return _PREREQFUNC_OK
 
     def on_sockopt(self, fd: int, purpose: int) -> int:
         """SOCKOPTFUNCTION: libcurl opened a socket and is about to connect it."""
-        return _SOCKOPT_ERROR if self._resending() else _SOCKOPT_OK
+        if self._resending():
+            return _SOCKOPT_ERROR
+        self._fd = fd
+        return _SOCKOPT_OK
 
     def _resending(self) -> bool:
         if self._sent_at != len(self.header_lines):

@@ -11,10 +11,11 @@
    ``connect.Deadlines``);
 5. return the connection to the pool and build the HTTPResponse.
 
-A request that fails on a *reused* connection before any response byte
-arrived -- the server closed it while it was idle -- is retried once on a new
-connection if that is safe: the method is idempotent (RFC 9110 §9.2.2) or no
-byte of it was written, and the body is not a one-shot body_producer.
+At most once (``squall._resend``): a pooled connection whose close the loop
+has read (``HTTP1Connection.eof_received``/``connection_lost`` mark it closed;
+the pool skips it at no cost) is never used. A request is sent again -- once,
+on a new connection -- only when its reused connection failed before any byte
+of it was written; once written, whatever the method, it is not resent.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import TYPE_CHECKING, cast
 from squall._arguments import ClientSettings
 from squall._engine import Engine
 from squall._errors import HTTPConnectionError, HTTPStreamClosedError
-from squall._framing import IDEMPOTENT_METHODS
 from squall._http1.connect import Deadlines, Dialer, HopTimer, Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.exchange import Exchange
@@ -39,6 +39,7 @@ from squall._request_defaults import (
     credentials,
     default_fields,
 )
+from squall._resend import may_resend
 from squall._response import HTTPResponse
 
 __all__ = ["HTTP1Engine"]
@@ -152,13 +153,13 @@ class HTTP1Engine:
                     else:
                         await exchange.run(fields, sent)
                 except HTTPConnectionError:
-                    self._discard(key, conn)
-                    if not reuse or not _retryable(request, conn):
+                    self._close_and_forget(key, conn)
+                    if not reuse or conn.requests < 2 or not may_resend(conn.sent):
                         raise
-                    reuse = False  # the server closed an idle connection: once more, on a new one
+                    reuse = False  # closed before our first byte: once more, on a new one
                     continue
                 except BaseException:
-                    self._discard(key, conn)
+                    self._close_and_forget(key, conn)
                     raise
                 break
         except asyncio.CancelledError as exc:
@@ -254,10 +255,11 @@ class HTTP1Engine:
         if self._expiry is None and not conn.closed:
             self._schedule_expiry()
 
-    def _discard(self, key: Hashable, conn: HTTP1Connection) -> None:
+    def _close_and_forget(self, key: Hashable, conn: HTTP1Connection) -> None:
+        # The exchange failed: the connection is not reused, and its slot is freed.
         conn.finish()
         conn.close()
-        self._wake(key, self.pool.discard(key, conn))
+        self._wake(key, self.pool.forget(key, conn))
 
     def _schedule_expiry(self) -> None:
         when = self.pool.next_expiry()
@@ -282,12 +284,6 @@ class HTTP1Engine:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_exception(HTTPStreamClosedError("The client was closed"))
-
-
-def _retryable(request: HTTPRequest, conn: HTTP1Connection) -> bool:
-    if conn.requests < 2 or conn.response_started or request.body_producer is not None:
-        return False
-    return request.method in IDEMPOTENT_METHODS or not conn.sent
 
 
 if TYPE_CHECKING:

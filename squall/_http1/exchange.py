@@ -22,12 +22,12 @@ from collections.abc import Awaitable
 from io import BytesIO
 from typing import Any
 
+from squall._bodies import presized_body
 from squall._decoding import Decoder, make_decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._http1.connect import Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.events import InformationalResponse, Response
-from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
 from squall._redirects import will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
@@ -54,8 +54,8 @@ class Exchange:
         "conn",
         "continue_waiter",
         "decoder",
-        "discard",
         "done",
+        "drop_body",
         "first_byte",
         "limit",
         "loop",
@@ -87,7 +87,7 @@ class Exchange:
         self.streaming = request.streaming_callback
         self.limit = limit
         self.decoder: Decoder | None = None
-        self.discard = False
+        self.drop_body = False  # a redirect the base will follow: read, not kept
         self.pending: deque[Awaitable[Any]] = deque()
         self.signal: asyncio.Future[None] | None = None
         self.continue_waiter: asyncio.Future[bool] | None = None
@@ -136,6 +136,8 @@ class Exchange:
                 chunked = "Content-Length" not in request.headers
                 head = start_request(request.method, request.target, fields, None, chunked)
                 conn.start(self, head)
+                if self.done.done():
+                    await self.done  # closed before a byte was sent: the producer never ran
                 if not request.expect_100_continue or await self._wait_continue():
                     await self._produce()
             else:  # expect_100_continue with a body
@@ -218,7 +220,7 @@ class Exchange:
         request = self.request
         headers = event.headers
         if will_follow(request, event.status_code, headers):
-            self.discard = True
+            self.drop_body = True
             return
         callback = request.header_callback
         if callback is not None:
@@ -249,7 +251,7 @@ class Exchange:
             self.size += len(data)
             if self.size > self.limit:
                 raise ResponseTooLargeError(f"Body too long (over the limit of {self.limit} bytes)")
-        if self.discard:
+        if self.drop_body:
             return
         callback = self.streaming
         if callback is None:
@@ -262,27 +264,19 @@ class Exchange:
             self._poke()
 
     def direct_target(self, size: int) -> memoryview | None:
-        if self.streaming is not None or self.decoder is not None or self.discard:
+        if self.streaming is not None or self.decoder is not None or self.drop_body:
             return None
         received = self.size
         total = received + size
         if total > self.limit:
             return None  # on_data will refuse it as it arrives
-        # The final memory of the body, sized once: bytes(n) is calloc'd (untouched
-        # zero pages), BytesIO adopts it without a copy while it is the only
-        # reference, and getbuffer() lets the socket read straight into it. Once
-        # the view is released, getvalue() returns that same object: no join, no copy.
-        try:
-            # No name for the bytes: a second reference would make getbuffer() copy them.
-            buffer = BytesIO(bytes(total))
-        except (OverflowError, MemoryError):
+        presized = presized_body(total)  # see squall._bodies
+        if presized is None:
             # An announced length no allocation can hold (the limits were lifted):
             # the body grows as it arrives instead, and the server's close or the
             # read that truly runs out of memory ends it.
             return None
-        view = buffer.getbuffer()
-        if total >= HUGE_PAGES_MIN:
-            advise_huge_pages(view)
+        buffer, view = presized
         offset = 0
         for chunk in self.chunks:
             view[offset : offset + len(chunk)] = chunk

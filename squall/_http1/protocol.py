@@ -143,8 +143,7 @@ class ClientProtocol:
         self._done = True
         #: Whether the connection may carry another request (valid after END_OF_MESSAGE).
         self.keep_alive = True
-        #: Whether any byte of the current response was received (a stale-connection retry
-        #: is only safe before that).
+        #: Whether any byte of the current response was received.
         self.response_started = False
 
     # -- sending -------------------------------------------------------------
