@@ -273,6 +273,8 @@ class Transfer:
                 length = content_length(values)
             except RemoteProtocolError as exc:
                 return self._fail(exc)
+            if len(values) > 1 or "," in values[0]:
+                headers["Content-Length"] = str(length)  # equal duplicates: one field
         if code == 204 and (
             "Transfer-Encoding" in headers or headers.get("Content-Length", "0") != "0"
         ):

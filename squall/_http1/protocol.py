@@ -41,7 +41,7 @@ This module imports no asyncio, socket or ssl.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, NoReturn
 
 import httptools
 
@@ -51,6 +51,7 @@ from squall._framing import (
     NO_CONTENT_WITH_BODY,
     TOO_MANY_INFORMATIONAL,
     UNEXPECTED_101,
+    content_length,
 )
 from squall._headers import HTTPHeaders, normalize_name
 from squall._http1.events import (
@@ -74,7 +75,12 @@ __all__ = [
 
 # Tornado tolerates ten 1xx responses before the final one; so do we.
 
-_CONTENT_LENGTH_VALUE = re.compile(rb"(?im)^content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
+# A Content-Length field line of a complete head (group 1: its value).
+_CONTENT_LENGTH_LINE = re.compile(rb"(?im)^content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r\n")
+# llhttp's refusals of a Content-Length list ("42, 42") or of a repeated field.
+_LENGTH_ERRORS: Final = frozenset(
+    {"Duplicate Content-Length", "Invalid character in Content-Length"}
+)
 
 
 # llhttp's reasons, reworded as the cause a user can act on.
@@ -107,7 +113,6 @@ class ClientProtocol:
         "_chunked",
         "_done",
         "_events",
-        "_folded",
         "_head_chunks",
         "_header_bytes",
         "_headers",
@@ -119,6 +124,8 @@ class ClientProtocol:
         "_raw",
         "_reason",
         "_remaining",
+        "_reparse",
+        "_rewritten",
         "_until_close",
         "keep_alive",
         "response_started",
@@ -132,7 +139,9 @@ class ClientProtocol:
         self._headers: Response | None = None
         self._reason = b""
         self._head_chunks: list[bytes] = []
-        self._folded = False  # a folded head is being collected, to be parsed whole
+        # The head is being collected, to be parsed whole once rewritten (_rewrite_head).
+        self._reparse = False
+        self._rewritten = False
         self._header_bytes = 0
         self._informational = 0
         self._is_head = False
@@ -214,8 +223,8 @@ class ClientProtocol:
             return events
         if self._headers is None:
             self._count_header_bytes(data)
-        if self._folded:
-            self._parse_unfolded()  # the head so far is in _head_chunks
+        if self._reparse:
+            self._parse_rewritten()  # the head so far is in _head_chunks
         else:
             parser = self._parser
             if parser is None:
@@ -386,7 +395,8 @@ class ClientProtocol:
         self._remaining = -1
         self._informational = 0
         self._header_bytes = 0
-        self._folded = False
+        self._reparse = False
+        self._rewritten = False
         self.response_started = False
 
     def _end_head_response(self, response: Response) -> None:
@@ -441,61 +451,63 @@ class ClientProtocol:
             self._parser = None
             return
         reason = str(exc)
-        if reason == _FOLD_ERROR and self._headers is None and self._unfold():
+        if (reason == _FOLD_ERROR or reason in _LENGTH_ERRORS) and self._rewrite_head():
             return
-        if reason == "Duplicate Content-Length":
-            reason = self._duplicate_length_reason()
         self._fail(_LLHTTP_REASONS.get(reason, f"Malformed HTTP response: {reason}"))
 
-    def _unfold(self) -> bool:
-        """Parse the current head again with its folded lines joined with SP (RFC 9112
-        section 5.2), as Tornado and libcurl accept them. Rare, so llhttp stays strict
-        and only a fold it refused costs a second parse. The head is parsed again once
-        it is complete (``_folded``), so that however the reads split the fold's
-        whitespace, it becomes exactly one SP.
+    def _rewrite_head(self) -> bool:
+        """Parse the current head again, rewritten as Tornado and libcurl read it:
+        folded lines joined with SP (RFC 9112 section 5.2), and Content-Length fields
+        that all give one value ("42, 42", or two fields) as one field (RFC 9110
+        section 8.6). Rare, so llhttp stays strict and only a head it refused costs a
+        second parse. The head is parsed again once it is complete (``_reparse``),
+        so that however the reads split it, the rewrite is the same.
 
         Returns:
-            False if there is no fold to join (the error stands).
+            False if the head was rewritten already (the error stands).
         """
-        joined = b"".join(self._head_chunks)  # the current head, from its status line
-        first = joined.find(b"\r\n") + 2  # a space-led line after the status line is no fold
-        if first < 2 or not _OBS_FOLD.search(joined, first):
+        if self._headers is not None or self._rewritten:
             return False
         self._parser = None
-        self._folded = True
+        self._reparse = True
+        self._rewritten = True
         self._raw = []
         self._reason = b""
-        self._parse_unfolded()
+        self._parse_rewritten()
         return True
 
-    def _parse_unfolded(self) -> None:
+    def _parse_rewritten(self) -> None:
         # Until the head's blank line arrives, keep collecting (_count_header_bytes).
         joined = b"".join(self._head_chunks)
         end = joined.find(b"\r\n\r\n")
         if end < 0:
             return
-        first = joined.find(b"\r\n") + 2
-        unfolded = joined[:first] + _OBS_FOLD.sub(b" ", joined[first : end + 4]) + joined[end + 4 :]
-        self._folded = False
-        self._head_chunks = [unfolded]
+        first = joined.find(b"\r\n") + 2  # a space-led line after the status line is no fold
+        fields = _OBS_FOLD.sub(b" ", joined[first : end + 4])
+        lengths = _CONTENT_LENGTH_LINE.findall(fields)
+        if len(lengths) > 1 or b"," in b"".join(lengths):
+            # One rule with the curl engine: equal values are one, unequal ones refused.
+            try:
+                length = content_length([value.decode("latin-1") for value in lengths])
+            except RemoteProtocolError as exc:
+                self._fail_with(exc)
+            fields = _CONTENT_LENGTH_LINE.sub(b"", fields)
+            fields = b"Content-Length: %d\r\n" % length + fields
+        rewritten = joined[:first] + fields + joined[end + 4 :]
+        self._reparse = False
+        self._head_chunks = [rewritten]
         parser = self._parser = httptools.HttpResponseParser(self)
         try:
-            parser.feed_data(unfolded)  # an error comes back to _parser_error, no fold left
+            parser.feed_data(rewritten)  # an error comes back to _parser_error, not rewritten
         except httptools.HttpParserUpgrade:
             self._fail(UNEXPECTED_101)
         except httptools.HttpParserError as exc:
             self._parser_error(exc)
 
-    def _duplicate_length_reason(self) -> str:
-        values = set(_CONTENT_LENGTH_VALUE.findall(b"".join(self._head_chunks)))
-        if len(values) > 1:
-            return "Multiple unequal Content-Lengths"
-        return "Multiple Content-Length headers"
-
-    def _fail(self, reason: str, cls: type[RemoteProtocolError] = RemoteProtocolError) -> None:
+    def _fail(self, reason: str, cls: type[RemoteProtocolError] = RemoteProtocolError) -> NoReturn:
         self._fail_with(cls(reason))
 
-    def _fail_with(self, error: RemoteProtocolError) -> None:
+    def _fail_with(self, error: RemoteProtocolError) -> NoReturn:
         self.keep_alive = False
         self._done = True
         self._parser = None

@@ -650,7 +650,7 @@ async def test_announced_length_limit_spares_head_and_304(
         (b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n", "status line"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\nok", "ends in LF"),
         (CHUNKED_OK + b"X(bad): t\r\n\r\n", "trailer"),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", "Multiple"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", "Content-Length"),
     ],
 )
 async def test_malformed_response_names_the_cause(
