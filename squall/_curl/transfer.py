@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import pycurl
 
+from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._decoding import Decoder, make_decoder
 from squall._errors import (
     HTTPClientError,
@@ -293,7 +294,7 @@ class Transfer:
                     callback(raw.decode("latin-1"))
                 callback("\r\n")
             except Exception as exc:
-                return self._fail(exc)
+                return self._fail(callback_failed(exc, "header_callback"))
         if length > self.body_limit or length > _CURL_MAX_LENGTH:
             error = self._length_error(length)
             if error is not None:
@@ -358,7 +359,7 @@ class Transfer:
         try:
             pending = streaming(data)
         except Exception as exc:
-            return self._fail(exc)
+            return self._fail(callback_failed(exc, "streaming_callback"))
         if pending is not None and isawaitable(pending):
             # A coroutine callback: hold further data until it has run.
             self._pending = pending
@@ -514,8 +515,13 @@ class Transfer:
             pending = self._pending
             if pending is not None:
                 self._pending = None
-                await pending
-                await self._run_backlog()
+                try:
+                    await pending
+                    await self._run_backlog()
+                except (Exception, asyncio.CancelledError) as exc:
+                    if cancelled_by_its_task(exc):
+                        raise
+                    raise callback_failed(exc, "streaming_callback") from exc
                 if self.result is None and self.error is None:
                     self._set_pause(self._paused & ~_PAUSE_RECV)
                 continue

@@ -23,6 +23,7 @@ from io import BytesIO
 from typing import Any
 
 from squall._bodies import presized_body
+from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._decoding import Decoder, make_decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._http1.connect import Timings
@@ -192,13 +193,27 @@ class Exchange:
         pending = self.pending
         while True:
             while pending:
-                await pending.popleft()
+                try:
+                    await pending.popleft()
+                except (Exception, asyncio.CancelledError) as exc:
+                    self._drop_pending()
+                    if cancelled_by_its_task(exc):
+                        raise
+                    raise callback_failed(exc, "streaming_callback") from exc
             if self.done.done():
                 self.done.result()
                 return
             self.conn.resume_reading()
             signal = self.signal = self.loop.create_future()
             await signal
+
+    def _drop_pending(self) -> None:
+        # The awaitables after a failed one never run: close them, unawaited, quietly.
+        pending, self.pending = self.pending, deque()
+        for awaitable in pending:
+            close = getattr(awaitable, "close", None)
+            if close is not None:
+                close()
 
     def _poke(self) -> None:
         signal = self.signal
@@ -224,8 +239,11 @@ class Exchange:
             return
         callback = request.header_callback
         if callback is not None:
-            for line in event.header_lines():
-                callback(line)
+            try:
+                for line in event.header_lines():
+                    callback(line)
+            except Exception as exc:
+                raise callback_failed(exc, "header_callback") from exc
         if request.decompress_response and "Content-Encoding" in headers:
             coding = headers["Content-Encoding"]
             self.decoder = make_decoder(coding, self.limit)
@@ -257,7 +275,10 @@ class Exchange:
         if callback is None:
             self.chunks.append(data)
             return
-        result = callback(data)
+        try:
+            result = callback(data)
+        except Exception as exc:
+            raise callback_failed(exc, "streaming_callback") from exc
         if result is not None and inspect.isawaitable(result):
             self.pending.append(result)
             self.conn.pause_reading()
