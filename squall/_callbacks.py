@@ -11,13 +11,11 @@ reused.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from squall._errors import HTTPStreamClosedError
+from squall._logging import app_log
 
-__all__ = ["app_log", "callback_failed", "cancelled_by_its_task"]
-
-app_log = logging.getLogger("squall.application")
+__all__ = ["callback_failed", "cancelled_by_its_task"]
 
 
 def callback_failed(exc: BaseException, name: str) -> HTTPStreamClosedError:

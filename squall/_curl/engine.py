@@ -28,7 +28,8 @@ from squall._curl.options import configure
 from squall._curl.result import curl_error, time_info
 from squall._curl.transfer import Transfer
 from squall._engine import Engine
-from squall._errors import HTTPNameResolutionError, translate_os_error
+from squall._errors import HTTPNameResolutionError, RemoteProtocolError, translate_os_error
+from squall._logging import log_malformed
 from squall._request import HTTPRequest
 from squall._resend import may_resend
 from squall._response import HTTPResponse
@@ -79,12 +80,16 @@ class CurlEngine:
                 producer = loop.create_task(_produce(request.body_producer, transfer.write))
                 producer.add_done_callback(transfer.producer_finished)
             await transfer.wait()
-            if transfer.error is not None:
-                raise transfer.error
-            assert transfer.result is not None
-            errno, message = transfer.result
-            if errno:
-                raise curl_error(curl, request, errno, message)
+            error = transfer.error
+            if error is None:
+                assert transfer.result is not None
+                errno, message = transfer.result
+                if errno:
+                    error = curl_error(curl, request, errno, message)
+            if error is not None:
+                if isinstance(error, RemoteProtocolError):
+                    log_malformed(f"{request.host}:{request.port}", error)
+                raise error
             transfer.buffer.seek(0)
             return HTTPResponse(
                 request,

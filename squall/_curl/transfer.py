@@ -268,7 +268,7 @@ class Transfer:
                 # RFC 9112 section 6.3: a request-smuggling signal; libcurl would
                 # silently prefer the chunked framing. Refuse, as the simple engine does.
                 return self._fail(
-                    RemoteProtocolError("response has both Transfer-Encoding and Content-Length")
+                    RemoteProtocolError("Message with both Transfer-Encoding and Content-Length")
                 )
             try:
                 length = content_length(values)
@@ -334,9 +334,7 @@ class Transfer:
         size = self._body_size + len(data)
         if size > self.body_limit:
             return self._fail(
-                ResponseTooLargeError(
-                    f"response body exceeded the limit of {self.body_limit} bytes"
-                )
+                ResponseTooLargeError(f"Body too long (over the limit of {self.body_limit} bytes)")
             )
         streaming = self._streaming
         if streaming is None:

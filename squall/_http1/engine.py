@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, cast
 
 from squall._arguments import ClientSettings
 from squall._engine import Engine
-from squall._errors import HTTPConnectionError, HTTPStreamClosedError
+from squall._errors import HTTPConnectionError, HTTPStreamClosedError, RemoteProtocolError
 from squall._http1.connect import Deadlines, Dialer, HopTimer, Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.exchange import Exchange
 from squall._http1.pool import ConnectionPool, Handoff
+from squall._logging import log_malformed
 from squall._request import HTTPRequest
 from squall._request_defaults import (
     DEFAULT_USER_AGENT,
@@ -152,8 +153,10 @@ class HTTP1Engine:
                         await exchange.done
                     else:
                         await exchange.run(fields, sent)
-                except HTTPConnectionError:
+                except HTTPConnectionError as exc:
                     self._close_and_forget(key, conn)
+                    if isinstance(exc, RemoteProtocolError):
+                        log_malformed(conn.where, exc)
                     if not reuse or conn.requests < 2 or not may_resend(conn.sent):
                         raise
                     reuse = False  # closed before our first byte: once more, on a new one

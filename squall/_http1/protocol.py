@@ -88,6 +88,9 @@ _LLHTTP_REASONS: Final = {
     "Transfer-Encoding can't be present with Content-Length": (
         "Message with both Transfer-Encoding and Content-Length"
     ),
+    "Content-Length can't be present with Transfer-Encoding": (
+        "Message with both Transfer-Encoding and Content-Length"
+    ),
     "Unexpected whitespace after header value": (
         "Unexpected whitespace at the start of a header line"
     ),
