@@ -28,7 +28,13 @@ from squall._curl.options import configure
 from squall._curl.result import curl_error, time_info
 from squall._curl.transfer import Transfer
 from squall._engine import Engine
-from squall._errors import HTTPNameResolutionError, RemoteProtocolError, translate_os_error
+from squall._errors import (
+    CLIENT_CLOSED,
+    HTTPNameResolutionError,
+    HTTPStreamClosedError,
+    RemoteProtocolError,
+    translate_os_error,
+)
 from squall._logging import log_malformed
 from squall._request import HTTPRequest
 from squall._resend import may_resend
@@ -51,13 +57,17 @@ class CurlEngine:
         self.settings = settings
         self.bridge = CurlMultiBridge(loop)
         self._readable: set[str] = set()  # TLS files known to open (see _check_tls_files)
+        self._closed = False
 
     def close(self) -> None:
         """Free every easy handle, connection, reader and timer; idempotent."""
+        self._closed = True
         self.bridge.close()
 
     async def fetch(self, request: HTTPRequest) -> HTTPResponse:
         """One HTTP exchange through libcurl (no redirect following; see the base)."""
+        if self._closed:
+            raise HTTPStreamClosedError(CLIENT_CLOSED)
         if request.scheme == "https" and (
             request.ca_certs or request.client_cert or isinstance(request.ssl_options, dict)
         ):
@@ -87,6 +97,8 @@ class CurlEngine:
                 if errno:
                     error = curl_error(curl, request, errno, message)
             if error is not None:
+                if self._closed:  # close() ended it
+                    raise HTTPStreamClosedError(CLIENT_CLOSED) from error
                 if isinstance(error, RemoteProtocolError):
                     log_malformed(f"{request.host}:{request.port}", error)
                 raise error

@@ -20,7 +20,6 @@ from squall._errors import (
     HTTPCertificateError,
     HTTPClientError,
     HTTPConnectionError,
-    HTTPConnectionRefusedError,
     HTTPConnectionResetError,
     HTTPNameResolutionError,
     HTTPStreamClosedError,
@@ -28,6 +27,7 @@ from squall._errors import (
     HTTPTLSError,
     RemoteProtocolError,
     ResponseTooLargeError,
+    connection_refused,
 )
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def _connect_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClient
     # (HTTP) or a proxy error code (SOCKS), not as this code.
     where = _proxy_where(request) if request.proxy_host else _where(request)
     if curl.getinfo(pycurl.OS_ERRNO) == os_errno.ECONNREFUSED or "refused" in message:
-        return HTTPConnectionRefusedError(f"Connection refused by {where}")
+        return connection_refused(where)
     return HTTPConnectionError(f"Could not connect to {where}: {message}")
 
 

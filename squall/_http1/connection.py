@@ -103,6 +103,14 @@ class HTTP1Connection(asyncio.BufferedProtocol):
         """True if another request may be sent now or later."""
         return not self.closed and self._sink is None and self.protocol.keep_alive
 
+    def abort(self, exc: BaseException) -> None:
+        """Close the connection; a running exchange fails with ``exc``."""
+        sink = self._sink
+        if sink is None:
+            self.close()
+        else:
+            self._abort(sink, exc)
+
     def close(self) -> None:
         """Close the transport (idempotent)."""
         self.closed = True

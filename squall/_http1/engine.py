@@ -27,7 +27,12 @@ from typing import TYPE_CHECKING, cast
 
 from squall._arguments import ClientSettings
 from squall._engine import Engine
-from squall._errors import HTTPConnectionError, HTTPStreamClosedError, RemoteProtocolError
+from squall._errors import (
+    CLIENT_CLOSED,
+    HTTPConnectionError,
+    HTTPStreamClosedError,
+    RemoteProtocolError,
+)
 from squall._http1.connect import Deadlines, Dialer, HopTimer, Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.exchange import Exchange
@@ -119,14 +124,21 @@ class HTTP1Engine:
         )
         self._expiry: asyncio.TimerHandle | None = None
         self._deadlines = Deadlines(self.loop)
+        self._closed = False
         # One read buffer for every connection: each read is consumed before the next.
         self._scratch = memoryview(bytearray(1024 * 1024))
 
     async def fetch(self, request: HTTPRequest) -> HTTPResponse:
-        """One exchange for a resolved request (the engine contract's fetch_once)."""
+        """One exchange for a resolved request (the engine contract's fetch_once).
+
+        Raises:
+            HTTPStreamClosedError: "The client was closed" (``close()`` ran first or meanwhile).
+        """
         # One flat coroutine: with an idle connection and a plain request, the only
         # suspension is the exchange's future (each nested await would be paid again
         # on every resumption).
+        if self._closed:
+            raise HTTPStreamClosedError(CLIENT_CLOSED)
         check_supported(request)
         fields = request_headers(request)
         loop = self.loop
@@ -201,8 +213,14 @@ class HTTP1Engine:
         if not checkout.open_new:
             conn = await self._wait_for_slot(request, key, timer)
             if conn is not None:
-                return conn
-        return await self._dial(request, key, timer, timings)
+                return self._still_open(conn)
+        return self._still_open(await self._dial(request, key, timer, timings))
+
+    def _still_open(self, conn: HTTP1Connection) -> HTTP1Connection:
+        if self._closed:  # close() ran while this fetch waited or dialled
+            conn.close()
+            raise HTTPStreamClosedError(CLIENT_CLOSED)
+        return conn
 
     async def _wait_for_slot(
         self, request: HTTPRequest, key: Hashable, timer: HopTimer
@@ -280,13 +298,14 @@ class HTTP1Engine:
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
+        self._closed = True
         self._deadlines.close()
         conns, waiters = self.pool.close_all()
         for conn in conns:
-            conn.close()
+            conn.abort(HTTPStreamClosedError(CLIENT_CLOSED))  # not "closed without a response"
         for waiter in waiters:
             if not waiter.done():
-                waiter.set_exception(HTTPStreamClosedError("The client was closed"))
+                waiter.set_exception(HTTPStreamClosedError(CLIENT_CLOSED))
 
 
 if TYPE_CHECKING:
