@@ -54,6 +54,7 @@ from squall._framing import (
     content_length,
 )
 from squall._headers import HTTPHeaders, normalize_name
+from squall._http1.chunks import ChunkLines
 from squall._http1.events import (
     END_OF_MESSAGE,
     EndOfMessage,
@@ -113,6 +114,8 @@ class ClientProtocol:
     """
 
     __slots__ = (
+        "_chunk_lines",
+        "_chunk_start",
         "_chunked",
         "_done",
         "_events",
@@ -153,6 +156,8 @@ class ClientProtocol:
         self._length: int | None = None
         self._remaining = -1
         self._done = True
+        self._chunk_lines: ChunkLines | None = None
+        self._chunk_start: bytes | None = None  # the body's start in the head's read
         #: Whether the connection may carry another request (valid after END_OF_MESSAGE).
         self.keep_alive = True
         #: Whether any byte of the current response was received.
@@ -226,6 +231,8 @@ class ClientProtocol:
             return events
         if self._headers is None:
             self._count_header_bytes(data)
+        elif self._chunk_lines is not None and not self._chunk_lines.done:
+            data = self._chunk_lines.rewrite(data)
         if self._reparse:
             self._parse_rewritten()  # the head so far is in _head_chunks
         else:
@@ -350,6 +357,7 @@ class ClientProtocol:
             return
         response = Response(code, reason, version, headers, self._raw)
         self._headers = response
+        head_chunks = self._head_chunks
         self._head_chunks = []
         self._events.append(response)
         if code == 204 and (
@@ -364,6 +372,8 @@ class ClientProtocol:
         coding = headers.get("Transfer-Encoding")
         if coding is not None and code != 304:
             _check_transfer_coding(coding)  # then the body is chunked (llhttp refused a length)
+            self._follow_chunks(head_chunks)
+            raise _ChunkedBody
         # RFC 9112 §6.3 rules 4 and 8: neither chunked nor a length -> read until close.
         length = headers.get("Content-Length")
         if length is None:
@@ -388,7 +398,31 @@ class ClientProtocol:
 
     # -- internals -----------------------------------------------------------
 
+    def _follow_chunks(self, head_chunks: list[bytes]) -> None:
+        # Chunk-size lines with BWS in their extensions are handed to llhttp bare
+        # (see chunks.py), so llhttp must not read the body's start as received:
+        # it is stopped here (_ChunkedBody), and the body goes to a parser that a
+        # made-up head put at the start of a chunked body, its callbacks unheard.
+        self._chunk_lines = ChunkLines()
+        joined = b"".join(head_chunks)
+        self._chunk_start = joined[joined.find(b"\r\n\r\n") + 4 :]
+
+    def _start_chunked_body(self) -> None:
+        lines, start = self._chunk_lines, self._chunk_start
+        assert lines is not None and start is not None
+        self._chunk_start = None
+        parser = self._parser = httptools.HttpResponseParser(_BodyOnly(self))
+        parser.feed_data(_CHUNKED_HEAD)
+        try:
+            parser.feed_data(lines.rewrite(start))
+        except httptools.HttpParserError as exc:
+            self._parser_error(exc)
+
     def _begin_response(self, is_head: bool, chunked: bool) -> None:
+        if self._chunk_lines is not None:
+            self._parser = None  # it was past a made-up head (_start_chunked_body)
+            self._chunk_lines = None
+        self._chunk_start = None
         self._done = False
         self._headers = None
         self._is_head = is_head
@@ -445,6 +479,9 @@ class ClientProtocol:
 
     def _parser_error(self, exc: httptools.HttpParserError) -> None:
         cause = exc.__context__
+        if isinstance(cause, _ChunkedBody):
+            self._start_chunked_body()
+            return
         if isinstance(cause, RemoteProtocolError):
             # Raised by one of our callbacks: the exchange fails with it.
             self._fail_with(cause)
@@ -530,6 +567,29 @@ def _check_transfer_coding(value: str) -> None:
     codings = [token for token in (part.strip() for part in value.lower().split(",")) if token]
     if codings != ["chunked"]:
         raise RemoteProtocolError(f"Unsupported Transfer-Encoding: {value}")
+
+
+# Puts a fresh parser at the start of a chunked body (see _reparse_chunks).
+_CHUNKED_HEAD: Final = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+class _BodyOnly:
+    """The callbacks of a parser past a made-up head: the body's only."""
+
+    __slots__ = ("_owner", "on_body", "on_message_complete")
+
+    def __init__(self, owner: ClientProtocol) -> None:
+        self._owner = owner
+        self.on_body = owner.on_body
+        self.on_message_complete = owner.on_message_complete
+
+    def on_message_begin(self) -> None:
+        if self._owner._done:
+            raise _UnrequestedResponse  # a second response in the same read
+
+
+class _ChunkedBody(Exception):
+    """Stops llhttp at the end of a chunked response's head (see _follow_chunks)."""
 
 
 class _UnrequestedResponse(Exception):

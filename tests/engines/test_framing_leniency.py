@@ -61,3 +61,33 @@ async def test_unequal_content_lengths_are_refused(
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(server.url + "/", request_timeout=5)
     assert isinstance(info.value, RemoteProtocolError), repr(info.value)
+
+
+BWS_EXTENSIONS = {
+    "before-semicolon": b"6 ;q=x\r\nabcdef\r\n0\r\n\r\n",
+    "around-semicolon": b'6 ; q="x"\r\nabcdef\r\n0\r\n\r\n',
+    "around-equals": b"6;q = x ; r\r\nabcdef\r\n0\r\n\r\n",
+    "tab": b"6\t;\tq\r\nabcdef\r\n0 ; last\r\n\r\n",
+    "later-chunk": b'3\r\nabc\r\n3 ; q="x"\r\ndef\r\n0\r\n\r\n',
+}
+
+
+@pytest.mark.parametrize("body", list(BWS_EXTENSIONS.values()), ids=list(BWS_EXTENSIONS))
+@pytest.mark.parametrize("split", [False, True], ids=["one-read", "byte-reads"])
+async def test_chunk_extensions_with_whitespace_are_ignored(
+    client: Any, scripted: Any, body: bytes, split: bool
+) -> None:
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        while server.read_request(conn):
+            if not split:
+                conn.sendall(CHUNKED + body)
+                continue
+            conn.sendall(CHUNKED)
+            for i in range(len(body)):  # every line split at every place
+                conn.sendall(body[i : i + 1])
+
+    server = scripted(handler)
+    for _ in range(2):
+        result = await client.fetch(server.url + "/", request_timeout=5)
+        assert result.body == b"abcdef"
+    assert server.connections == 1
