@@ -10,10 +10,11 @@ what the server can have seen:
    the FIN or reset, for free; libcurl: its own liveness check on checkout),
    so the connection is never used and the request goes to another one.
    Nothing was sent: this is not a resend. libcurl does not check a connection
-   it used moments ago, so the curl engine asks the kernel when libcurl is about
-   to send (``peer_has_closed``): a request written after the peer's close
-   arrived cannot have been read by a server that closed (an HTTP server that
-   sent its FIN answers nothing more), so libcurl's resend of it is let through.
+   it used less than a second ago, so the curl engine notes an idle socket that
+   became readable (``IdleCloses``); a request libcurl writes onto that
+   connection cannot have been read by a server that closed it (an HTTP server
+   that sent its FIN answers nothing more), so libcurl's resend of it is let
+   through.
 2. The close came between the pool's choice and the write, so no byte of the
    request reached the connection: it is sent, once, on a new connection.
 3. Any byte of the request was written: it is never sent again, whatever its
@@ -34,12 +35,9 @@ from __future__ import annotations
 
 import socket
 
-__all__ = ["SocketsByAddress", "may_resend", "peer_has_closed"]
+__all__ = ["IDLE_CLOSES", "IdleCloses", "may_resend"]
 
-# Linux's TCP_INFO starts with the connection's state; these mean the peer's FIN
-# arrived (include/net/tcp_states.h: TCP_CLOSE_WAIT, TCP_LAST_ACK, TCP_CLOSE).
-_TCP_INFO: int | None = getattr(socket, "TCP_INFO", None)
-_PEER_CLOSED_STATES = frozenset({7, 8, 9})
+_TCP_INFO: int | None = getattr(socket, "TCP_INFO", None)  # Linux
 
 
 def may_resend(written: bool) -> bool:
@@ -54,54 +52,59 @@ def may_resend(written: bool) -> bool:
     return not written
 
 
-def peer_has_closed(fd: int, local: tuple[str, int] | None = None) -> bool:
-    """Whether the peer of the connected TCP socket ``fd`` closed its side (its
-    FIN or reset arrived), without reading from it.
+class IdleCloses:
+    """Local addresses of libcurl's connections whose peer closed while they were idle.
 
-    One getsockopt(TCP_INFO), about 1 us (measured on Linux 6, CPython 3.11);
-    always False where TCP_INFO is missing (not Linux), or ``fd`` is no TCP socket.
-
-    Args:
-        fd: the socket.
-        local: if given, the socket's own (address, port): False unless ``fd``
-            still is that socket (an fd number is reused once closed).
-    """
-    if _TCP_INFO is None or fd < 0:
-        return False
-    family = socket.AF_INET6 if local is not None and ":" in local[0] else socket.AF_INET
-    # A socket object over the fd only to ask the kernel: family and type given, so
-    # nothing is queried, and detach() leaves the fd to its owner.
-    sock = socket.socket(family, socket.SOCK_STREAM, 0, fd)
-    try:
-        if local is not None and tuple(sock.getsockname()[:2]) != local:
-            return False
-        state = sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 1)
-    except OSError:
-        return False
-    finally:
-        sock.detach()
-    return state[0] in _PEER_CLOSED_STATES
-
-
-class SocketsByAddress:
-    """The socket behind each local (address, port) libcurl connected from.
-
-    libcurl's PREREQFUNCTION names a reused connection only by its addresses, and
-    pycurl allows no getinfo inside a callback; the SOCKOPTFUNCTION of the transfer
-    that opened it gave its fd. ``peer_has_closed`` checks that the fd still is
-    that socket, so a stale entry only ever answers False (no resend).
+    libcurl does not check a connection it used in the last second before
+    reusing it, and pycurl allows no getinfo inside a callback; but the curl
+    engine's bridge sees an idle ("parked") socket become readable, for free, as
+    the loop reads the close. If the kernel says the peer closed it (Linux's
+    TCP_INFO; one getsockopt, only then), its local address is noted here; the
+    PREREQFUNCTION names a reused connection by that address, and a request
+    libcurl then writes onto it went unread, so its resend is let through. An
+    entry is dropped when a new connection from the same address appears, so it
+    never speaks for another connection.
     """
 
     def __init__(self) -> None:
-        self._fds: dict[tuple[str, int], int] = {}
+        self._closed: set[tuple[str, int]] = set()
 
-    def opened(self, fd: int, local_ip: str, local_port: int) -> None:
-        """The socket ``fd`` (just connected) sends from ``local_ip:local_port``."""
-        if len(self._fds) > 4096:
-            self._fds.clear()  # entries of closed sockets: dropping them only costs a check
-        self._fds[(local_ip, local_port)] = fd
+    def readable(self, fd: int) -> None:
+        """The idle socket ``fd`` became readable: noted if its peer closed it (not if
+        it only wrote: a response can arrive while libcurl is between two wants)."""
+        if _TCP_INFO is None:
+            return
+        try:
+            sock = socket.socket(fileno=fd)
+        except OSError:
+            return
+        try:
+            # TCP_INFO starts with the state: the peer's FIN arrived in CLOSE_WAIT,
+            # LAST_ACK or CLOSE (include/net/tcp_states.h).
+            if sock.getsockopt(socket.IPPROTO_TCP, _TCP_INFO, 1)[0] not in (7, 8, 9):
+                return
+            address = sock.getsockname()
+        except OSError:
+            return
+        finally:
+            sock.detach()
+        if len(self._closed) > 4096:
+            self._closed.clear()  # forgetting only means no resend: the safe side
+        self._closed.add((str(address[0]), int(address[1])))
 
-    def peer_has_closed(self, local_ip: str, local_port: int) -> bool:
-        """Whether the peer of the connection from ``local_ip:local_port`` closed it."""
-        fd = self._fds.get((local_ip, local_port))
-        return fd is not None and peer_has_closed(fd, (local_ip, local_port))
+    def new_connection(self, local_ip: str, local_port: int) -> None:
+        """libcurl is about to send on a connection it has just opened from there."""
+        self._closed.discard((local_ip, local_port))
+
+    def closed_before_reuse(self, local_ip: str, local_port: int) -> bool:
+        """Whether the idle connection from there that libcurl is about to reuse was
+        closed by its peer (then what is written on it goes unread)."""
+        key = (local_ip, local_port)
+        if key in self._closed:
+            self._closed.discard(key)
+            return True
+        return False
+
+
+#: Process-wide, as local addresses are.
+IDLE_CLOSES = IdleCloses()

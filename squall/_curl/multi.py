@@ -69,6 +69,8 @@ from typing import Any, Protocol
 
 import pycurl
 
+from squall._resend import IDLE_CLOSES
+
 __all__ = ["CurlMultiBridge", "TransferSink"]
 
 # Idle easy handles kept for reuse; more than this are closed when released.
@@ -254,6 +256,7 @@ class CurlMultiBridge:
             if not wanted:
                 # Parked (libcurl is not listening) and readable: the server closed
                 # or wrote to an idle connection; libcurl checks it before reuse.
+                IDLE_CLOSES.readable(fd)  # closed? a request written on it then goes unread
                 fds.pop(fd, None)
                 with contextlib.suppress(OSError):
                     self._epoll.unregister(fd)

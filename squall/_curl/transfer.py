@@ -52,7 +52,7 @@ from squall._framing import (
 from squall._headers import HTTPHeaders, normalize_name
 from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
 from squall._redirects import will_follow
-from squall._resend import SocketsByAddress
+from squall._resend import IDLE_CLOSES
 
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
@@ -73,8 +73,6 @@ _CURL_MAX_LENGTH = 2**63 - 1
 _STATUS_MATCH = STATUS_LINE.fullmatch
 _FIELD_MATCH = FIELD_LINE.fullmatch
 _BLOCK_MATCH = FIELD_BLOCK.fullmatch
-# Process-wide, as fd numbers are.
-_SOCKETS = SocketsByAddress()
 
 
 class Transfer:
@@ -432,10 +430,10 @@ class Transfer:
             return _PREREQFUNC_ABORT
         closed = False
         if self._fd >= 0:  # a new connection
-            _SOCKETS.opened(self._fd, local_ip, local_port)
+            IDLE_CLOSES.new_connection(local_ip, local_port)
             self._fd = -1
         else:  # reused: libcurl skips its check if used in the last second (squall._resend)
-            closed = _SOCKETS.peer_has_closed(local_ip, local_port)
+            closed = IDLE_CLOSES.closed_before_reuse(local_ip, local_port)
         # Onto a connection whose peer had closed, the request goes unread: it may go again.
         self._sent_at = -1 if closed else len(self.header_lines)
         return _PREREQFUNC_OK
