@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent / "squall"
 # Module (relative path) -> names it must not import (prefix match on the dotted name).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "_http1/protocol.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
+    "_http1/leniency.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
     "_errors.py": ("squall._request", "squall.httpclient", "squall._http1", "squall._curl"),
     "_headers.py": ("squall.",),
     "_urls.py": ("squall.",),

@@ -33,14 +33,16 @@ RFC 9112 §6 (message body length); what it cannot know is checked here:
 * a 101 is refused, as we never ask for an upgrade;
 * the header section is bounded by ``max_header_size``;
 * bytes after the end of the response (the server answered more than asked)
-  make the connection unusable instead of corrupting the next exchange.
+  make the connection unusable instead of corrupting the next exchange;
+* what llhttp refuses though it is valid -- folded lines, equal duplicate
+  Content-Lengths, whitespace in chunk extensions -- is read as Tornado and
+  libcurl read it (``leniency.py``).
 
 This module imports no asyncio, socket or ssl.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Final, NoReturn
 
 import httptools
@@ -51,10 +53,8 @@ from squall._framing import (
     NO_CONTENT_WITH_BODY,
     TOO_MANY_INFORMATIONAL,
     UNEXPECTED_101,
-    content_length,
 )
 from squall._headers import HTTPHeaders, normalize_name
-from squall._http1.chunks import ChunkLines
 from squall._http1.events import (
     END_OF_MESSAGE,
     EndOfMessage,
@@ -62,6 +62,7 @@ from squall._http1.events import (
     InformationalResponse,
     Response,
 )
+from squall._http1.leniency import FOLD_ERROR, LENGTH_ERRORS, ChunkLines, rewritten_head
 from squall._http1.writers import LAST_CHUNK, serialize_head
 
 __all__ = [
@@ -76,14 +77,6 @@ __all__ = [
 
 # Tornado tolerates ten 1xx responses before the final one; so do we.
 
-# A Content-Length field line of a complete head (group 1: its value).
-_CONTENT_LENGTH_LINE = re.compile(rb"(?im)^content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r\n")
-# llhttp's refusals of a Content-Length list ("42, 42") or of a repeated field.
-_LENGTH_ERRORS: Final = frozenset(
-    {"Duplicate Content-Length", "Invalid character in Content-Length"}
-)
-
-
 # llhttp's reasons, reworded as the cause a user can act on.
 _LLHTTP_REASONS: Final = {
     "Transfer-Encoding can't be present with Content-Length": (
@@ -96,10 +89,6 @@ _LLHTTP_REASONS: Final = {
         "Unexpected whitespace at the start of a header line"
     ),
 }
-_FOLD_ERROR: Final = "Unexpected whitespace after header value"
-# obs-fold (RFC 9112 section 5.2): a field line continued on the next line after
-# CRLF and whitespace. A user agent must replace it with SP; llhttp refuses it.
-_OBS_FOLD = re.compile(rb"\r\n[ \t]+")
 
 
 class ClientProtocol:
@@ -400,7 +389,7 @@ class ClientProtocol:
 
     def _follow_chunks(self, head_chunks: list[bytes]) -> None:
         # Chunk-size lines with BWS in their extensions are handed to llhttp bare
-        # (see chunks.py), so llhttp must not read the body's start as received:
+        # (see leniency.py), so llhttp must not read the body's start as received:
         # it is stopped here (_ChunkedBody), and the body goes to a parser that a
         # made-up head put at the start of a chunked body, its callbacks unheard.
         self._chunk_lines = ChunkLines()
@@ -491,7 +480,7 @@ class ClientProtocol:
             self._parser = None
             return
         reason = str(exc)
-        if (reason == _FOLD_ERROR or reason in _LENGTH_ERRORS) and self._rewrite_head():
+        if (reason == FOLD_ERROR or reason in LENGTH_ERRORS) and self._rewrite_head():
             return
         self._fail(_LLHTTP_REASONS.get(reason, f"Malformed HTTP response: {reason}"))
 
@@ -522,18 +511,10 @@ class ClientProtocol:
         end = joined.find(b"\r\n\r\n")
         if end < 0:
             return
-        first = joined.find(b"\r\n") + 2  # a space-led line after the status line is no fold
-        fields = _OBS_FOLD.sub(b" ", joined[first : end + 4])
-        lengths = _CONTENT_LENGTH_LINE.findall(fields)
-        if len(lengths) > 1 or b"," in b"".join(lengths):
-            # One rule with the curl engine: equal values are one, unequal ones refused.
-            try:
-                length = content_length([value.decode("latin-1") for value in lengths])
-            except RemoteProtocolError as exc:
-                self._fail_with(exc)
-            fields = _CONTENT_LENGTH_LINE.sub(b"", fields)
-            fields = b"Content-Length: %d\r\n" % length + fields
-        rewritten = joined[:first] + fields + joined[end + 4 :]
+        try:
+            rewritten = rewritten_head(joined, end)  # see leniency.py
+        except RemoteProtocolError as exc:
+            self._fail_with(exc)
         self._reparse = False
         self._head_chunks = [rewritten]
         parser = self._parser = httptools.HttpResponseParser(self)
@@ -569,7 +550,7 @@ def _check_transfer_coding(value: str) -> None:
         raise RemoteProtocolError(f"Unsupported Transfer-Encoding: {value}")
 
 
-# Puts a fresh parser at the start of a chunked body (see _reparse_chunks).
+# Puts a fresh parser at the start of a chunked body (see _start_chunked_body).
 _CHUNKED_HEAD: Final = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 

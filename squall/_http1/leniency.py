@@ -1,15 +1,25 @@
-"""Chunk extensions with whitespace: valid HTTP that llhttp refuses.
+"""Valid HTTP that llhttp refuses, read as Tornado and libcurl read it.
 
-RFC 9112 section 7.1.1 allows bad whitespace (BWS) around a chunk extension's
-";" and "=" (``6 ; q="x"``); llhttp accepts extensions only without it. We
-ignore chunk extensions anyway (as Tornado does), so ``ChunkLines`` follows a
-chunked body's framing -- chunk-size line, so many bytes of data and CRLF,
-the next line -- and hands llhttp every size line whose extensions have BWS
-as the bare size. Everything else reaches llhttp untouched, which still
-checks all of the framing; a line that is not valid chunk-ext grammar (a
-space after the size with no extension, ``6 ``) is passed on for llhttp to
-refuse. Following costs a find and an int() per chunk, for chunked bodies
-only; a body with no such line is handed on as the same bytes object.
+llhttp (the simple engine's parser) stays strict, and only what it refused is
+looked at again here, so the common path pays nothing:
+
+* ``rewritten_head``: a head with folded lines (obs-fold, RFC 9112 section
+  5.2: a user agent replaces each with SP) or with Content-Length fields that
+  all give one value (``42, 42``, or repeated fields; RFC 9110 section 8.6)
+  becomes the head llhttp accepts, parsed a second time; unequal lengths are
+  refused with the curl engine's rule (``squall._framing.content_length``).
+* ``ChunkLines``: chunk extensions with bad whitespace (BWS) around ";" and
+  "=" (``6 ; q="x"``, RFC 9112 section 7.1.1), which we ignore anyway (as
+  Tornado does). It follows a chunked body's framing -- chunk-size line, so
+  many bytes of data and CRLF, the next line -- and hands llhttp every size
+  line whose extensions have BWS as the bare size. Everything else reaches
+  llhttp untouched, which still checks all of the framing; a line that is not
+  valid chunk-ext grammar (a space after the size with no extension, ``6 ``)
+  is passed on for llhttp to refuse. Following costs a find and an int() per
+  chunk, for chunked bodies only; a body with no such line is handed on as
+  the same bytes object.
+
+This module imports no asyncio, socket or ssl.
 """
 
 from __future__ import annotations
@@ -17,7 +27,37 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["ChunkLines"]
+from squall._framing import content_length
+
+__all__ = ["FOLD_ERROR", "LENGTH_ERRORS", "ChunkLines", "rewritten_head"]
+
+#: llhttp's refusal of an obs-fold.
+FOLD_ERROR: Final = "Unexpected whitespace after header value"
+#: llhttp's refusals of a Content-Length list ("42, 42") or of a repeated field.
+LENGTH_ERRORS: Final = frozenset(
+    {"Duplicate Content-Length", "Invalid character in Content-Length"}
+)
+# obs-fold: a field line continued on the next line after CRLF and whitespace.
+_OBS_FOLD: Final = re.compile(rb"\r\n[ \t]+")
+# A Content-Length field line of a complete head (group 1: its value).
+_CONTENT_LENGTH_LINE: Final = re.compile(rb"(?im)^content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r\n")
+
+
+def rewritten_head(joined: bytes, end: int) -> bytes:
+    """``joined`` (a head through its blank line at ``end``, then maybe body bytes)
+    with its folds joined by SP and equal Content-Lengths made one field.
+
+    Raises:
+        RemoteProtocolError: Content-Length values that differ, or a bad one.
+    """
+    first = joined.find(b"\r\n") + 2  # a space-led line after the status line is no fold
+    fields = _OBS_FOLD.sub(b" ", joined[first : end + 4])
+    lengths = _CONTENT_LENGTH_LINE.findall(fields)
+    if len(lengths) > 1 or b"," in b"".join(lengths):
+        length = content_length([value.decode("latin-1") for value in lengths])
+        fields = b"Content-Length: %d\r\n" % length + _CONTENT_LENGTH_LINE.sub(b"", fields)
+    return joined[:first] + fields + joined[end + 4 :]
+
 
 _SIZE: Final = re.compile(rb"[0-9A-Fa-f]+")
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
