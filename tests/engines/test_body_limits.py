@@ -31,6 +31,7 @@ def _reply(framing: str) -> Any:
     return handler
 
 
+@pytest.mark.squall_only("curl")  # Tornado's curl client has no max_body_size
 @pytest.mark.parametrize("framing", ["content-length", "until-close"])
 async def test_body_over_max_buffer_size_within_max_body_size(
     make_client: Any, scripted: Any, framing: str
@@ -41,6 +42,7 @@ async def test_body_over_max_buffer_size_within_max_body_size(
     assert result.body == BODY
 
 
+@pytest.mark.squall_only("curl")
 @pytest.mark.parametrize("framing", ["content-length", "until-close"])
 async def test_max_body_size_defaults_to_max_buffer_size(
     make_client: Any, scripted: Any, framing: str

@@ -20,6 +20,9 @@ import pytest
 from squall._errors import HTTPStreamClosedError
 from tests.servers.scripted import ScriptedServer, response
 
+# The records are squall's loggers' (Tornado's are tornado.application/general).
+pytestmark = pytest.mark.squall_only
+
 
 class Boom(Exception):
     """The user's own exception."""

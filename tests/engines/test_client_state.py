@@ -78,6 +78,7 @@ async def test_max_clients_queue_and_active(make_client: Any, scripted: Any) -> 
     await asyncio.gather(*futures, return_exceptions=True)
 
 
+@pytest.mark.squall_only  # Tornado's simple client raises the bare OSError
 async def test_refused_connection_names_errno_and_strerror(client: Any, closed_port: int) -> None:
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(f"http://127.0.0.1:{closed_port}/")

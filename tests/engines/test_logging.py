@@ -15,6 +15,9 @@ import pytest
 from squall._errors import RemoteProtocolError
 from tests.servers.scripted import reply_once
 
+pytestmark = pytest.mark.squall_only  # squall's logger names
+
+
 REFUSED = {
     "Content-Length too long": b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n",
     "Body too long": b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"x" * 5000,

@@ -18,6 +18,9 @@ import pytest
 from squall._errors import HTTPStreamClosedError
 from tests.servers.scripted import ScriptedServer, response
 
+# Tornado never reuses a connection: what is pinned here is squall's keep-alive contract.
+pytestmark = pytest.mark.squall_only
+
 
 def _answer_once_then_swallow(conn: socket.socket, server: ScriptedServer) -> None:
     # First connection: answer one request, read the next and close unanswered.
