@@ -191,7 +191,8 @@ class ClientSettings:
         max_clients: fetches running at once (the rest queue in the base).
         hostname_mapping: host or (host, port) -> host or (host, port).
         resolver: an object with ``async resolve(host, port, family)``, or None.
-        max_buffer_size: the most body bytes held in memory for one response.
+        max_buffer_size: the most bytes buffered for one read (Tornado's
+            IOStream bound); the default of ``max_body_size``.
         max_header_size: the most bytes of one response head.
         max_body_size: the most decoded body bytes, streamed or not.
         cookies: the opt-in cookie jar the base client keeps, or None.
@@ -211,11 +212,10 @@ class ClientSettings:
     def body_limit(self, request: HTTPRequest) -> int:
         """The most body bytes one response may bring: the one rule both engines apply.
 
-        A streamed body is bounded by ``max_body_size`` alone; a buffered one is
-        also held in memory, so by ``max_buffer_size`` too.
+        Tornado's: ``max_body_size`` bounds the whole (decoded) body, streamed or
+        buffered; ``max_buffer_size`` bounds what is buffered for one read, not
+        the body, and only through ``max_body_size``'s default (which it is).
         """
-        if request.streaming_callback is None:
-            return min(self.max_buffer_size, self.max_body_size)
         return self.max_body_size
 
 

@@ -29,6 +29,8 @@ Engines translate low-level exceptions once, at their I/O boundary, with
 
 from __future__ import annotations
 
+import errno as _errno
+import os
 import socket
 import ssl
 from http.client import responses
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from squall._response import HTTPResponse
 
 __all__ = [
+    "CLIENT_CLOSED",
     "CurlError",
     "HTTPCertificateError",
     "HTTPClientError",
@@ -51,10 +54,14 @@ __all__ = [
     "HTTPTimeoutError",
     "RemoteProtocolError",
     "ResponseTooLargeError",
+    "connection_refused",
     "translate_os_error",
 ]
 
 NO_RESPONSE = 599
+
+#: The message of the HTTPStreamClosedError a fetch fails with when close() ends it.
+CLIENT_CLOSED = "The client was closed"
 
 
 class HTTPClientError(Exception):
@@ -206,6 +213,17 @@ class CurlError(_NoResponseError):
         return (type(self), (self.errno, self.message), self.__dict__)
 
 
+def connection_refused(where: str) -> HTTPConnectionRefusedError:
+    """A refused connection's error, from both engines: its message leads with the
+    errno and strerror, as Tornado's does (``[Errno 111] Connection refused``,
+    code matches ``str(e)``), and ``errno``/``strerror`` are set."""
+    code = _errno.ECONNREFUSED
+    text = os.strerror(code)
+    err = HTTPConnectionRefusedError(f"[Errno {code}] {text} by {where}")
+    err.errno, err.strerror = code, text
+    return err
+
+
 def _set_errno(err: _NoResponseError, cause: BaseException) -> _NoResponseError:
     if isinstance(err, OSError) and isinstance(cause, OSError):
         err.errno = cause.errno
@@ -235,7 +253,7 @@ def translate_os_error(exc: BaseException, where: str) -> HTTPClientError:
     elif isinstance(exc, socket.gaierror):
         err = HTTPNameResolutionError(f"Could not resolve {where}: {detail}")
     elif isinstance(exc, ConnectionRefusedError):
-        err = HTTPConnectionRefusedError(f"Connection refused by {where}")
+        return connection_refused(where)
     elif isinstance(exc, ConnectionResetError):
         err = HTTPConnectionResetError(f"Connection reset by {where}")
     elif isinstance(exc, TimeoutError):

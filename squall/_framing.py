@@ -87,7 +87,12 @@ _DIGITS: Final = re.compile(r"[0-9]+")
 
 
 def content_length(values: list[str]) -> int:
-    """The body length a response's Content-Length field(s) announce, as llhttp reads it.
+    """The body length a response's Content-Length field(s) announce.
+
+    Fields that all give the same value, as a list in one field (``42, 42``) or as
+    repeated fields, are that value (RFC 9110 section 8.6: a recipient may accept
+    them; proxies and real servers send them, and Tornado and libcurl accept them).
+    The engine then shows one field: ``Content-Length: 42``.
 
     Args:
         values: the field's values (each stripped of surrounding whitespace).
@@ -96,13 +101,14 @@ def content_length(values: list[str]) -> int:
         The length.
 
     Raises:
-        RemoteProtocolError: not exactly one field, not a run of ASCII digits,
-            or over ``MAX_CONTENT_LENGTH``.
+        RemoteProtocolError: unequal values, a value that is not a run of ASCII
+            digits, or one over ``MAX_CONTENT_LENGTH``.
     """
-    if len(values) != 1:
-        if len(set(values)) > 1:
+    if len(values) != 1 or "," in values[0]:
+        pieces = {piece.strip(" \t") for value in values for piece in value.split(",")}
+        if len(pieces) != 1:
             raise RemoteProtocolError("Malformed HTTP response: Multiple unequal Content-Lengths")
-        raise RemoteProtocolError("Malformed HTTP response: Multiple Content-Length headers")
+        values = list(pieces)
     value = values[0]
     if value.isdigit() and value.isascii() and len(value) < 20:
         return int(value)  # the common case, without a regex: under 10**19 fits

@@ -21,7 +21,7 @@ This module is glue: the engine lives in ``squall._http1``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sized
 from typing import Any, ClassVar
 
 from squall._arguments import SIMPLE_ARGUMENTS, check_idle_timeout, check_per_host
@@ -69,8 +69,36 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         super().initialize(**kwargs)
         self._engine = HTTP1Engine(self.loop, self.settings, max_connections_per_host, idle_timeout)
 
+    @property
+    def active(self) -> Sized:
+        """The fetches running now (Tornado's attribute; here a sized view)."""
+        return _Count(lambda: self._admission.active, "active")
+
+    @property
+    def queue(self) -> Sized:
+        """The fetches waiting for one of ``max_clients`` slots (Tornado's attribute;
+        here a sized view)."""
+        return _Count(lambda: self._admission.queued, "queued")
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._engine.pool!r}>"
+
+
+class _Count(Sized):
+    """A live count as a sized collection: ``len()`` and truth, as Tornado's
+    ``active`` dict and ``queue`` deque give them."""
+
+    __slots__ = ("_count", "_what")
+
+    def __init__(self, count: Callable[[], int], what: str) -> None:
+        self._count = count
+        self._what = what
+
+    def __len__(self) -> int:
+        return self._count()
+
+    def __repr__(self) -> str:
+        return f"<{self._count()} {self._what}>"
 
 
 if __name__ == "__main__":

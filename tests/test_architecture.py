@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent / "squall"
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "_http1/protocol.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
     "_curl/head.py": ("asyncio", "socket", "ssl", "pycurl", "squall._http1", "squall.httpclient"),
+    "_http1/leniency.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
     "_errors.py": ("squall._request", "squall.httpclient", "squall._http1", "squall._curl"),
     "_headers.py": ("squall.",),
     "_urls.py": ("squall.",),

@@ -30,9 +30,16 @@ from squall._curl.result import curl_error, time_info
 from squall._curl.transfer import Transfer
 from squall._curl.upload import Upload
 from squall._engine import Engine
-from squall._errors import HTTPNameResolutionError, translate_os_error
-from squall._framing import IDEMPOTENT_METHODS
+from squall._errors import (
+    CLIENT_CLOSED,
+    HTTPNameResolutionError,
+    HTTPStreamClosedError,
+    RemoteProtocolError,
+    translate_os_error,
+)
+from squall._logging import log_malformed
 from squall._request import HTTPRequest
+from squall._resend import may_resend
 from squall._response import HTTPResponse
 from squall._urls import bracket as _bracket
 
@@ -53,13 +60,17 @@ class CurlEngine:
         self.settings = settings
         self.bridge = CurlMultiBridge(loop)
         self._readable: set[str] = set()  # TLS files known to open (see _check_tls_files)
+        self._closed = False
 
     def close(self) -> None:
         """Free every easy handle, connection, reader and timer; idempotent."""
+        self._closed = True
         self.bridge.close()
 
     async def fetch(self, request: HTTPRequest) -> HTTPResponse:
         """One HTTP exchange through libcurl (no redirect following; see the base)."""
+        if self._closed:
+            raise HTTPStreamClosedError(CLIENT_CLOSED)
         if request.scheme == "https" and (
             request.ca_certs or request.client_cert or request.ssl_options is not None
         ):
@@ -86,12 +97,18 @@ class CurlEngine:
                 producer = loop.create_task(_produce(request.body_producer, upload.write))
                 producer.add_done_callback(upload.producer_finished)
             await transfer.wait()
-            if transfer.error is not None:
-                raise transfer.error
-            assert transfer.result is not None
-            errno, message = transfer.result
-            if errno:
-                raise curl_error(curl, request, errno, message)
+            error = transfer.error
+            if error is None:
+                assert transfer.result is not None
+                errno, message = transfer.result
+                if errno:
+                    error = curl_error(curl, request, errno, message)
+            if error is not None:
+                if self._closed:  # close() ended it
+                    raise HTTPStreamClosedError(CLIENT_CLOSED) from error
+                if isinstance(error, RemoteProtocolError):
+                    log_malformed(f"{request.host}:{request.port}", error)
+                raise error
             transfer.buffer.seek(0)
             return HTTPResponse(
                 request,
@@ -154,7 +171,7 @@ class CurlEngine:
         if request.body_producer is not None:
             transfer.upload = upload = Upload(transfer)
             curl.setopt(pycurl.READFUNCTION, upload.on_read)
-        if request.body_producer is not None or request.method not in IDEMPOTENT_METHODS:
+        if not may_resend(written=True):
             # libcurl would send it again after a kept-alive connection closed
             # unanswered; the simple engine does not, nor does this one.
             curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)

@@ -215,6 +215,10 @@ class HeadReader:
             return None  # an interim response; the real one follows
         if length > CURL_MAX_LENGTH:
             raise RemoteProtocolError(self._malformed("Content-Length overflow"))
+        if length >= 0 and "Content-Length" in headers:
+            values = headers.get_list("Content-Length")
+            if len(values) > 1 or "," in values[0]:
+                headers["Content-Length"] = str(length)  # equal duplicates: one field
         self.final = True
         reason = match[2]
         text = (reason.strip().decode("latin-1") or None) if reason else None

@@ -69,12 +69,10 @@ from typing import Any, Protocol
 
 import pycurl
 
-from squall._errors import HTTPStreamClosedError
+from squall._errors import CLIENT_CLOSED, HTTPStreamClosedError
+from squall._resend import IDLE_CLOSES
 
 __all__ = ["CLIENT_CLOSED", "CurlMultiBridge", "TransferSink"]
-
-# What a fetch in flight fails with when its client is closed (as on the simple engine).
-CLIENT_CLOSED = "The client was closed"
 
 # Idle easy handles kept for reuse; more than this are closed when released.
 _MAX_IDLE_HANDLES = 128
@@ -266,6 +264,7 @@ class CurlMultiBridge:
             if not wanted:
                 # Parked (libcurl is not listening) and readable: the server closed
                 # or wrote to an idle connection; libcurl checks it before reuse.
+                IDLE_CLOSES.readable(fd)  # closed? a request written on it then goes unread
                 fds.pop(fd, None)
                 with contextlib.suppress(OSError):
                     self._epoll.unregister(fd)

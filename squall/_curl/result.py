@@ -23,7 +23,6 @@ from squall._errors import (
     HTTPCertificateError,
     HTTPClientError,
     HTTPConnectionError,
-    HTTPConnectionRefusedError,
     HTTPConnectionResetError,
     HTTPNameResolutionError,
     HTTPStreamClosedError,
@@ -31,6 +30,7 @@ from squall._errors import (
     HTTPTLSError,
     RemoteProtocolError,
     ResponseTooLargeError,
+    connection_refused,
 )
 from squall._framing import NOT_HTTP, malformed
 
@@ -88,13 +88,10 @@ def _connect_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClient
     # the proxy's own failure to reach the origin comes back as a response
     # (HTTP) or a proxy error code (SOCKS), not as this code.
     where = _proxy_where(request) if request.proxy_host else peer(request)
+    if curl.getinfo(pycurl.OS_ERRNO) == os_errno.ECONNREFUSED or "refused" in message:
+        return connection_refused(where)
     code = curl.getinfo(pycurl.OS_ERRNO)
-    error: HTTPConnectionError
-    if code == os_errno.ECONNREFUSED or "refused" in message:
-        error = HTTPConnectionRefusedError(f"Connection refused by {where}")
-        code = code or os_errno.ECONNREFUSED
-    else:
-        error = HTTPConnectionError(f"Could not connect to {where}: {message}")
+    error = HTTPConnectionError(f"Could not connect to {where}: {message}")
     if code:
         # As the simple engine's OSError-based errors carry them.
         error.errno, error.strerror = code, os.strerror(code)

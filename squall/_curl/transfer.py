@@ -23,7 +23,6 @@ What libcurl parses alone (chunk framing) cannot be.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable
 from inspect import isawaitable
 from io import BytesIO
@@ -31,12 +30,18 @@ from typing import TYPE_CHECKING, Any
 
 import pycurl
 
+from squall._callbacks import callback_failed
 from squall._curl.head import HeadReader, body_too_large
-from squall._curl.multi import CLIENT_CLOSED
 from squall._decoding import Decoder, make_decoder
-from squall._errors import HTTPClientError, HTTPStreamClosedError, ResponseTooLargeError
+from squall._errors import (
+    CLIENT_CLOSED,
+    HTTPClientError,
+    HTTPStreamClosedError,
+    ResponseTooLargeError,
+)
 from squall._headers import HTTPHeaders
 from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
+from squall._resend import IDLE_CLOSES
 
 if TYPE_CHECKING:
     from squall._curl.upload import Upload
@@ -44,7 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Transfer"]
 
-app_log = logging.getLogger("squall.application")
 
 _PAUSE_RECV = pycurl.PAUSE_RECV
 _PREREQFUNC_OK: int = pycurl.PREREQFUNC_OK
@@ -63,6 +67,7 @@ class Transfer:
         "_body_size",
         "_decoder",
         "_discard",
+        "_fd",
         "_has_head",
         "_length",
         "_pending",
@@ -114,6 +119,7 @@ class Transfer:
         self._length = -1
         # len(head.lines) when libcurl last sent the request (-1: not yet); see on_prereq.
         self._sent_at = -1
+        self._fd = -1  # the socket on_sockopt saw, until on_prereq learns its address
         self._body_size = 0
         # The body's final memory while a Content-Length body is written in place.
         self._view: memoryview | None = None
@@ -278,12 +284,22 @@ class Transfer:
         """PREREQFUNCTION: libcurl is about to send the request on a connection."""
         if self._resending():
             return _PREREQFUNC_ABORT
-        self._sent_at = len(self.head.lines)
+        closed = False
+        if self._fd >= 0:  # a new connection
+            IDLE_CLOSES.new_connection(local_ip, local_port)
+            self._fd = -1
+        else:  # reused: libcurl skips its check if used in the last second (squall._resend)
+            closed = IDLE_CLOSES.closed_before_reuse(local_ip, local_port)
+        # Onto a connection whose peer had closed, the request goes unread: it may go again.
+        self._sent_at = -1 if closed else len(self.head.lines)
         return _PREREQFUNC_OK
 
     def on_sockopt(self, fd: int, purpose: int) -> int:
         """SOCKOPTFUNCTION: libcurl opened a socket and is about to connect it."""
-        return _SOCKOPT_ERROR if self._resending() else _SOCKOPT_OK
+        if self._resending():
+            return _SOCKOPT_ERROR
+        self._fd = fd
+        return _SOCKOPT_OK
 
     def _resending(self) -> bool:
         if self._sent_at != len(self.head.lines):
@@ -298,13 +314,9 @@ class Transfer:
         return True
 
     def _callback_failed(self, name: str, exc: BaseException) -> HTTPStreamClosedError:
-        # As Tornado: the user's error is logged once, the fetch fails as a closed
-        # stream (599) caused by it, and neither handle nor connection is used again.
-        app_log.error("Uncaught exception", exc_info=exc)
+        # As Tornado (squall._callbacks), and neither handle nor connection is used again.
         self.poisoned = True
-        error = HTTPStreamClosedError(f"The {name} raised {type(exc).__name__}: {exc}")
-        error.__cause__ = exc
-        return error
+        return callback_failed(exc, name)
 
     def fail(self, exc: BaseException) -> int:
         if self.error is None:

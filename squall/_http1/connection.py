@@ -84,9 +84,10 @@ class HTTP1Connection(asyncio.BufferedProtocol):
         self.where = where
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        #: Requests sent on this connection (a retry after a stale close needs > 0).
+        #: Requests started on this connection (> 1: it was reused).
         self.requests = 0
-        #: Whether the current request's bytes reached the transport.
+        #: Whether any byte of the current request reached the transport (then it is
+        #: never sent again: squall._resend).
         self.sent = False
         #: Loop time of the first response byte of the current exchange.
         self.first_byte = 0.0
@@ -102,10 +103,13 @@ class HTTP1Connection(asyncio.BufferedProtocol):
         """True if another request may be sent now or later."""
         return not self.closed and self._sink is None and self.protocol.keep_alive
 
-    @property
-    def response_started(self) -> bool:
-        """True once a byte of the current response arrived."""
-        return self.protocol.response_started
+    def abort(self, exc: BaseException) -> None:
+        """Close the connection; a running exchange fails with ``exc``."""
+        sink = self._sink
+        if sink is None:
+            self.close()
+        else:
+            self._abort(sink, exc)
 
     def close(self) -> None:
         """Close the transport (idempotent)."""
@@ -219,6 +223,11 @@ class HTTP1Connection(asyncio.BufferedProtocol):
                     self._abort(sink, exc)
 
     def eof_received(self) -> bool | None:
+        if self._sink is None:
+            # The server closed an idle connection: unusable from now on, before
+            # connection_lost (a loop iteration later), so that the pool never
+            # hands it out (squall._resend, rule 1).
+            self.closed = True
         return None  # close the transport; connection_lost does the rest
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -11,10 +11,11 @@
    ``deadlines.Deadlines``);
 5. return the connection to the pool and build the HTTPResponse.
 
-A request that fails on a *reused* connection before any response byte
-arrived -- the server closed it while it was idle -- is retried once on a new
-connection if that is safe: the method is idempotent (RFC 9110 §9.2.2) or no
-byte of it was written, and the body is not a one-shot body_producer.
+At most once (``squall._resend``): a pooled connection whose close the loop
+has read (``HTTP1Connection.eof_received``/``connection_lost`` mark it closed;
+the pool skips it at no cost) is never used. A request is sent again -- once,
+on a new connection -- only when its reused connection failed before any byte
+of it was written; once written, whatever the method, it is not resent.
 """
 
 from __future__ import annotations
@@ -26,8 +27,12 @@ from typing import TYPE_CHECKING, cast
 
 from squall._arguments import ClientSettings
 from squall._engine import Engine
-from squall._errors import HTTPConnectionError, HTTPStreamClosedError
-from squall._framing import IDEMPOTENT_METHODS
+from squall._errors import (
+    CLIENT_CLOSED,
+    HTTPConnectionError,
+    HTTPStreamClosedError,
+    RemoteProtocolError,
+)
 from squall._http1.authenticate import ORIGIN, PROXY, DigestAuthenticator
 from squall._http1.connect import Dialer, Timings
 from squall._http1.connection import HTTP1Connection
@@ -41,6 +46,7 @@ from squall._http1.proxied import (
     refused_response,
 )
 from squall._http1.tunnel import ProxyRefused
+from squall._logging import log_malformed
 from squall._request import HTTPRequest
 from squall._request_defaults import (
     DEFAULT_USER_AGENT,
@@ -48,6 +54,7 @@ from squall._request_defaults import (
     credentials,
     default_fields,
 )
+from squall._resend import may_resend
 from squall._response import HTTPResponse
 
 __all__ = ["HTTP1Engine"]
@@ -122,14 +129,21 @@ class HTTP1Engine:
         self._deadlines = Deadlines(self.loop)
         self._digest = DigestAuthenticator(ORIGIN)
         self._proxy_digest = DigestAuthenticator(PROXY)
+        self._closed = False
         # One read buffer for every connection: each read is consumed before the next.
         self._scratch = memoryview(bytearray(1024 * 1024))
 
     async def fetch(self, request: HTTPRequest) -> HTTPResponse:
-        """One exchange for a resolved request (the engine contract's fetch_once)."""
+        """One exchange for a resolved request (the engine contract's fetch_once).
+
+        Raises:
+            HTTPStreamClosedError: "The client was closed" (``close()`` ran first or meanwhile).
+        """
         # One flat coroutine: with an idle connection and a plain request, the only
         # suspension is the exchange's future (each nested await would be paid again
         # on every resumption).
+        if self._closed:
+            raise HTTPStreamClosedError(CLIENT_CLOSED)
         check_supported(request)
         if request.auth_mode == "digest":  # the authenticators call back without it
             return await self._digest.fetch(self.fetch, request)
@@ -163,14 +177,16 @@ class HTTP1Engine:
                         await exchange.done
                     else:
                         await exchange.run(fields, sent)
-                except HTTPConnectionError:
-                    self._discard(key, conn)
-                    if not reuse or not _retryable(request, conn):
+                except HTTPConnectionError as exc:
+                    self._close_and_forget(key, conn)
+                    if isinstance(exc, RemoteProtocolError):
+                        log_malformed(conn.where, exc)
+                    if not reuse or conn.requests < 2 or not may_resend(conn.sent):
                         raise
-                    reuse = False  # the server closed an idle connection: once more, on a new one
+                    reuse = False  # closed before our first byte: once more, on a new one
                     continue
                 except BaseException:
-                    self._discard(key, conn)
+                    self._close_and_forget(key, conn)
                     raise
                 break
         except asyncio.CancelledError as exc:
@@ -211,8 +227,14 @@ class HTTP1Engine:
         if not checkout.open_new:
             conn = await self._wait_for_slot(request, key, timer)
             if conn is not None:
-                return conn
-        return await self._dial(request, key, timer, timings)
+                return self._still_open(conn)
+        return self._still_open(await self._dial(request, key, timer, timings))
+
+    def _still_open(self, conn: HTTP1Connection) -> HTTP1Connection:
+        if self._closed:  # close() ran while this fetch waited or dialled
+            conn.close()
+            raise HTTPStreamClosedError(CLIENT_CLOSED)
+        return conn
 
     async def _wait_for_slot(
         self, request: HTTPRequest, key: Hashable, timer: HopTimer
@@ -268,10 +290,11 @@ class HTTP1Engine:
         if self._expiry is None and not conn.closed:
             self._schedule_expiry()
 
-    def _discard(self, key: Hashable, conn: HTTP1Connection) -> None:
+    def _close_and_forget(self, key: Hashable, conn: HTTP1Connection) -> None:
+        # The exchange failed: the connection is not reused, and its slot is freed.
         conn.finish()
         conn.close()
-        self._wake(key, self.pool.discard(key, conn))
+        self._wake(key, self.pool.forget(key, conn))
 
     def _schedule_expiry(self) -> None:
         when = self.pool.next_expiry()
@@ -289,19 +312,14 @@ class HTTP1Engine:
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
+        self._closed = True
         self._deadlines.close()
         conns, waiters = self.pool.close_all()
         for conn in conns:
-            conn.close()
+            conn.abort(HTTPStreamClosedError(CLIENT_CLOSED))  # not "closed without a response"
         for waiter in waiters:
             if not waiter.done():
-                waiter.set_exception(HTTPStreamClosedError("The client was closed"))
-
-
-def _retryable(request: HTTPRequest, conn: HTTP1Connection) -> bool:
-    if conn.requests < 2 or conn.response_started or request.body_producer is not None:
-        return False
-    return request.method in IDEMPOTENT_METHODS or not conn.sent
+                waiter.set_exception(HTTPStreamClosedError(CLIENT_CLOSED))
 
 
 if TYPE_CHECKING:

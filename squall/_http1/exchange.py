@@ -22,12 +22,13 @@ from collections.abc import Awaitable
 from io import BytesIO
 from typing import Any
 
+from squall._bodies import presized_body
+from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._decoding import Decoder, make_decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._http1.connect import Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.events import InformationalResponse, Response
-from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
 from squall._redirects import will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
@@ -54,8 +55,8 @@ class Exchange:
         "conn",
         "continue_waiter",
         "decoder",
-        "discard",
         "done",
+        "drop_body",
         "first_byte",
         "limit",
         "loop",
@@ -87,7 +88,7 @@ class Exchange:
         self.streaming = request.streaming_callback
         self.limit = limit
         self.decoder: Decoder | None = None
-        self.discard = False
+        self.drop_body = False  # a redirect the base will follow: read, not kept
         self.pending: deque[Awaitable[Any]] = deque()
         self.signal: asyncio.Future[None] | None = None
         self.continue_waiter: asyncio.Future[bool] | None = None
@@ -136,6 +137,8 @@ class Exchange:
                 chunked = "Content-Length" not in request.headers
                 head = start_request(request.method, request.target, fields, None, chunked)
                 conn.start(self, head)
+                if self.done.done():
+                    await self.done  # closed before a byte was sent: the producer never ran
                 if not request.expect_100_continue or await self._wait_continue():
                     await self._produce()
             else:  # expect_100_continue with a body
@@ -190,13 +193,27 @@ class Exchange:
         pending = self.pending
         while True:
             while pending:
-                await pending.popleft()
+                try:
+                    await pending.popleft()
+                except (Exception, asyncio.CancelledError) as exc:
+                    self._drop_pending()
+                    if cancelled_by_its_task(exc):
+                        raise
+                    raise callback_failed(exc, "streaming_callback") from exc
             if self.done.done():
                 self.done.result()
                 return
             self.conn.resume_reading()
             signal = self.signal = self.loop.create_future()
             await signal
+
+    def _drop_pending(self) -> None:
+        # The awaitables after a failed one never run: close them, unawaited, quietly.
+        pending, self.pending = self.pending, deque()
+        for awaitable in pending:
+            close = getattr(awaitable, "close", None)
+            if close is not None:
+                close()
 
     def _poke(self) -> None:
         signal = self.signal
@@ -218,12 +235,15 @@ class Exchange:
         request = self.request
         headers = event.headers
         if will_follow(request, event.status_code, headers):
-            self.discard = True
+            self.drop_body = True
             return
         callback = request.header_callback
         if callback is not None:
-            for line in event.header_lines():
-                callback(line)
+            try:
+                for line in event.header_lines():
+                    callback(line)
+            except Exception as exc:
+                raise callback_failed(exc, "header_callback") from exc
         if request.decompress_response and "Content-Encoding" in headers:
             coding = headers["Content-Encoding"]
             self.decoder = make_decoder(coding, self.limit)
@@ -252,40 +272,35 @@ class Exchange:
         self._take(data)
 
     def _take(self, data: bytes) -> None:
-        if self.discard:
+        if self.drop_body:
             return
         callback = self.streaming
         if callback is None:
             self.chunks.append(data)
             return
-        result = callback(data)
+        try:
+            result = callback(data)
+        except Exception as exc:
+            raise callback_failed(exc, "streaming_callback") from exc
         if result is not None and inspect.isawaitable(result):
             self.pending.append(result)
             self.conn.pause_reading()
             self._poke()
 
     def direct_target(self, size: int) -> memoryview | None:
-        if self.streaming is not None or self.decoder is not None or self.discard:
+        if self.streaming is not None or self.decoder is not None or self.drop_body:
             return None
         received = self.size
         total = received + size
         if total > self.limit:
             return None  # on_data will refuse it as it arrives
-        # The final memory of the body, sized once: bytes(n) is calloc'd (untouched
-        # zero pages), BytesIO adopts it without a copy while it is the only
-        # reference, and getbuffer() lets the socket read straight into it. Once
-        # the view is released, getvalue() returns that same object: no join, no copy.
-        try:
-            # No name for the bytes: a second reference would make getbuffer() copy them.
-            buffer = BytesIO(bytes(total))
-        except (OverflowError, MemoryError):
+        presized = presized_body(total)  # see squall._bodies
+        if presized is None:
             # An announced length no allocation can hold (the limits were lifted):
             # the body grows as it arrives instead, and the server's close or the
             # read that truly runs out of memory ends it.
             return None
-        view = buffer.getbuffer()
-        if total >= HUGE_PAGES_MIN:
-            advise_huge_pages(view)
+        buffer, view = presized
         offset = 0
         for chunk in self.chunks:
             view[offset : offset + len(chunk)] = chunk

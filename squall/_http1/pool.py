@@ -22,7 +22,7 @@ Theory of operation
 reuse, or ``open_new`` (a slot is reserved; the caller dials, then calls
 ``opened`` or ``open_failed``), or neither, in which case the caller queues a
 waiter token with ``enqueue`` and a later ``release``/``open_failed``/
-``discard`` hands it a connection or a slot through the ``Handoff`` it returns.
+``forget`` hands it a connection or a slot through the ``Handoff`` it returns.
 ``release(key, conn, now)`` puts a finished connection back (or drops it when not ``is_reusable``).
 
 Idle connections expire after ``idle_timeout`` seconds: ``acquire`` drops
@@ -175,7 +175,7 @@ class ConnectionPool(Generic[C, W]):
     def enqueue(self, key: Hashable, waiter: W) -> None:
         """Queue ``waiter`` after ``acquire`` answered neither a connection nor ``open_new``.
 
-        A later ``release``, ``open_failed`` or ``discard`` returns it in a ``Handoff``.
+        A later ``release``, ``open_failed`` or ``forget`` returns it in a ``Handoff``.
         """
         self._origins[key].waiters.append(waiter)
 
@@ -223,8 +223,9 @@ class ConnectionPool(Generic[C, W]):
             origin.idle_since[conn] = now
         return None
 
-    def discard(self, key: Hashable, conn: C) -> Handoff[C, W] | None:
-        """Forget ``conn`` (it broke); returns the waiter that may dial instead."""
+    def forget(self, key: Hashable, conn: C) -> Handoff[C, W] | None:
+        """Forget ``conn`` (it broke; the caller closes it); returns the waiter
+        that may dial in its slot."""
         origin = self._origins.get(key)
         if origin is None or conn not in origin.in_flight:
             return None

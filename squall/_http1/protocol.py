@@ -33,15 +33,17 @@ RFC 9112 §6 (message body length); what it cannot know is checked here:
 * a 101 is refused, as we never ask for an upgrade;
 * the header section is bounded by ``max_header_size``;
 * bytes after the end of the response (the server answered more than asked)
-  make the connection unusable instead of corrupting the next exchange.
+  make the connection unusable instead of corrupting the next exchange;
+* what llhttp refuses though it is valid -- folded lines, equal duplicate
+  Content-Lengths, whitespace in chunk extensions -- is read as Tornado and
+  libcurl read it (``leniency.py``).
 
 This module imports no asyncio, socket or ssl.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Final
+from typing import Final, NoReturn
 
 import httptools
 
@@ -60,6 +62,7 @@ from squall._http1.events import (
     InformationalResponse,
     Response,
 )
+from squall._http1.leniency import FOLD_ERROR, LENGTH_ERRORS, ChunkLines, rewritten_head
 from squall._http1.writers import LAST_CHUNK, serialize_head
 
 __all__ = [
@@ -74,22 +77,18 @@ __all__ = [
 
 # Tornado tolerates ten 1xx responses before the final one; so do we.
 
-_CONTENT_LENGTH_VALUE = re.compile(rb"(?im)^content-length[ \t]*:[ \t]*([^\r\n]*?)[ \t]*\r?$")
-
-
 # llhttp's reasons, reworded as the cause a user can act on.
 _LLHTTP_REASONS: Final = {
     "Transfer-Encoding can't be present with Content-Length": (
+        "Message with both Transfer-Encoding and Content-Length"
+    ),
+    "Content-Length can't be present with Transfer-Encoding": (
         "Message with both Transfer-Encoding and Content-Length"
     ),
     "Unexpected whitespace after header value": (
         "Unexpected whitespace at the start of a header line"
     ),
 }
-_FOLD_ERROR: Final = "Unexpected whitespace after header value"
-# obs-fold (RFC 9112 section 5.2): a field line continued on the next line after
-# CRLF and whitespace. A user agent must replace it with SP; llhttp refuses it.
-_OBS_FOLD = re.compile(rb"\r\n[ \t]+")
 
 
 class ClientProtocol:
@@ -104,10 +103,11 @@ class ClientProtocol:
     """
 
     __slots__ = (
+        "_chunk_lines",
+        "_chunk_start",
         "_chunked",
         "_done",
         "_events",
-        "_folded",
         "_head_chunks",
         "_header_bytes",
         "_headers",
@@ -119,6 +119,8 @@ class ClientProtocol:
         "_raw",
         "_reason",
         "_remaining",
+        "_reparse",
+        "_rewritten",
         "_until_close",
         "keep_alive",
         "response_started",
@@ -132,7 +134,9 @@ class ClientProtocol:
         self._headers: Response | None = None
         self._reason = b""
         self._head_chunks: list[bytes] = []
-        self._folded = False  # a folded head is being collected, to be parsed whole
+        # The head is being collected, to be parsed whole once rewritten (_rewrite_head).
+        self._reparse = False
+        self._rewritten = False
         self._header_bytes = 0
         self._informational = 0
         self._is_head = False
@@ -141,10 +145,11 @@ class ClientProtocol:
         self._length: int | None = None
         self._remaining = -1
         self._done = True
+        self._chunk_lines: ChunkLines | None = None
+        self._chunk_start: bytes | None = None  # the body's start in the head's read
         #: Whether the connection may carry another request (valid after END_OF_MESSAGE).
         self.keep_alive = True
-        #: Whether any byte of the current response was received (a stale-connection retry
-        #: is only safe before that).
+        #: Whether any byte of the current response was received.
         self.response_started = False
 
     # -- sending -------------------------------------------------------------
@@ -215,8 +220,10 @@ class ClientProtocol:
             return events
         if self._headers is None:
             self._count_header_bytes(data)
-        if self._folded:
-            self._parse_unfolded()  # the head so far is in _head_chunks
+        elif self._chunk_lines is not None and not self._chunk_lines.done:
+            data = self._chunk_lines.rewrite(data)
+        if self._reparse:
+            self._parse_rewritten()  # the head so far is in _head_chunks
         else:
             parser = self._parser
             if parser is None:
@@ -339,6 +346,7 @@ class ClientProtocol:
             return
         response = Response(code, reason, version, headers, self._raw)
         self._headers = response
+        head_chunks = self._head_chunks
         self._head_chunks = []
         self._events.append(response)
         if code == 204 and (
@@ -353,6 +361,8 @@ class ClientProtocol:
         coding = headers.get("Transfer-Encoding")
         if coding is not None and code != 304:
             _check_transfer_coding(coding)  # then the body is chunked (llhttp refused a length)
+            self._follow_chunks(head_chunks)
+            raise _ChunkedBody
         # RFC 9112 §6.3 rules 4 and 8: neither chunked nor a length -> read until close.
         length = headers.get("Content-Length")
         if length is None:
@@ -377,7 +387,31 @@ class ClientProtocol:
 
     # -- internals -----------------------------------------------------------
 
+    def _follow_chunks(self, head_chunks: list[bytes]) -> None:
+        # Chunk-size lines with BWS in their extensions are handed to llhttp bare
+        # (see leniency.py), so llhttp must not read the body's start as received:
+        # it is stopped here (_ChunkedBody), and the body goes to a parser that a
+        # made-up head put at the start of a chunked body, its callbacks unheard.
+        self._chunk_lines = ChunkLines()
+        joined = b"".join(head_chunks)
+        self._chunk_start = joined[joined.find(b"\r\n\r\n") + 4 :]
+
+    def _start_chunked_body(self) -> None:
+        lines, start = self._chunk_lines, self._chunk_start
+        assert lines is not None and start is not None
+        self._chunk_start = None
+        parser = self._parser = httptools.HttpResponseParser(_BodyOnly(self))
+        parser.feed_data(_CHUNKED_HEAD)
+        try:
+            parser.feed_data(lines.rewrite(start))
+        except httptools.HttpParserError as exc:
+            self._parser_error(exc)
+
     def _begin_response(self, is_head: bool, chunked: bool) -> None:
+        if self._chunk_lines is not None:
+            self._parser = None  # it was past a made-up head (_start_chunked_body)
+            self._chunk_lines = None
+        self._chunk_start = None
         self._done = False
         self._headers = None
         self._is_head = is_head
@@ -387,7 +421,8 @@ class ClientProtocol:
         self._remaining = -1
         self._informational = 0
         self._header_bytes = 0
-        self._folded = False
+        self._reparse = False
+        self._rewritten = False
         self.response_started = False
 
     def _end_head_response(self, response: Response) -> None:
@@ -433,6 +468,9 @@ class ClientProtocol:
 
     def _parser_error(self, exc: httptools.HttpParserError) -> None:
         cause = exc.__context__
+        if isinstance(cause, _ChunkedBody):
+            self._start_chunked_body()
+            return
         if isinstance(cause, RemoteProtocolError):
             # Raised by one of our callbacks: the exchange fails with it.
             self._fail_with(cause)
@@ -442,61 +480,55 @@ class ClientProtocol:
             self._parser = None
             return
         reason = str(exc)
-        if reason == _FOLD_ERROR and self._headers is None and self._unfold():
+        if (reason == FOLD_ERROR or reason in LENGTH_ERRORS) and self._rewrite_head():
             return
-        if reason == "Duplicate Content-Length":
-            reason = self._duplicate_length_reason()
         self._fail(_LLHTTP_REASONS.get(reason, f"Malformed HTTP response: {reason}"))
 
-    def _unfold(self) -> bool:
-        """Parse the current head again with its folded lines joined with SP (RFC 9112
-        section 5.2), as Tornado and libcurl accept them. Rare, so llhttp stays strict
-        and only a fold it refused costs a second parse. The head is parsed again once
-        it is complete (``_folded``), so that however the reads split the fold's
-        whitespace, it becomes exactly one SP.
+    def _rewrite_head(self) -> bool:
+        """Parse the current head again, rewritten as Tornado and libcurl read it:
+        folded lines joined with SP (RFC 9112 section 5.2), and Content-Length fields
+        that all give one value ("42, 42", or two fields) as one field (RFC 9110
+        section 8.6). Rare, so llhttp stays strict and only a head it refused costs a
+        second parse. The head is parsed again once it is complete (``_reparse``),
+        so that however the reads split it, the rewrite is the same.
 
         Returns:
-            False if there is no fold to join (the error stands).
+            False if the head was rewritten already (the error stands).
         """
-        joined = b"".join(self._head_chunks)  # the current head, from its status line
-        first = joined.find(b"\r\n") + 2  # a space-led line after the status line is no fold
-        if first < 2 or not _OBS_FOLD.search(joined, first):
+        if self._headers is not None or self._rewritten:
             return False
         self._parser = None
-        self._folded = True
+        self._reparse = True
+        self._rewritten = True
         self._raw = []
         self._reason = b""
-        self._parse_unfolded()
+        self._parse_rewritten()
         return True
 
-    def _parse_unfolded(self) -> None:
+    def _parse_rewritten(self) -> None:
         # Until the head's blank line arrives, keep collecting (_count_header_bytes).
         joined = b"".join(self._head_chunks)
         end = joined.find(b"\r\n\r\n")
         if end < 0:
             return
-        first = joined.find(b"\r\n") + 2
-        unfolded = joined[:first] + _OBS_FOLD.sub(b" ", joined[first : end + 4]) + joined[end + 4 :]
-        self._folded = False
-        self._head_chunks = [unfolded]
+        try:
+            rewritten = rewritten_head(joined, end)  # see leniency.py
+        except RemoteProtocolError as exc:
+            self._fail_with(exc)
+        self._reparse = False
+        self._head_chunks = [rewritten]
         parser = self._parser = httptools.HttpResponseParser(self)
         try:
-            parser.feed_data(unfolded)  # an error comes back to _parser_error, no fold left
+            parser.feed_data(rewritten)  # an error comes back to _parser_error, not rewritten
         except httptools.HttpParserUpgrade:
             self._fail(UNEXPECTED_101)
         except httptools.HttpParserError as exc:
             self._parser_error(exc)
 
-    def _duplicate_length_reason(self) -> str:
-        values = set(_CONTENT_LENGTH_VALUE.findall(b"".join(self._head_chunks)))
-        if len(values) > 1:
-            return "Multiple unequal Content-Lengths"
-        return "Multiple Content-Length headers"
-
-    def _fail(self, reason: str, cls: type[RemoteProtocolError] = RemoteProtocolError) -> None:
+    def _fail(self, reason: str, cls: type[RemoteProtocolError] = RemoteProtocolError) -> NoReturn:
         self._fail_with(cls(reason))
 
-    def _fail_with(self, error: RemoteProtocolError) -> None:
+    def _fail_with(self, error: RemoteProtocolError) -> NoReturn:
         self.keep_alive = False
         self._done = True
         self._parser = None
@@ -516,6 +548,29 @@ def _check_transfer_coding(value: str) -> None:
     codings = [token for token in (part.strip() for part in value.lower().split(",")) if token]
     if codings != ["chunked"]:
         raise RemoteProtocolError(f"Unsupported Transfer-Encoding: {value}")
+
+
+# Puts a fresh parser at the start of a chunked body (see _start_chunked_body).
+_CHUNKED_HEAD: Final = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+class _BodyOnly:
+    """The callbacks of a parser past a made-up head: the body's only."""
+
+    __slots__ = ("_owner", "on_body", "on_message_complete")
+
+    def __init__(self, owner: ClientProtocol) -> None:
+        self._owner = owner
+        self.on_body = owner.on_body
+        self.on_message_complete = owner.on_message_complete
+
+    def on_message_begin(self) -> None:
+        if self._owner._done:
+            raise _UnrequestedResponse  # a second response in the same read
+
+
+class _ChunkedBody(Exception):
+    """Stops llhttp at the end of a chunked response's head (see _follow_chunks)."""
 
 
 class _UnrequestedResponse(Exception):

@@ -32,12 +32,6 @@ def simple_client(**kwargs: Any) -> contextlib.closing[SimpleAsyncHTTPClient]:
 keep_alive_handler = reply_each(lambda _head, number: response(b"conn %d" % number))
 
 
-def close_after_one_handler(conn: socket.socket, server: ScriptedServer) -> None:
-    """Answers once with keep-alive, then closes silently: a server idle timeout."""
-    if server.read_request(conn):
-        conn.sendall(response(b"ok"))
-
-
 def drop_second_request_handler(conn: socket.socket, server: ScriptedServer) -> None:
     """Answers once, then closes on receiving the next request: the race where a
     server's idle close crosses the client's next request, made deterministic."""
@@ -65,30 +59,39 @@ async def test_per_host_limit_over_sockets(scripted: Scripted) -> None:
         assert "0 active, 2 idle" in repr(client) or "0 active, 1 idle" in repr(client)
 
 
-@pytest.mark.parametrize(
-    "handler",
-    [close_after_one_handler, drop_second_request_handler],
-    ids=["closed-while-idle", "close-crosses-the-get"],
-)
-async def test_get_after_an_idle_close_is_retried(scripted: Scripted, handler: Handler) -> None:
-    server = scripted(handler)
+def close_after_one_handler(conn: socket.socket, server: ScriptedServer) -> None:
+    """Answers once with keep-alive, then closes silently: a server idle timeout."""
+    if server.read_request(conn):
+        conn.sendall(response(b"ok"))
+        conn.close()
+        server.event("closed").set()
+
+
+async def test_get_after_an_idle_close_uses_a_new_connection(scripted: Scripted) -> None:
+    server = scripted(close_after_one_handler)
     with simple_client() as client:
         url = server.url + "/"
         assert (await client.fetch(url)).body == b"ok"
-        # Whether the client sees the server's close before reusing the connection
-        # (maybe, when closed while idle) or only when its GET meets it (always,
-        # when the close crosses the GET), the second GET succeeds, on a new connection.
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, server.event("closed").wait, 5)
+        # The loop has read the close meanwhile: the idle connection is not used,
+        # and the second GET goes to a new connection, sent once.
         assert (await client.fetch(url)).body == b"ok"
-        assert server.connections == 2
+        assert server.connections == 2 and len(server.requests) == 2
 
 
-async def test_post_crossing_an_idle_close_is_not_retried(scripted: Scripted) -> None:
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_request_crossing_an_idle_close_is_not_resent(
+    scripted: Scripted, method: str
+) -> None:
     server = scripted(drop_second_request_handler)
     with simple_client() as client:
         url = server.url + "/"
-        assert (await client.fetch(url, method="POST", body=b"x")).body == b"ok"
+        assert (
+            await client.fetch(url, method=method, body=b"x" if method == "POST" else None)
+        ).body == b"ok"
         with pytest.raises(HTTPConnectionError):
-            await client.fetch(url, method="POST", body=b"y")
+            await client.fetch(url, method=method, body=b"y" if method == "POST" else None)
         assert server.connections == 1
 
 

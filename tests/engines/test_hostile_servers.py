@@ -375,8 +375,6 @@ MALFORMED = {
     "control-char": b"HTTP/1.1 200 OK\r\nX-Ctl: a\x01b" + OK_2,
     "del-char": b"HTTP/1.1 200 OK\r\nX-Del: a\x7fb" + OK_2,
     "bad-name-token": b"HTTP/1.1 200 OK\r\nX(bad): v" + OK_2,
-    "equal-content-lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 2" + OK_2,
-    "content-length-list": b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok",
     "chunk-size-space": CHUNKED + b"3 \r\nabc\r\n0\r\n\r\n",
     "trailer-named-http": CHUNKED + b"4\r\nreal\r\n0\r\nHTTP/1.1: 500\r\n\r\n",
     "unknown-version": b"HTTP/3.1 200 OK" + OK_2,

@@ -118,7 +118,7 @@ def test_dropped_connection_lets_a_waiter_dial() -> None:
     a = open_one(pool)
     assert not pool.acquire(KEY, 0.0).open_new
     pool.enqueue(KEY, "w1")
-    handoff = pool.discard(KEY, a)
+    handoff = pool.forget(KEY, a)
     assert handoff is not None and handoff.connection is None and handoff.waiter == "w1"
     assert "0 active, 0 idle, 1 opening" in repr(pool)
 

@@ -1,0 +1,44 @@
+"""A user callback's exception, as Tornado's clients report it (both engines).
+
+Tornado runs ``header_callback`` and ``streaming_callback`` inside its
+connection's message reading: an exception there is logged once, as "Uncaught
+exception" with its traceback on the application logger, and the connection is
+closed, so the fetch fails with ``HTTPStreamClosedError`` (599). The user's
+exception is kept as the error's ``__cause__``, and the connection is never
+reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from squall._errors import HTTPStreamClosedError
+from squall._logging import app_log
+
+__all__ = ["callback_failed", "cancelled_by_its_task"]
+
+
+def callback_failed(exc: BaseException, name: str) -> HTTPStreamClosedError:
+    """Log ``exc`` (raised by the user's ``name`` callback) and return the fetch's
+    error, with ``exc`` as its ``__cause__``.
+
+    Args:
+        exc: what the callback raised, or what its awaitable raised.
+        name: ``"header_callback"`` or ``"streaming_callback"``.
+    """
+    app_log.error("Uncaught exception", exc_info=exc)
+    error = HTTPStreamClosedError(f"Connection closed: the {name} raised {type(exc).__name__}")
+    error.__cause__ = exc
+    return error
+
+
+def cancelled_by_its_task(exc: BaseException) -> bool:
+    """Whether a CancelledError met while awaiting a callback's awaitable is the
+    current task being cancelled (it must propagate), rather than the awaitable's
+    own cancellation (a callback failure). Python 3.10 cannot tell: it is then
+    taken as the task's."""
+    if not isinstance(exc, asyncio.CancelledError):
+        return False
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is None or cancelling() > 0
