@@ -33,12 +33,13 @@ def callback_failed(exc: BaseException, name: str) -> HTTPStreamClosedError:
 
 
 def cancelled_by_its_task(exc: BaseException) -> bool:
-    """Whether a CancelledError met while awaiting a callback's awaitable is the
-    current task being cancelled (it must propagate), rather than the awaitable's
-    own cancellation (a callback failure). Python 3.10 cannot tell: it is then
-    taken as the task's."""
-    if not isinstance(exc, asyncio.CancelledError):
-        return False
+    """Whether what a callback's awaitable raised belongs to the fetch's own task
+    being cancelled (it must propagate: the base then logs "Exception after Future
+    was cancelled", as Tornado does), rather than a callback failure. That is so
+    whenever the task is being cancelled, whatever the callback raised on its way
+    out. Python 3.10 cannot tell: a CancelledError is then taken as the task's."""
     task = asyncio.current_task()
     cancelling = getattr(task, "cancelling", None)
-    return cancelling is None or cancelling() > 0
+    if cancelling is None:
+        return isinstance(exc, asyncio.CancelledError)
+    return bool(cancelling() > 0)

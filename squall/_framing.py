@@ -128,7 +128,7 @@ def malformed(where: str, reason: str) -> str:
 
 def body_too_long(limit: int) -> str:
     """The message when a body (as received, or decoded) outgrows the limit (Tornado's words)."""
-    return f"body exceeded max_body_size of {limit} bytes"
+    return f"Body too long (over max_body_size of {limit} bytes)"
 
 
 def check_head(

@@ -19,6 +19,7 @@ gen_log = logging.getLogger("squall.general")
 app_log = logging.getLogger("squall.application")
 
 _PREFIX = "Malformed HTTP response: "
+_FROM_PEER = "Malformed HTTP response from "
 
 
 def log_malformed(peer: str, exc: RemoteProtocolError) -> None:
@@ -34,4 +35,6 @@ def log_malformed(peer: str, exc: RemoteProtocolError) -> None:
     reason = exc.message
     if reason.startswith(_PREFIX):
         reason = reason[len(_PREFIX) :]
+    elif reason.startswith(_FROM_PEER) and ": " in reason:
+        reason = reason.split(": ", 1)[1]  # "Malformed HTTP response from host:port: ..."
     gen_log.info("Malformed HTTP message from %s: %s", peer, reason)

@@ -49,6 +49,7 @@ from squall._configurable import ConfigurableClient, _import_class
 from squall._cookies import receive_cookies, send_cookies
 from squall._engine import Engine
 from squall._errors import (
+    CLIENT_CLOSED,
     NO_RESPONSE,
     CurlError,
     HTTPCertificateError,
@@ -350,7 +351,7 @@ class AsyncHTTPClient(ConfigurableClient):
         )
         try:
             if self._closed:  # closed while this fetch waited in the queue
-                raise HTTPStreamClosedError("The client was closed before the request was sent")
+                raise HTTPStreamClosedError(CLIENT_CLOSED)
             env = self.settings.env_proxies  # trust_env: per hop, so NO_PROXY sees each host
             while True:
                 sent = request if env is None else env.apply(request)

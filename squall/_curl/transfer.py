@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import pycurl
 
-from squall._callbacks import callback_failed
+from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._curl.head import HeadReader, body_too_large
 from squall._decoding import Decoder, make_decoder
 from squall._errors import (
@@ -379,14 +379,9 @@ class Transfer:
                 try:
                     await pending
                     await self._run_backlog()
-                except asyncio.CancelledError as exc:
-                    if _cancelling():
-                        raise  # the fetch itself is cancelled, not just the callback
-                    self.fail(self._callback_failed("streaming_callback", exc))
-                    break
-                except Exception as exc:
-                    if _cancelling():
-                        raise  # failed as the fetch was cancelled: the base logs that
+                except (Exception, asyncio.CancelledError) as exc:
+                    if cancelled_by_its_task(exc):
+                        raise  # the fetch itself is cancelled: the base reports it
                     self.fail(self._callback_failed("streaming_callback", exc))
                     break
                 if self.result is None and self.error is None:
@@ -415,11 +410,3 @@ class Transfer:
             pending = streaming(backlog.pop(0))
             if pending is not None and isawaitable(pending):
                 await pending
-
-
-def _cancelling() -> bool:
-    """Whether the running task was asked to cancel (Python 3.11+ can tell; before,
-    a CancelledError is taken to be the task's own)."""
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    return cancelling is None or cancelling() > 0

@@ -26,6 +26,7 @@ from squall._bodies import presized_body
 from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._decoding import Decoder, make_decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
+from squall._framing import body_too_long
 from squall._http1.connect import Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.events import InformationalResponse, Response
@@ -268,7 +269,7 @@ class Exchange:
             return
         self.size += len(data)
         if self.size > self.limit:
-            raise ResponseTooLargeError(f"Body too long (over the limit of {self.limit} bytes)")
+            raise ResponseTooLargeError(body_too_long(self.limit))
         self._take(data)
 
     def _take(self, data: bytes) -> None:

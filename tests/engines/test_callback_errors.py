@@ -58,12 +58,6 @@ CALLBACKS: dict[str, tuple[str, Callable[..., Any], type[BaseException]]] = {
 }
 
 
-def _known_gap(request: pytest.FixtureRequest, engine: str, case: str) -> None:
-    if "simple" in engine.lower():
-        reason = "HTTP1 developer: callback errors on the simple engine (issue 9)"
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 @pytest.mark.parametrize("case", list(CALLBACKS), ids=list(CALLBACKS))
 async def test_callback_error_fails_the_fetch_and_is_logged_once(
     make_client: Any,
@@ -73,7 +67,6 @@ async def test_callback_error_fails_the_fetch_and_is_logged_once(
     request: pytest.FixtureRequest,
     case: str,
 ) -> None:
-    _known_gap(request, engine, case)
     option, callback, cause = CALLBACKS[case]
     server = scripted(_keep_alive)
     client = make_client(max_clients=1)

@@ -75,7 +75,6 @@ async def test_name_resolution_failure_carries_errno(client: Any) -> None:
 async def test_close_fails_fetches_in_flight(
     make_client: Any, app_server: AppServer, engine: str, request: pytest.FixtureRequest
 ) -> None:
-    _known_gap(request, engine, "simple", "HTTP1 developer: pool close wording")
     client = make_client()
     fetches = [
         asyncio.ensure_future(client.fetch(app_server.http_url + "/slow?delay=5")) for _ in range(3)
