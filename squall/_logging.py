@@ -38,3 +38,9 @@ def log_malformed(peer: str, exc: RemoteProtocolError) -> None:
     elif reason.startswith(_FROM_PEER) and ": " in reason:
         reason = reason.split(": ", 1)[1]  # "Malformed HTTP response from host:port: ..."
     gen_log.info("Malformed HTTP message from %s: %s", peer, reason)
+
+
+# A library's loggers: records go to the application's handlers (propagation),
+# and with none configured they are dropped rather than printed by Python's
+# last-resort handler (the stdlib's advice for libraries).
+logging.getLogger("squall").addHandler(logging.NullHandler())

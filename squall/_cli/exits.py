@@ -71,6 +71,8 @@ class Failure(Exception):
 
 def exit_status(exc: errors.HTTPClientError) -> int:
     """The exit status for a failed fetch (see EPILOG)."""
+    if isinstance(exc, errors.ResponseTooLargeError):
+        return 63  # also a CurlError (23) on the curl engine: the size is what matters
     if isinstance(exc, errors.CurlError) and 0 < exc.errno < 256:
         return exc.errno
     status = next(EXIT_CODES[k] for k in type(exc).__mro__ if k in EXIT_CODES)

@@ -170,6 +170,8 @@ class Runner:
                 verbose.print_sent_head(self.client, request)
             response = await self.client.fetch(request, raise_error=False)
         except errors.HTTPClientError as exc:
+            if isinstance(exc.__cause__, Failure):
+                return None, exc.__cause__  # the output failed under a callback
             return exc.response, exc
         except Failure as exc:  # the output failed under a callback
             return None, exc

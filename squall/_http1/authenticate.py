@@ -21,6 +21,8 @@ response. A bytes body is simply sent again.
 
 from __future__ import annotations
 
+import inspect
+import io
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +86,7 @@ class DigestAuthenticator:
             # Per origin and credentials: a session never signs for other credentials.
             key = (request.scheme, request.host, request.port, pair)
         if pair is None:
-            return await hop(attempt.plain(probe=False))
+            return await _deliver(request, await hop(attempt.plain(probe=False)))
         origin = key
         session = self._sessions.get(origin)
         if session is not None:
@@ -106,7 +108,26 @@ class DigestAuthenticator:
             response = await hop(attempt.signed(session))
         if response.code == role.code:
             self._sessions.pop(origin, None)
-        return response
+        return await _deliver(request, response)
+
+
+async def _deliver(request: HTTPRequest, response: HTTPResponse) -> HTTPResponse:
+    """Give the final response to the request's callbacks, as a plain fetch would:
+    its header lines, then its body (which the response then no longer holds)."""
+    if request.header_callback is not None:
+        reason = f" {response.reason}" if response.reason else ""
+        request.header_callback(f"HTTP/1.1 {response.code}{reason}\r\n")
+        for name, value in response.headers.get_all():
+            request.header_callback(f"{name}: {value}\r\n")
+        request.header_callback("\r\n")
+    streaming = request.streaming_callback
+    if streaming is not None and response.body:
+        result = streaming(response.body)
+        if inspect.isawaitable(result):
+            await result
+        response.buffer = io.BytesIO()
+        response._body = None
+    return response
 
 
 class _Attempts:
@@ -136,6 +157,9 @@ class _Attempts:
         copy = HTTPRequest.__new__(HTTPRequest)
         copy.__dict__.update(request.__dict__)
         copy.headers = HTTPHeaders(request.headers)
+        # A challenge's 401/407 is not the answer: no attempt feeds the callbacks;
+        # the final response is handed to them once it is known (_deliver).
+        copy.header_callback = copy.streaming_callback = None
         if self.role.proxy:
             proxy = request_proxy(request)
             assert proxy is not None
