@@ -202,6 +202,9 @@ class Exchange:
                         raise
                     raise callback_failed(exc, "streaming_callback") from exc
             if self.done.done():
+                # Reading may still be paused by the last chunk: a pooled connection
+                # must read (its next response, or the server's close).
+                self.conn.resume_reading()
                 self.done.result()
                 return
             self.conn.resume_reading()

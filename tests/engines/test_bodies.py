@@ -53,13 +53,10 @@ async def test_coroutine_streaming_callback(client: Any, app_server: AppServer) 
 
 
 async def test_connection_reused_after_coroutine_streaming_callback(
-    client: Any, engine: str, app_server: AppServer, request: pytest.FixtureRequest
+    client: Any, app_server: AppServer
 ) -> None:
     # The body's last chunk goes to a coroutine callback, which pauses reading;
     # the connection must go back to the pool reading again.
-    if engine == "squall.simple_httpclient.SimpleAsyncHTTPClient":
-        reason = "the pump returns without resume_reading: the pooled connection stays paused"
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
     async def consumer(chunk: bytes) -> None:
         await asyncio.sleep(0)
