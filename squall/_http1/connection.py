@@ -77,7 +77,7 @@ class HTTP1Connection(asyncio.BufferedProtocol):
     max_concurrent_requests = 1
 
     def __init__(self, max_header_size: int, where: str, scratch: memoryview) -> None:
-        self.protocol = ClientProtocol(max_header_size)
+        self.protocol = ClientProtocol(max_header_size, where)
         self._scratch = scratch
         self._target: memoryview | None = None
         self._filled = 0

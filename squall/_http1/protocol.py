@@ -49,10 +49,13 @@ import httptools
 
 from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
 from squall._framing import (
+    CHUNKED,
     MAX_INFORMATIONAL,
-    NO_CONTENT_WITH_BODY,
-    TOO_MANY_INFORMATIONAL,
+    NOT_HTTP,
     UNEXPECTED_101,
+    UNTIL_CLOSE,
+    check_head,
+    malformed,
 )
 from squall._headers import HTTPHeaders, normalize_name
 from squall._http1.events import (
@@ -88,7 +91,9 @@ _LLHTTP_REASONS: Final = {
     "Unexpected whitespace after header value": (
         "Unexpected whitespace at the start of a header line"
     ),
+    "Expected HTTP/, RTSP/ or ICE/": NOT_HTTP,
 }
+_PREFIX: Final = "Malformed HTTP response: "
 
 
 class ClientProtocol:
@@ -96,6 +101,7 @@ class ClientProtocol:
 
     Args:
         max_header_size: the largest header section accepted, in bytes.
+        peer: ``host:port``, named in the errors (a label: no I/O is done here).
 
     Use: ``data = p.start_request(...)``; write ``data``; then for every read
     ``for event in p.receive_data(chunk): ...`` until ``END_OF_MESSAGE``; then
@@ -123,10 +129,12 @@ class ClientProtocol:
         "_rewritten",
         "_until_close",
         "keep_alive",
+        "peer",
         "response_started",
     )
 
-    def __init__(self, max_header_size: int = 65536) -> None:
+    def __init__(self, max_header_size: int = 65536, peer: str = "") -> None:
+        self.peer = peer
         self._max_header_size = max_header_size
         self._parser: httptools.HttpResponseParser | None = None
         self._events: list[Event] = []
@@ -330,17 +338,12 @@ class ClientProtocol:
         )
         version = parser.get_http_version()
         reason = self._reason.decode("latin-1")
-        if code < 100:
-            # RFC 9110 §15: status codes are three digits, 1xx to 5xx.
-            raise RemoteProtocolError(f"Invalid status code {code}")
-        if code == 101:
-            # RFC 9110 §15.2.2: only an answer to an Upgrade we never send. Refused
-            # here, with or without an Upgrade field (without one llhttp only says "Pause").
-            raise RemoteProtocolError(UNEXPECTED_101)
-        if code < 200:
+        if 100 <= code < 200 and code != 101:
             self._informational += 1
-            if self._informational > MAX_INFORMATIONAL:
-                raise RemoteProtocolError(TOO_MANY_INFORMATIONAL)
+        # The rules both engines apply (squall._framing.check_head): 1xx and 101,
+        # 204/304/HEAD, the lengths and codings llhttp let through.
+        length = check_head(code, headers, self._is_head, self._informational)
+        if code < 200:
             self._start_next_head()
             self._events.append(InformationalResponse(code, reason, version, headers, self._raw))
             return
@@ -349,26 +352,17 @@ class ClientProtocol:
         head_chunks = self._head_chunks
         self._head_chunks = []
         self._events.append(response)
-        if code == 204 and (
-            "Transfer-Encoding" in headers or headers.get("Content-Length", "0") != "0"
-        ):
-            # RFC 9110 §15.3.5: a 204 has no content.
-            raise RemoteProtocolError(NO_CONTENT_WITH_BODY)
         if self._is_head:
             self._end_head_response(response)
             return
         self.keep_alive = parser.should_keep_alive()
-        coding = headers.get("Transfer-Encoding")
-        if coding is not None and code != 304:
-            _check_transfer_coding(coding)  # then the body is chunked (llhttp refused a length)
+        if length == CHUNKED:
             self._follow_chunks(head_chunks)
             raise _ChunkedBody
-        # RFC 9112 §6.3 rules 4 and 8: neither chunked nor a length -> read until close.
-        length = headers.get("Content-Length")
-        if length is None:
-            self._until_close = code not in (204, 304) and coding is None
-        elif code != 304:
-            self._length = int(length)  # llhttp checked it is digits
+        if length == UNTIL_CLOSE:
+            self._until_close = True  # RFC 9112 §6.3 rules 4 and 8
+        elif length or "Content-Length" in headers:
+            self._length = length
 
     def on_body(self, body: bytes) -> None:
         if self._done:
@@ -482,7 +476,7 @@ class ClientProtocol:
         reason = str(exc)
         if (reason == FOLD_ERROR or reason in LENGTH_ERRORS) and self._rewrite_head():
             return
-        self._fail(_LLHTTP_REASONS.get(reason, f"Malformed HTTP response: {reason}"))
+        self._fail(_LLHTTP_REASONS.get(reason, reason))
 
     def _rewrite_head(self) -> bool:
         """Parse the current head again, rewritten as Tornado and libcurl read it:
@@ -529,25 +523,15 @@ class ClientProtocol:
         self._fail_with(cls(reason))
 
     def _fail_with(self, error: RemoteProtocolError) -> NoReturn:
+        if type(error) is RemoteProtocolError:
+            # One wording on both engines (squall._framing.malformed), with the peer.
+            reason = error.message.removeprefix(_PREFIX)
+            error.message = malformed(self.peer, reason) if self.peer else _PREFIX + reason
+            error.args = (error.message,)
         self.keep_alive = False
         self._done = True
         self._parser = None
         raise error
-
-
-def _check_transfer_coding(value: str) -> None:
-    """Refuse a body with any transfer coding but chunked (RFC 9112 §6.1).
-
-    We never send TE, so a server may apply no other coding (RFC 9110 §10.1.4):
-    llhttp would pass such a body on still encoded (or, with chunked not last,
-    read it to the close), a silent wrong answer.
-
-    Raises:
-        RemoteProtocolError: the codings are anything but ``chunked`` once.
-    """
-    codings = [token for token in (part.strip() for part in value.lower().split(",")) if token]
-    if codings != ["chunked"]:
-        raise RemoteProtocolError(f"Unsupported Transfer-Encoding: {value}")
 
 
 # Puts a fresh parser at the start of a chunked body (see _start_chunked_body).
