@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from squall._arguments import SIMPLE_ARGUMENTS, check_idle_timeout, check_per_host
 from squall._errors import HTTPStreamClosedError, HTTPTimeoutError
-from squall._http1.engine import HTTP1Engine
+from squall._http2.dispatch import SimpleEngine
 from squall.httpclient import AsyncHTTPClient
 
 __all__ = ["HTTPStreamClosedError", "HTTPTimeoutError", "SimpleAsyncHTTPClient"]
@@ -51,7 +51,7 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
     """
 
     _ARGUMENT_CHECKS: ClassVar[Mapping[str, Callable[[Any], object]]] = SIMPLE_ARGUMENTS
-    _engine: HTTP1Engine
+    _engine: SimpleEngine
 
     def initialize(  # type: ignore[override]
         self,
@@ -67,7 +67,9 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         check_per_host(max_connections_per_host)
         check_idle_timeout(idle_timeout)
         super().initialize(**kwargs)
-        self._engine = HTTP1Engine(self.loop, self.settings, max_connections_per_host, idle_timeout)
+        self._engine = SimpleEngine(
+            self.loop, self.settings, max_connections_per_host, idle_timeout
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._engine.pool!r}>"
