@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import jh2.config
 import jh2.connection
@@ -157,8 +157,8 @@ class Connection(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = cast("asyncio.Transport", transport)
         h2 = self.h2
         h2.initiate_connection()
         h2.increment_flow_control_window(CONNECTION_WINDOW - _DEFAULT_WINDOW)

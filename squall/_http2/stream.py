@@ -37,7 +37,11 @@ from squall._request import HTTPRequest
 if TYPE_CHECKING:
     from squall._http2.connection import Connection
 
-__all__ = ["Refused", "Stream"]
+__all__ = ["CONTINUE_WAIT", "Refused", "Stream"]
+
+#: Seconds to wait for a ``100 Continue`` before sending the body unasked
+#: (libcurl's default, CURLOPT_EXPECT_100_TIMEOUT_MS, is the same second).
+CONTINUE_WAIT = 1.0
 
 
 class Refused(HTTPStreamClosedError):
@@ -167,10 +171,17 @@ class Stream:
 
     async def _wait_continue(self) -> bool:
         # RFC 9110 §10.1.1: send the body after a 100; a final response first means
-        # the body is not wanted.
-        waiter: asyncio.Future[bool] = self.conn.loop.create_future()
+        # the body is not wanted. A server may never send a 100 (hypercorn does not
+        # over HTTP/2): after CONTINUE_WAIT without an answer, send it anyway, as
+        # libcurl does.
+        loop = self.conn.loop
+        waiter: asyncio.Future[bool] = loop.create_future()
         self.continue_waiter = waiter
-        return await waiter
+        handle = loop.call_later(CONTINUE_WAIT, _resolve, waiter, True)
+        try:
+            return await waiter
+        finally:
+            handle.cancel()
 
     # -- waiting for the response -----------------------------------------------------
 
@@ -298,3 +309,8 @@ class Stream:
         """The buffered body (empty when streamed or discarded)."""
         chunks = self.chunks
         return BytesIO(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+
+
+def _resolve(waiter: asyncio.Future[bool], value: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(value)
