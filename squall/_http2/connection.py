@@ -34,6 +34,7 @@ import jh2.connection
 import jh2.events
 import jh2.exceptions
 from jh2.errors import ErrorCodes
+from jh2.hyperframe.frame import GoAwayFrame
 from jh2.settings import SettingCodes, Settings
 
 from squall._errors import HTTPStreamClosedError, RemoteProtocolError
@@ -86,6 +87,7 @@ class Connection(asyncio.Protocol):
         )
         # jh2 applies our MAX_HEADER_LIST_SIZE only once the peer acks it.
         self.h2.decoder.max_header_list_size = max_header_size
+        _keep_streams_after_goaway(self.h2)
         self.transport: asyncio.Transport | None = None
         self.streams: dict[int, Stream] = {}
         self.closed = False
@@ -290,15 +292,29 @@ class Connection(asyncio.Protocol):
             elif event.error_code != ErrorCodes.NO_ERROR:
                 del self.streams[sid]
                 stream.on_error(HTTPStreamClosedError(message))
-        if self.streams:
-            # Let the streams the server kept finish (RFC 9113 §6.8); see the module docstring.
-            self.h2.state_machine.state = jh2.connection.ConnectionState.CLIENT_OPEN
         self._changed()
 
     def _pump_all(self) -> None:
         for stream in list(self.streams.values()):
             if stream.outbox or stream.end_after:
                 stream.pump()
+
+
+def _keep_streams_after_goaway(h2: Any) -> None:
+    # jh2 closes its state machine on any GOAWAY, so the frames of the streams
+    # a graceful GOAWAY lets finish (RFC 9113 §6.8) -- even those in the same
+    # read -- would be protocol errors. After a GOAWAY(NO_ERROR) the machine is
+    # put back in the open state; ``Connection.goaway`` keeps new streams out.
+    table = h2._frame_dispatch_table
+    receive_goaway = table[GoAwayFrame]
+
+    def receive(frame: Any) -> Any:
+        result = receive_goaway(frame)
+        if frame.error_code == ErrorCodes.NO_ERROR:
+            h2.state_machine.state = jh2.connection.ConnectionState.CLIENT_OPEN
+        return result
+
+    table[GoAwayFrame] = receive
 
 
 def _code_name(code: Any) -> str:
