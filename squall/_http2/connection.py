@@ -38,7 +38,7 @@ from jh2.hyperframe.frame import GoAwayFrame
 from jh2.settings import SettingCodes, Settings
 
 from squall._errors import HTTPStreamClosedError, RemoteProtocolError
-from squall._http2.stream import Refused, Stream
+from squall._http2.stream import NeedsHTTP1, Refused, Stream
 
 __all__ = ["CONNECTION_WINDOW", "STREAM_WINDOW", "Connection"]
 
@@ -97,6 +97,13 @@ class Connection(asyncio.Protocol):
         self.idle_since = loop.time()
 
     # -- what the engine asks ----------------------------------------------------------
+
+    @property
+    def negotiated(self) -> bool:
+        """False if TLS's ALPN chose another protocol than ``h2`` (clear text: True)."""
+        transport = self.transport
+        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+        return ssl_object is None or ssl_object.selected_alpn_protocol() == "h2"
 
     @property
     def capacity(self) -> int:
@@ -161,6 +168,9 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
         self.transport = cast("asyncio.Transport", transport)
+        if not self.negotiated:
+            self.closed = True  # not HTTP/2: not a byte of it; the engine falls back
+            return
         h2 = self.h2
         h2.initiate_connection()
         h2.increment_flow_control_window(CONNECTION_WINDOW - _DEFAULT_WINDOW)
@@ -260,6 +270,8 @@ class Connection(asyncio.Protocol):
         message = f"HTTP/2 stream to {self.where} reset by the server ({code})"
         if event.error_code == ErrorCodes.REFUSED_STREAM:
             stream.on_error(Refused(message))
+        elif event.error_code == ErrorCodes.HTTP_1_1_REQUIRED:
+            stream.on_error(NeedsHTTP1(message))
         elif event.error_code == ErrorCodes.NO_ERROR and stream.head is not None:
             stream.on_end()  # RFC 9113 §8.1: a complete response, the upload declined
         else:
@@ -286,7 +298,10 @@ class Connection(asyncio.Protocol):
         code = _code_name(event.error_code)
         message = f"HTTP/2 server {self.where} went away ({code})"
         for sid, stream in list(self.streams.items()):
-            if sid > last:
+            if event.error_code == ErrorCodes.HTTP_1_1_REQUIRED:
+                del self.streams[sid]
+                stream.on_error(NeedsHTTP1(message))
+            elif sid > last:
                 del self.streams[sid]
                 stream.on_error(Refused(message))
             elif event.error_code != ErrorCodes.NO_ERROR:

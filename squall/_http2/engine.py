@@ -13,10 +13,10 @@ or dials one (within ``max_connections_per_host``), or waits for a slot.
 Every change (a stream ends, a connection opens, closes or gets new SETTINGS)
 wakes the waiters, which look again.
 
-A server that picks ``http/1.1`` by ALPN is remembered: the request, and
-later ones to that origin, go over HTTP/1.1 (``FallBack``), as libcurl falls
-back. A stream the server never processed (``Refused``) is sent again on
-another connection, a few times at most.
+A server that picks ``http/1.1`` by ALPN, or answers HTTP_1_1_REQUIRED, is
+remembered: the request, and later ones to that origin, go over HTTP/1.1
+(``FallBack``), as libcurl falls back. A stream the server never processed
+(``Refused``) is sent again on another connection, a few times at most.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from squall._http1.connect import Deadlines, Dialer, HopTimer, Timings
 from squall._http1.engine import request_headers
 from squall._http2.connection import Connection
 from squall._http2.headers import request_header_list
-from squall._http2.stream import Refused, Stream
+from squall._http2.stream import NeedsHTTP1, Refused, Stream
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
 
@@ -139,6 +139,12 @@ class HTTP2Engine:
                     if not no_body:
                         await stream.send_body()
                     await stream.wait()
+                except NeedsHTTP1:
+                    conn.cancel(stream)
+                    if request.body_producer is not None:
+                        raise
+                    self.http1_origins.add(key)
+                    raise FallBack from None
                 except Refused:
                     conn.cancel(stream)
                     resends += 1
@@ -213,8 +219,7 @@ class HTTP2Engine:
             origin.dialing = None
             origin.wake()
         assert isinstance(protocol, Connection)
-        ssl_object = transport.get_extra_info("ssl_object")
-        if ssl_object is not None and ssl_object.selected_alpn_protocol() != "h2":
+        if not protocol.negotiated:
             transport.close()
             self.http1_origins.add(key)
             raise FallBack

@@ -37,7 +37,7 @@ from squall._request import HTTPRequest
 if TYPE_CHECKING:
     from squall._http2.connection import Connection
 
-__all__ = ["CONTINUE_WAIT", "Refused", "Stream"]
+__all__ = ["CONTINUE_WAIT", "NeedsHTTP1", "Refused", "Stream"]
 
 #: Seconds to wait for a ``100 Continue`` before sending the body unasked
 #: (libcurl's default, CURLOPT_EXPECT_100_TIMEOUT_MS, is the same second).
@@ -47,6 +47,10 @@ CONTINUE_WAIT = 1.0
 class Refused(HTTPStreamClosedError):
     """The server did not process the stream (GOAWAY above it, REFUSED_STREAM):
     RFC 9113 §8.7 makes it safe to send again, on another connection."""
+
+
+class NeedsHTTP1(Refused):
+    """The server said HTTP_1_1_REQUIRED (RFC 9113 §7): send this over HTTP/1.1."""
 
 
 class Stream:
