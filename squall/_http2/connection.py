@@ -197,6 +197,7 @@ class Connection(asyncio.Protocol):
         if self.streams:
             error = HTTPStreamClosedError(f"HTTP/2 connection to {self.where} closed")
             for stream in self.streams.values():
+                stream.lost = True
                 stream.on_error(error)
             self.streams.clear()
         self._changed()

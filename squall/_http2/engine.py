@@ -16,7 +16,9 @@ wakes the waiters, which look again.
 A server that picks ``http/1.1`` by ALPN, or answers HTTP_1_1_REQUIRED, is
 remembered: the request, and later ones to that origin, go over HTTP/1.1
 (``FallBack``), as libcurl falls back. A stream the server never processed
-(``Refused``) is sent again on another connection, a few times at most.
+(``Refused``) is sent again on another connection, a few times at most; so is,
+once, an idempotent request whose kept-alive connection closed before any
+answer (the HTTP/1.1 engine's rule).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from squall._arguments import ClientSettings
 from squall._errors import HTTPStreamClosedError
+from squall._framing import IDEMPOTENT_METHODS
 from squall._http1.connect import Deadlines, Dialer, HopTimer, Timings
 from squall._http1.engine import request_headers
 from squall._http2.connection import Connection
@@ -151,6 +154,12 @@ class HTTP2Engine:
                     if resends > _MAX_RESENDS or request.body_producer is not None:
                         raise
                     continue
+                except HTTPStreamClosedError:
+                    conn.cancel(stream)
+                    if resends or not _resendable(request, stream):
+                        raise
+                    resends += 1  # the server closed a kept connection as we used it: once more
+                    continue
                 except BaseException:
                     conn.cancel(stream)
                     raise
@@ -270,6 +279,14 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
     # Every requester that waited saw the error; none may have waited.
     if not task.cancelled():
         task.exception()
+
+
+def _resendable(request: HTTPRequest, stream: Stream) -> bool:
+    # As on HTTP/1.1: a stream on a connection already used, lost before any
+    # answer, of an idempotent request whose body can be sent again.
+    if not stream.lost or stream.head is not None or stream.stream_id < 3:
+        return False
+    return request.method in IDEMPOTENT_METHODS and request.body_producer is None
 
 
 def _check_supported(request: HTTPRequest) -> None:

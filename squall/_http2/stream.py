@@ -74,6 +74,7 @@ class Stream:
         "first_byte",
         "head",
         "limit",
+        "lost",
         "outbox",
         "pending",
         "request",
@@ -103,6 +104,7 @@ class Stream:
         self.end_after = False
         self.drained: asyncio.Future[None] | None = None
         self.first_byte = 0.0
+        self.lost = False  # the connection closed under it
 
     # -- sending -------------------------------------------------------------------
 
