@@ -75,7 +75,11 @@ class Connection(asyncio.Protocol):
         self.loop = loop
         self.where = where
         self.on_change = on_change
-        config = jh2.config.H2Configuration(client_side=True, header_encoding=None)
+        # Our own header lists were checked when the request was built (squall._grammar,
+        # headers.py): jh2 need not check them again. What the peer sends, it checks.
+        config = jh2.config.H2Configuration(
+            client_side=True, header_encoding=None, validate_outbound_headers=False
+        )
         self.h2: Any = jh2.connection.H2Connection(config=config)
         self.h2.local_settings = Settings(
             client=True,
@@ -93,6 +97,7 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self.goaway = False
         self.writing_paused = False
+        self._flush_pending = False
         self.settings_received = False
         self.idle_since = loop.time()
 
@@ -127,7 +132,7 @@ class Connection(asyncio.Protocol):
         sid = stream.stream_id = h2.get_next_available_stream_id()
         h2.send_headers(sid, header_list, end_stream=end)
         self.streams[sid] = stream
-        self.flush()
+        self.flush_soon()
 
     def cancel(self, stream: Stream) -> None:
         """The fetch is over without the stream's end (timeout, cancel, error): reset it."""
@@ -148,9 +153,18 @@ class Connection(asyncio.Protocol):
 
     def flush(self) -> None:
         """Write what jh2 has queued."""
+        self._flush_pending = False
         data = self.h2.data_to_send()
         if data and self.transport is not None and not self.closed:
             self.transport.write(data)
+
+    def flush_soon(self) -> None:
+        """Write what jh2 has queued once the loop's current callbacks have run: the
+        HEADERS of requests started together leave in one write (one TLS record,
+        one system call) instead of one each."""
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.loop.call_soon(self.flush)
 
     def close(self) -> None:
         """Say GOAWAY(NO_ERROR) and close."""
