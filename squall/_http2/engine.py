@@ -186,9 +186,15 @@ class HTTP2Engine:
             for conn in origin.conns:
                 if conn.capacity > 0:
                     return conn
-            if origin.dialing is not None:
+            dial = origin.dialing
+            if dial is not None:
                 timer.phase = "connect"
-                await asyncio.shield(origin.dialing)  # its error, if any, is ours too
+                try:
+                    await asyncio.shield(dial)  # its error, if any, is ours too
+                except asyncio.CancelledError:
+                    if self._closed and dial.cancelled():
+                        raise HTTPStreamClosedError("The client was closed") from None
+                    raise
                 continue
             if self.max_per_host is None or len(origin.conns) < self.max_per_host:
                 origin.dialing = self.loop.create_task(self._dial(request, key, origin, timings))
