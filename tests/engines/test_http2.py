@@ -181,3 +181,36 @@ async def test_http_1_1_never_offers_h2(client: Any, app_server: AppServer, cert
     url = app_server.https_url + "/echo"
     response = await client.fetch(url, http_version="1.1", ca_certs=certs.ca)
     assert echoed(response)["http_version"] == "1.1"
+
+
+async def test_concurrent_first_requests_share_one_connection(make_client: Any, h2: H2) -> None:
+    client = make_client()
+    results = await asyncio.gather(*(h2.fetch(client, "/echo") for _ in range(8)))
+    assert {echoed(r)["http_version"] for r in results} == {"2"}
+    assert len({client_port(r) for r in results}) == 1
+
+
+async def test_slow_consumer_holds_back_its_own_stream_only(client: Any, h2: H2) -> None:
+    # A streaming_callback that does not return stops its stream once the
+    # stream's window is spent; another stream on the same connection goes on.
+    release = asyncio.Event()
+    got = 0
+
+    async def stalled(chunk: bytes) -> None:
+        nonlocal got
+        got += len(chunk)
+        await release.wait()
+
+    size = 32 * 1024 * 1024  # far beyond any stream window
+    first = echoed(await h2.fetch(client, "/echo"))
+    slow = asyncio.ensure_future(
+        h2.fetch(client, f"/large?size={size}", streaming_callback=stalled)
+    )
+    while got == 0:
+        await asyncio.sleep(0.01)
+    other = echoed(await h2.fetch(client, "/echo"))
+    assert other["client"] == first["client"]  # the same connection
+    assert not slow.done()
+    release.set()
+    await slow
+    assert got == size
