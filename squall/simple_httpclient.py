@@ -13,10 +13,11 @@ Example::
         max_connections_per_host=20,
     )
 
-What it does not do (use ``CurlAsyncHTTPClient``): proxies, digest auth,
-HTTP/2 and HTTP/3.
+``http_version="2"`` speaks multiplexed HTTP/2 (ALPN over TLS, prior
+knowledge in clear text) when the ``http2`` extra (jh2) is installed. What it
+does not do (use ``CurlAsyncHTTPClient``): proxies, digest auth and HTTP/3.
 
-This module is glue: the engine lives in ``squall._http1``.
+This module is glue: the engines live in ``squall._http1`` and ``squall._http2``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ IDLE_TIMEOUT = 4.0
 
 
 class SimpleAsyncHTTPClient(AsyncHTTPClient):
-    """HTTP/1.1 client in Python on asyncio, with connection reuse.
+    """HTTP/1.1 (and, asked for, HTTP/2) client in Python on asyncio, with connection reuse.
 
     Constructor arguments, besides AsyncHTTPClient's (``max_clients``,
     ``hostname_mapping``, ``max_buffer_size``, ``resolver``, ``defaults``,
