@@ -98,6 +98,8 @@ class Connection(asyncio.Protocol):
         self.goaway = False
         self.writing_paused = False
         self._flush_pending = False
+        # Window to give back per stream, gathered while one read's events are handled.
+        self._reading: dict[int, int] | None = None
         self.settings_received = False
         self.idle_since = loop.time()
 
@@ -146,10 +148,16 @@ class Connection(asyncio.Protocol):
         self._changed()
 
     def consumed(self, stream_id: int, size: int) -> None:
-        """``size`` received bytes were taken by the application: give the window back."""
-        if size and not self.closed:
-            self.h2.acknowledge_received_data(size, stream_id)
-            self.flush()
+        """``size`` received bytes were taken by the application: give the window back
+        (inside ``data_received``, once per stream at the end of the read)."""
+        if not size or self.closed:
+            return
+        reading = self._reading
+        if reading is not None:
+            reading[stream_id] = reading.get(stream_id, 0) + size
+            return
+        self.h2.acknowledge_received_data(size, stream_id)
+        self.flush()
 
     def flush(self) -> None:
         """Write what jh2 has queued."""
@@ -191,15 +199,24 @@ class Connection(asyncio.Protocol):
         self.flush()
 
     def data_received(self, data: bytes) -> None:
+        h2 = self.h2
         try:
-            events = self.h2.receive_data(data)
+            events = h2.receive_data(data)
         except Exception as exc:  # jh2's ProtocolError family, its HPACK errors
             self._fail(RemoteProtocolError(f"HTTP/2 protocol error from {self.where}: {exc!r}"))
             return
-        for event in events:
-            handler = _HANDLERS.get(type(event))
-            if handler is not None:
-                handler(self, event)
+        reading: dict[int, int] = {}
+        self._reading = reading
+        try:
+            for event in events:
+                handler = _HANDLERS.get(type(event))
+                if handler is not None:
+                    handler(self, event)
+        finally:
+            self._reading = None
+        if not self.closed:
+            for stream_id, size in reading.items():
+                h2.acknowledge_received_data(size, stream_id)
         self.flush()
 
     def eof_received(self) -> bool | None:
@@ -261,7 +278,7 @@ class Connection(asyncio.Protocol):
     def _on_data(self, event: Any) -> None:
         if event.stream_id not in self.streams:
             # Frames in flight for a stream we reset: the window is still ours to refill.
-            self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            self.consumed(event.stream_id, event.flow_controlled_length)
             return
         data, size = event.data, event.flow_controlled_length
         self._guarded(event.stream_id, lambda s: s.on_data(data, size))
