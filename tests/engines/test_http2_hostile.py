@@ -8,6 +8,7 @@ protocol error fails if it gets a timeout instead.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from hyperframe.frame import Frame, HeadersFrame
 
 from squall._errors import HTTPClientError, HTTPStreamClosedError, HTTPTimeoutError
+from tests.conftest import simple_only
 from tests.servers.h2_scripted import OK_HEAD, H2Peer
 from tests.servers.scripted import ScriptedServer
 
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.squall_only  # Tornado's simple client has no HTTP/2
 
 BACKSTOP = 10.0
 PROTOCOL_ERROR, INTERNAL_ERROR, REFUSED_STREAM = 0x1, 0x2, 0x7
-INITIAL_WINDOW_SIZE = 0x4
+MAX_CONCURRENT_STREAMS, INITIAL_WINDOW_SIZE = 0x3, 0x4
 
 
 async def fetch_error(client: Any, server: ScriptedServer, **kwargs: Any) -> HTTPClientError:
@@ -207,3 +209,29 @@ async def test_settings_flood(client: Any, scripted: Any) -> None:
         assert exc.code == 599 and not isinstance(exc, HTTPTimeoutError), repr(exc)
     else:
         assert response.body == b"done"
+
+
+@simple_only  # max_connections_per_host is the simple engine's argument
+async def test_streams_counted_against_the_servers_limit(make_client: Any, scripted: Any) -> None:
+    # The server allows 2 concurrent streams and the client 1 connection: of 6
+    # requests at once, 2 are in flight at a time and the others wait for a slot
+    # (h2 in server mode, which answers here, fails the handler if a third opens).
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        peer = H2Peer(conn, settings={MAX_CONCURRENT_STREAMS: 2})
+        peer.answer(peer.read_request(), b"1")  # the first request, alone
+        answered = 1
+        while answered < 7:
+            pair = [peer.read_request(), peer.read_request()]
+            if not all(pair):
+                return
+            for sid in pair:
+                peer.answer(sid, b"1")
+            answered += 2
+
+    server = scripted(handler)
+    client = make_client(max_connections_per_host=1)
+    options: dict[str, Any] = {"http_version": "2", "request_timeout": BACKSTOP}
+    assert (await client.fetch(server.url + "/", **options)).body == b"1"
+    results = await asyncio.gather(*(client.fetch(server.url + "/", **options) for _ in range(6)))
+    assert [r.body for r in results] == [b"1"] * 6
+    assert server.connections == 1

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
 import hpack
 from hyperframe.frame import (
     ContinuationFrame,
@@ -40,7 +41,9 @@ class H2Peer:
         config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
         self.h2 = h2.connection.H2Connection(config=config)
         if settings:
-            self.h2.local_settings.update(settings)
+            # As initial values: update() would only queue them until acked, and the
+            # preface would not carry them.
+            self.h2.local_settings = h2.settings.Settings(client=False, initial_values=settings)
         self.h2.initiate_connection()
         self.encoder = hpack.Encoder()
         self.requests: list[int] = []
@@ -78,6 +81,12 @@ class H2Peer:
                 return True
             with contextlib.suppress(Exception):  # whatever state our hostility left h2 in
                 self.h2.receive_data(data)
+
+    def answer(self, sid: int, body: bytes) -> bool:
+        """A well-formed 200 with ``body``, sent through h2 (which tracks the stream's end)."""
+        self.h2.send_headers(sid, [(":status", "200"), ("content-length", str(len(body)))])
+        self.h2.send_data(sid, body, end_stream=True)
+        return self.send_bytes(self.h2.data_to_send())
 
     def block(self, headers: Iterable[tuple[str, str]]) -> bytes:
         """An HPACK header block."""
