@@ -43,7 +43,8 @@ class H2Peer:
         if settings:
             # As initial values: update() would only queue them until acked, and the
             # preface would not carry them.
-            self.h2.local_settings = h2.settings.Settings(client=False, initial_values=settings)
+            initial = {h2.settings.SettingCodes(code): value for code, value in settings.items()}
+            self.h2.local_settings = h2.settings.Settings(client=False, initial_values=initial)
         self.h2.initiate_connection()
         self.encoder = hpack.Encoder()
         self.requests: list[int] = []
