@@ -34,6 +34,7 @@ import jh2.connection
 import jh2.events
 import jh2.exceptions
 from jh2.errors import ErrorCodes
+from jh2.hpack import NeverIndexedHeaderTuple
 from jh2.hyperframe.frame import GoAwayFrame
 from jh2.settings import SettingCodes, Settings
 
@@ -75,10 +76,14 @@ class Connection(asyncio.Protocol):
         self.loop = loop
         self.where = where
         self.on_change = on_change
-        # Our own header lists were checked when the request was built (squall._grammar,
-        # headers.py): jh2 need not check them again. What the peer sends, it checks.
+        # Our own header lists were checked when the request was built (squall._grammar)
+        # and normalised by headers.py: jh2 need not redo either (``start`` keeps its
+        # never-indexed rule). What the peer sends, it checks.
         config = jh2.config.H2Configuration(
-            client_side=True, header_encoding=None, validate_outbound_headers=False
+            client_side=True,
+            header_encoding=None,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
         )
         self.h2: Any = jh2.connection.H2Connection(config=config)
         self.h2.local_settings = Settings(
@@ -132,7 +137,7 @@ class Connection(asyncio.Protocol):
             raise Refused(f"HTTP/2 connection to {self.where} is closing")
         h2 = self.h2
         sid = stream.stream_id = h2.get_next_available_stream_id()
-        h2.send_headers(sid, header_list, end_stream=end)
+        h2.send_headers(sid, _protect(header_list), end_stream=end)
         self.streams[sid] = stream
         self.flush_soon()
 
@@ -345,6 +350,21 @@ class Connection(asyncio.Protocol):
         for stream in list(self.streams.values()):
             if stream.outbox or stream.end_after:
                 stream.pump()
+
+
+def _protect(header_list: list[tuple[bytes, bytes]]) -> list[Any]:
+    # Credentials, and cookies short enough to guess, stay out of HPACK's tables
+    # (RFC 7541 §7.1.3): a secret in the dynamic table can be probed by
+    # compression-ratio attacks. jh2's outbound normalisation would do this.
+    return [
+        NeverIndexedHeaderTuple(n, v)
+        if n in _SENSITIVE or (n == b"cookie" and len(v) < 20)
+        else (n, v)
+        for n, v in header_list
+    ]
+
+
+_SENSITIVE = frozenset({b"authorization", b"proxy-authorization"})
 
 
 def _keep_streams_after_goaway(h2: Any) -> None:

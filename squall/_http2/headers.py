@@ -27,8 +27,9 @@ def request_header_list(
 ) -> list[tuple[bytes, bytes]]:
     """The HEADERS of ``request``, whose fields (``Host`` included) are ``fields``.
 
-    Names are lowered (§8.2: upper case is malformed); values were checked for
-    CR, LF and NUL when the request was built (``squall._grammar``).
+    Names are lowered (§8.2: upper case is malformed) and values stripped of
+    surrounding whitespace; CR, LF and NUL were refused when the request was built
+    (``squall._grammar``).
     """
     authority = request.netloc
     regular: list[tuple[bytes, bytes]] = []
@@ -40,7 +41,8 @@ def request_header_list(
             continue
         if lowered == b"te" and value.strip().lower() != "trailers":
             continue  # §8.2.2: TE may only say "trailers"
-        regular.append((lowered, value.encode("latin-1")))
+        # §8.2.1: no whitespace at either end of a value.
+        regular.append((lowered, value.strip(" \t").encode("latin-1")))
     head = [
         (b":method", request.method.encode("latin-1")),
         (b":scheme", request.scheme.encode("latin-1")),

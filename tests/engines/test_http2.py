@@ -214,3 +214,12 @@ async def test_slow_consumer_holds_back_its_own_stream_only(client: Any, h2: H2)
     release.set()
     await slow
     assert got == size
+
+
+async def test_credentials_and_cookies(client: Any, h2: H2) -> None:
+    response = await h2.fetch(
+        client, "/auth?user=u&password=p", auth_username="u", auth_password="p"
+    )
+    assert response.code == 200
+    data = echoed(await h2.fetch(client, "/echo", headers={"Cookie": "a=1"}))
+    assert echoed_headers(data, "cookie") == ["a=1"]

@@ -22,6 +22,12 @@ def test_pseudo_headers_first_then_lowered_fields() -> None:
     ]
 
 
+def test_values_lose_surrounding_whitespace() -> None:
+    # RFC 9113 §8.2.1: a value with whitespace at either end is malformed.
+    request = HTTPRequest("http://example.com/").resolved({})
+    assert request_header_list(request, [("X-Pad", " v \t")])[-1] == (b"x-pad", b"v")
+
+
 def test_connection_specific_fields_are_dropped() -> None:
     request = HTTPRequest("http://example.com/").resolved({})
     fields = [
