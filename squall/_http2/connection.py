@@ -101,6 +101,7 @@ class Connection(asyncio.Protocol):
         self.streams: dict[int, Stream] = {}
         self.closed = False
         self.goaway = False
+        self.answered = 0  # streams that got their whole response
         self.writing_paused = False
         self._flush_pending = False
         # Window to give back per stream, gathered while one read's events are handled.
@@ -139,6 +140,7 @@ class Connection(asyncio.Protocol):
         sid = stream.stream_id = h2.get_next_available_stream_id()
         h2.send_headers(sid, _protect(header_list), end_stream=end)
         self.streams[sid] = stream
+        stream.reused = self.answered > 0
         self.flush_soon()
 
     def cancel(self, stream: Stream) -> None:
@@ -294,6 +296,7 @@ class Connection(asyncio.Protocol):
             return
         self._guarded(event.stream_id, Stream.on_end)
         if self.streams.pop(event.stream_id, None) is not None:
+            self.answered += 1
             if stream.outbox or stream.end_after:
                 # Answered before the upload ended (RFC 9113 §8.1): stop sending it.
                 self.h2.reset_stream(event.stream_id, error_code=ErrorCodes.NO_ERROR)

@@ -290,7 +290,7 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
 def _resendable(request: HTTPRequest, stream: Stream) -> bool:
     # As on HTTP/1.1: a stream on a connection already used, lost before any
     # answer, of an idempotent request whose body can be sent again.
-    if not stream.lost or stream.head is not None or stream.stream_id < 3:
+    if not stream.lost or not stream.reused or stream.head is not None:
         return False
     return request.method in IDEMPOTENT_METHODS and request.body_producer is None
 

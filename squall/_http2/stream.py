@@ -78,6 +78,7 @@ class Stream:
         "outbox",
         "pending",
         "request",
+        "reused",
         "signal",
         "size",
         "stream_id",
@@ -105,6 +106,7 @@ class Stream:
         self.drained: asyncio.Future[None] | None = None
         self.first_byte = 0.0
         self.lost = False  # the connection closed under it
+        self.reused = False  # its connection had answered another stream before
 
     # -- sending -------------------------------------------------------------------
 

@@ -235,3 +235,52 @@ async def test_streams_counted_against_the_servers_limit(make_client: Any, scrip
     results = await asyncio.gather(*(client.fetch(server.url + "/", **options) for _ in range(6)))
     assert [r.body for r in results] == [b"1"] * 6
     assert server.connections == 1
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        pytest.param(
+            "GET",
+            marks=pytest.mark.known_gap(
+                "curl", reason="libcurl reports the lost HTTP/2 connection (E_HTTP2), no resend"
+            ),
+        ),
+        "POST",
+    ],
+)
+async def test_connection_lost_before_an_answer(client: Any, scripted: Any, method: str) -> None:
+    # The server answers once, then drops the kept connection on the next request:
+    # a GET is sent again on a new connection (as on HTTP/1.1); a POST is not.
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        peer = H2Peer(conn)
+        sid = peer.read_request()
+        if server.connection_number(conn) == 1:
+            peer.answer(sid, b"first")
+            peer.read_request()
+            return  # closed without an answer
+        while sid:
+            peer.answer(sid, b"again")
+            sid = peer.read_request()
+
+    server = scripted(handler)
+    options: dict[str, Any] = {"http_version": "2", "request_timeout": BACKSTOP}
+    assert (await client.fetch(server.url + "/", **options)).body == b"first"
+    body = b"x" if method == "POST" else None
+    if method == "GET":
+        assert (await client.fetch(server.url + "/", **options)).body == b"again"
+        assert server.connections == 2
+    else:
+        error = await fetch_error(client, server, method=method, body=body)
+        assert isinstance(error, HTTPStreamClosedError), repr(error)
+
+
+async def test_connect_timeout_over_http2(client: Any, blackhole_port: int) -> None:
+    with pytest.raises(HTTPTimeoutError) as info:
+        await client.fetch(
+            f"http://127.0.0.1:{blackhole_port}/",
+            http_version="2",
+            connect_timeout=0.5,
+            request_timeout=BACKSTOP,
+        )
+    assert info.value.phase == "connect", repr(info.value)
