@@ -156,7 +156,7 @@ class HTTP2Engine:
                     continue
                 except HTTPStreamClosedError:
                     conn.cancel(stream)
-                    if resends or not _resendable(request, stream):
+                    if resends or self._closed or not _resendable(request, stream):
                         raise
                     resends += 1  # the server closed a kept connection as we used it: once more
                     continue
@@ -183,6 +183,8 @@ class HTTP2Engine:
         limit = min(connect, total) if connect and total else connect or total
         timer.arm(timings.start + limit if limit else None, "connect", "Timeout while connecting")
         while True:
+            if self._closed:
+                raise HTTPStreamClosedError("The client was closed")
             for conn in origin.conns:
                 if conn.capacity > 0:
                     return conn
