@@ -194,7 +194,7 @@ class HTTP2Engine:
                 try:
                     await asyncio.shield(dial)  # its error, if any, is ours too
                 except asyncio.CancelledError:
-                    if self._closed and dial.cancelled():
+                    if dial.cancelled() and self.is_closed():
                         raise HTTPStreamClosedError("The client was closed") from None
                     raise
                 continue
@@ -244,6 +244,10 @@ class HTTP2Engine:
         origin.wake()
         self._schedule_expiry()
         return protocol
+
+    def is_closed(self) -> bool:
+        """True once ``close`` ran (a method: it can change across an await)."""
+        return self._closed
 
     def _schedule_expiry(self) -> None:
         if self._expiry is None and not self._closed:
