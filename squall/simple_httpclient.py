@@ -13,10 +13,11 @@ Example::
         max_connections_per_host=20,
     )
 
-What it does not do (use ``CurlAsyncHTTPClient``): proxies, digest auth,
-HTTP/2 and HTTP/3.
+``http_version="2"`` speaks multiplexed HTTP/2 (ALPN over TLS, prior
+knowledge in clear text) when the ``http2`` extra (jh2) is installed. What it
+does not do (use ``CurlAsyncHTTPClient``): proxies, digest auth and HTTP/3.
 
-This module is glue: the engine lives in ``squall._http1``.
+This module is glue: the engines live in ``squall._http1`` and ``squall._http2``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, ClassVar
 
 from squall._arguments import SIMPLE_ARGUMENTS, check_idle_timeout, check_per_host
 from squall._errors import HTTPStreamClosedError, HTTPTimeoutError
-from squall._http1.engine import HTTP1Engine
+from squall._http2.dispatch import SimpleEngine
 from squall.httpclient import AsyncHTTPClient
 
 __all__ = ["HTTPStreamClosedError", "HTTPTimeoutError", "SimpleAsyncHTTPClient"]
@@ -37,7 +38,7 @@ IDLE_TIMEOUT = 4.0
 
 
 class SimpleAsyncHTTPClient(AsyncHTTPClient):
-    """HTTP/1.1 client in Python on asyncio, with connection reuse.
+    """HTTP/1.1 (and, asked for, HTTP/2) client in Python on asyncio, with connection reuse.
 
     Constructor arguments, besides AsyncHTTPClient's (``max_clients``,
     ``hostname_mapping``, ``max_buffer_size``, ``resolver``, ``defaults``,
@@ -51,7 +52,7 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
     """
 
     _ARGUMENT_CHECKS: ClassVar[Mapping[str, Callable[[Any], object]]] = SIMPLE_ARGUMENTS
-    _engine: HTTP1Engine
+    _engine: SimpleEngine
 
     def initialize(  # type: ignore[override]
         self,
@@ -67,7 +68,9 @@ class SimpleAsyncHTTPClient(AsyncHTTPClient):
         check_per_host(max_connections_per_host)
         check_idle_timeout(idle_timeout)
         super().initialize(**kwargs)
-        self._engine = HTTP1Engine(self.loop, self.settings, max_connections_per_host, idle_timeout)
+        self._engine = SimpleEngine(
+            self.loop, self.settings, max_connections_per_host, idle_timeout
+        )
 
     @property
     def active(self) -> Sized:

@@ -83,6 +83,24 @@ def test_engines_are_independent_and_pycurl_is_confined() -> None:
             assert "pycurl" not in names, f"{rel} imports pycurl"
 
 
+def test_http2_points_down_and_jh2_is_confined() -> None:
+    # _http2 builds on _http1 (dialling, the HTTP/1.1 engine it falls back to),
+    # never on curl or the public modules; jh2 (an optional extra) is imported
+    # by the modules that drive it alone, so without it squall still imports.
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        names = _imports(path)
+        if rel.startswith("_http2/"):
+            bad = {
+                n
+                for n in names
+                if n == "squall" or n.startswith(("squall.httpclient", "squall._curl", "pycurl"))
+            }
+            assert not bad, f"{rel} imports {sorted(bad)}"
+        if rel not in ("_http2/connection.py", "_http2/engine.py"):
+            assert not any(n == "jh2" or n.startswith("jh2.") for n in names), f"{rel} imports jh2"
+
+
 def test_public_names() -> None:
     import squall.httpclient
     import squall.httputil

@@ -281,12 +281,8 @@ async def test_header_injection_refused(
 
 
 @pytest.mark.squall_only
-async def test_http_version_2(client: Any, app_server: AppServer, engine: str) -> None:
+async def test_http_version_2(client: Any, app_server: AppServer) -> None:
     url = app_server.https_url + "/echo"
-    if "simple" in engine:
-        with pytest.raises(ValueError):
-            await client.fetch(url, http_version="2", validate_cert=False)
-        return
     response = await client.fetch(url, http_version="2", validate_cert=False)
     assert echoed(response)["http_version"] == "2"
 

@@ -242,7 +242,6 @@ async def test_network_interface_source_ip(client: Any, app_server: AppServer) -
 
 
 @pytest.mark.squall_only
-@curl_only
 async def test_http2_multiplexes_on_one_connection(
     client: Any, app_server: AppServer, certs: Certs
 ) -> None:

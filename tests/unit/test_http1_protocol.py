@@ -16,8 +16,8 @@ from squall._http1.protocol import (
 HOST = [("Host", "example.com")]
 
 
-def started(method: str = "GET", **kwargs: int) -> ClientProtocol:
-    proto = ClientProtocol(**kwargs)
+def started(method: str = "GET", max_header_size: int = 65536) -> ClientProtocol:
+    proto = ClientProtocol(max_header_size)
     proto.start_request(method, "/", HOST)
     return proto
 

@@ -1,0 +1,331 @@
+"""One request/response on an HTTP/2 stream: its upload and its response sink.
+
+The connection calls ``on_response``/``on_data``/``on_end``/``on_error``
+synchronously from ``data_received``; they apply, in order, what the HTTP/1.1
+exchange applies: the redirect rule (a followed response is read and dropped,
+with no callbacks), ``header_callback``, content decoding, the body size limit
+(on decoded bytes), then ``streaming_callback`` or the buffer.
+
+Flow control is per stream. Received bytes are handed back to jh2 as consumed
+(``Connection.consumed``; jh2 batches the WINDOW_UPDATEs) as soon as they are
+buffered, or, for a ``streaming_callback`` that returns an awaitable, once that
+awaitable has completed: a slow consumer stops its own stream's window, never
+the connection or the other streams.
+
+The upload is an outbox of byte chunks that ``pump`` moves into DATA frames as
+far as the peer's windows, the maximum frame size and the transport's write
+buffer allow; the connection pumps again when a window opens or the transport
+drains. ``drained`` resolves when the outbox is empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections import deque
+from collections.abc import Awaitable
+from io import BytesIO
+from typing import TYPE_CHECKING, Any
+
+from squall._decoding import Decoder, make_decoder
+from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
+from squall._framing import body_too_long
+from squall._http2.headers import ResponseHead, response_head
+from squall._redirects import will_follow
+from squall._request import HTTPRequest
+
+if TYPE_CHECKING:
+    from squall._http2.connection import Connection
+
+__all__ = ["CONTINUE_WAIT", "NeedsHTTP1", "Refused", "Stream"]
+
+#: Seconds to wait for a ``100 Continue`` before sending the body unasked
+#: (libcurl's default, CURLOPT_EXPECT_100_TIMEOUT_MS, is the same second).
+CONTINUE_WAIT = 1.0
+
+
+class Refused(HTTPStreamClosedError):
+    """The server did not process the stream (GOAWAY above it, REFUSED_STREAM):
+    RFC 9113 §8.7 makes it safe to send again, on another connection."""
+
+
+class NeedsHTTP1(Refused):
+    """The server said HTTP_1_1_REQUIRED (RFC 9113 §7): send this over HTTP/1.1."""
+
+
+class Stream:
+    """The client side of one stream (see the module docstring).
+
+    Args:
+        conn: the connection carrying it.
+        request: the resolved request.
+        limit: the most body bytes (``ClientSettings.body_limit``).
+    """
+
+    __slots__ = (
+        "chunks",
+        "conn",
+        "continue_waiter",
+        "decoder",
+        "discard",
+        "done",
+        "drained",
+        "end_after",
+        "first_byte",
+        "head",
+        "limit",
+        "lost",
+        "outbox",
+        "pending",
+        "request",
+        "reused",
+        "signal",
+        "size",
+        "stream_id",
+        "streaming",
+    )
+
+    def __init__(self, conn: Connection, request: HTTPRequest, limit: int) -> None:
+        loop = conn.loop
+        self.conn = conn
+        self.request = request
+        self.limit = limit
+        self.stream_id = 0
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.head: ResponseHead | None = None
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.decoder: Decoder | None = None
+        self.discard = False
+        self.streaming = request.streaming_callback
+        self.pending: deque[tuple[Awaitable[Any], int]] = deque()
+        self.signal: asyncio.Future[None] | None = None
+        self.continue_waiter: asyncio.Future[bool] | None = None
+        self.outbox: deque[memoryview] = deque()
+        self.end_after = False
+        self.drained: asyncio.Future[None] | None = None
+        self.first_byte = 0.0
+        self.lost = False  # the connection closed under it
+        self.reused = False  # its connection had answered another stream before
+
+    # -- sending -------------------------------------------------------------------
+
+    def queue(self, data: bytes, end: bool) -> None:
+        """Add ``data`` to the upload (and end the stream after it if ``end``)."""
+        if data:
+            self.outbox.append(memoryview(data))
+        self.end_after = end
+        self.pump()
+
+    def pump(self) -> None:
+        """Send what the windows allow; end the stream or resolve ``drained`` once empty."""
+        conn = self.conn
+        h2 = conn.h2
+        sid = self.stream_id
+        outbox = self.outbox
+        if sid not in conn.streams or conn.closed:
+            outbox.clear()  # reset, answered or broken: nothing more to send
+            self.end_after = False
+        while outbox and not conn.writing_paused:
+            chunk = outbox[0]
+            size = min(len(chunk), h2.local_flow_control_window(sid), h2.max_outbound_frame_size)
+            if size <= 0:
+                break
+            h2.send_data(sid, chunk[:size].tobytes())
+            if size == len(chunk):
+                outbox.popleft()
+            else:
+                outbox[0] = chunk[size:]
+        if not outbox:
+            if self.end_after:
+                self.end_after = False
+                if sid in conn.streams:
+                    h2.end_stream(sid)
+            drained = self.drained
+            if drained is not None and not drained.done() and not conn.writing_paused:
+                drained.set_result(None)
+        conn.flush()
+
+    async def wait_drained(self) -> None:
+        """Until the outbox is empty (the peer took it or the stream is over)."""
+        while (self.outbox or self.conn.writing_paused) and not self.done.done():
+            self.drained = self.conn.loop.create_future()
+            waiters: list[asyncio.Future[Any]] = [self.drained, self.done]
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+
+    async def send_body(self) -> None:
+        """Upload ``body`` or run ``body_producer`` (after a 100 if asked), then end."""
+        request = self.request
+        if request.expect_100_continue and not await self._wait_continue():
+            return
+        producer = request.body_producer
+        if producer is None:
+            self.queue(request.body or b"", end=True)
+            await self.wait_drained()
+            return
+
+        def write(chunk: bytes | str) -> asyncio.Future[None]:
+            # Tornado's contract: the data is taken now; the future says when to write more.
+            if self.done.done() and self.head is None:
+                raise HTTPStreamClosedError(f"HTTP/2 stream to {self.conn.where} closed")
+            self.queue(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk), False)
+            return asyncio.ensure_future(self.wait_drained())
+
+        result = producer(write)
+        if result is not None and inspect.isawaitable(result):
+            await result
+        self.queue(b"", end=True)
+        await self.wait_drained()
+
+    async def _wait_continue(self) -> bool:
+        # RFC 9110 §10.1.1: send the body after a 100; a final response first means
+        # the body is not wanted. A server may never send a 100 (hypercorn does not
+        # over HTTP/2): after CONTINUE_WAIT without an answer, send it anyway, as
+        # libcurl does.
+        loop = self.conn.loop
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self.continue_waiter = waiter
+        handle = loop.call_later(CONTINUE_WAIT, _resolve, waiter, True)
+        try:
+            return await waiter
+        finally:
+            handle.cancel()
+
+    # -- waiting for the response -----------------------------------------------------
+
+    async def wait(self) -> None:
+        """Until the response is complete; runs awaitable streaming callbacks in order.
+
+        Raises:
+            HTTPClientError: a 599 leaf, or whatever a user callback raised.
+        """
+        if self.streaming is None:
+            await self.done
+            return
+        pending = self.pending
+        while True:
+            while pending:
+                awaitable, consumed = pending.popleft()
+                await awaitable
+                self.conn.consumed(self.stream_id, consumed)
+            if self.done.done():
+                self.done.result()
+                return
+            signal = self.signal = self.conn.loop.create_future()
+            await signal
+
+    def _poke(self) -> None:
+        signal = self.signal
+        if signal is not None and not signal.done():
+            signal.set_result(None)
+
+    # -- the sink ---------------------------------------------------------------------
+
+    def on_informational(self, header_list: list[tuple[bytes, bytes]]) -> None:
+        waiter = self.continue_waiter
+        head = response_head(header_list, self.conn.where)
+        if head.status_code == 100 and waiter is not None and not waiter.done():
+            waiter.set_result(True)
+
+    def on_response(self, header_list: list[tuple[bytes, bytes]]) -> None:
+        waiter = self.continue_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(False)
+        self.first_byte = time.monotonic()
+        head = self.head = response_head(header_list, self.conn.where)
+        request, headers = self.request, head.headers
+        if will_follow(request, head.status_code, headers):
+            self.discard = True
+            return
+        callback = request.header_callback
+        if callback is not None:
+            for line in head.header_lines():
+                callback(line)
+        if request.decompress_response and "Content-Encoding" in headers:
+            coding = headers["Content-Encoding"]
+            self.decoder = make_decoder(coding, self.limit)
+            if self.decoder is not None:
+                headers.add("X-Consumed-Content-Encoding", coding)
+                del headers["Content-Encoding"]
+        length = headers.get("Content-Length")
+        if self.decoder is None and length is not None and length.isdigit():
+            has_body = request.method != "HEAD" and head.status_code not in (204, 304)
+            if has_body and int(length) > self.limit:
+                raise ResponseTooLargeError(
+                    f"Content-Length too long ({length} > limit of {self.limit} bytes)"
+                )
+
+    def on_data(self, data: bytes, flow_length: int) -> None:
+        """A DATA frame's payload; ``flow_length`` (padding included) is what to hand back."""
+        deferred = False
+        try:
+            deferred = self._deliver(data, flow_length)
+        finally:
+            if not deferred:
+                self.conn.consumed(self.stream_id, flow_length)
+
+    def _deliver(self, data: bytes, flow_length: int) -> bool:
+        decoder = self.decoder
+        if decoder is None:
+            self.size += len(data)
+            if self.size > self.limit:
+                raise ResponseTooLargeError(body_too_long(self.limit))
+            return self._take(data, flow_length)
+        # Decoded in bounded pieces; the frame's flow credit rides on the last one.
+        previous: bytes | None = None
+        for piece in decoder.decode(data):
+            if previous is not None:
+                self._take(previous, 0)
+            previous = piece
+        return previous is not None and self._take(previous, flow_length)
+
+    def _take(self, data: bytes, flow_length: int) -> bool:
+        if self.discard or self.head is None:
+            return False
+        callback = self.streaming
+        if callback is None:
+            self.chunks.append(data)
+            return False
+        result = callback(data)
+        if result is not None and inspect.isawaitable(result):
+            self.pending.append((result, flow_length))
+            self._poke()
+            return True
+        return False
+
+    def on_end(self) -> None:
+        decoder = self.decoder
+        if decoder is not None:
+            self.decoder = None
+            for tail in decoder.flush():
+                self._take(tail, 0)
+        if not self.done.done():
+            if self.head is None:
+                where = self.conn.where
+                exc = HTTPStreamClosedError(f"HTTP/2 stream to {where} ended without a response")
+                self.done.set_exception(exc)
+            else:
+                self.done.set_result(None)
+        self._poke()
+
+    def on_error(self, exc: BaseException) -> None:
+        waiter = self.continue_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(False)
+        if not self.done.done():
+            self.done.set_exception(exc)
+        drained = self.drained
+        if drained is not None and not drained.done():
+            drained.set_result(None)
+        self._poke()
+
+    def body(self) -> BytesIO:
+        """The buffered body (empty when streamed or discarded)."""
+        chunks = self.chunks
+        return BytesIO(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+
+
+def _resolve(waiter: asyncio.Future[bool], value: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(value)
