@@ -37,6 +37,7 @@ from squall._errors import (
     RemoteProtocolError,
     translate_os_error,
 )
+from squall._framing import IDEMPOTENT_METHODS
 from squall._logging import log_malformed
 from squall._request import HTTPRequest
 from squall._resend import may_resend
@@ -171,7 +172,15 @@ class CurlEngine:
         if request.body_producer is not None:
             transfer.upload = upload = Upload(transfer)
             curl.setopt(pycurl.READFUNCTION, upload.on_read)
-        if not may_resend(written=True):
+        h2 = request.http_version == "2" or (
+            request.http_version is None and request.scheme == "https"
+        )
+        if not may_resend(written=True) and not (
+            # Over HTTP/2 libcurl resends only a stream the server said it never
+            # processed (GOAWAY above it, REFUSED_STREAM, HTTP_1_1_REQUIRED): safe
+            # for an idempotent request, which the guard would otherwise fail.
+            h2 and request.method in IDEMPOTENT_METHODS and request.body_producer is None
+        ):
             # libcurl would send it again after a kept-alive connection closed
             # unanswered; the simple engine does not, nor does this one.
             curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)
