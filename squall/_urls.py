@@ -73,7 +73,8 @@ def _encode_host(host: str, url: str) -> str:
             name = host.encode("idna").decode("ascii")
         except UnicodeError as exc:
             raise ValueError(f"invalid host name {host!r} in URL {_shown(url)}: {exc}") from None
-    bad = _FORBIDDEN_IN_HOST.search(name)
+    # IDNA's mapping can itself produce a space (NFKC turns U+02DA into one).
+    bad = _FORBIDDEN_IN_HOST.search(name) or _FORBIDDEN.search(name)
     if bad:
         raise ValueError(f"invalid character {bad[0]!r} in the host of URL {_shown(url)}")
     # DNS limits (RFC 1035 section 2.3.4); a final dot (a fully qualified name) is allowed.

@@ -309,6 +309,10 @@ class ClientProtocol:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._headers is None:
+            if value[-1:] in (b" ", b"\t"):
+                # llhttp drops the OWS before a value but keeps the OWS after it, which
+                # is not part of the value either (RFC 9112 section 5).
+                value = value.rstrip(b" \t")
             self._raw.append((name, value))
         # else: a trailer field (RFC 9112 §7.1.2); like Tornado we drop trailers.
 
@@ -458,14 +462,19 @@ class ClientProtocol:
         Returns:
             False if there is no fold to join (the error stands).
         """
-        joined = b"".join(self._head_chunks)  # the current head, from its status line
+        # The current head, from its status line: llhttp skips empty lines before one,
+        # and so must the search for the head's end (else the fold is never joined,
+        # and the parse fails on it again, without end).
+        joined = b"".join(self._head_chunks).lstrip(b"\r\n")
         first = joined.find(b"\r\n") + 2  # a space-led line after the status line is no fold
-        if first < 2 or not _OBS_FOLD.search(joined, first):
-            return False
+        end = joined.find(b"\r\n\r\n", first - 2)
+        if first < 2 or not _OBS_FOLD.search(joined, first, end + 4 if end >= 0 else len(joined)):
+            return False  # no fold inside the head (one in the body is no fold)
         self._parser = None
         self._folded = True
         self._raw = []
         self._reason = b""
+        self._head_chunks = [joined]
         self._parse_unfolded()
         return True
 
