@@ -104,6 +104,7 @@ class ClientProtocol:
     """
 
     __slots__ = (
+        "_callback_error",
         "_chunked",
         "_done",
         "_events",
@@ -141,6 +142,7 @@ class ClientProtocol:
         self._length: int | None = None
         self._remaining = -1
         self._done = True
+        self._callback_error: RemoteProtocolError | None = None
         #: Whether the connection may carry another request (valid after END_OF_MESSAGE).
         self.keep_alive = True
         #: Whether any byte of the current response was received (a stale-connection retry
@@ -317,6 +319,16 @@ class ClientProtocol:
         # else: a trailer field (RFC 9112 §7.1.2); like Tornado we drop trailers.
 
     def on_headers_complete(self) -> None:
+        try:
+            self._headers_complete()
+        except RemoteProtocolError as exc:
+            # httptools raises its own error for it, with ours only as the implicit
+            # __context__, which a re-parse inside an except block (the fold fallback)
+            # or a caller's own except block would replace: so it is kept here.
+            self._callback_error = exc
+            raise
+
+    def _headers_complete(self) -> None:
         parser = self._parser
         assert parser is not None
         code = parser.get_status_code()
@@ -436,8 +448,8 @@ class ClientProtocol:
             self._check_head_size()
 
     def _parser_error(self, exc: httptools.HttpParserError) -> None:
-        cause = exc.__context__
-        if isinstance(cause, RemoteProtocolError):
+        cause, self._callback_error = self._callback_error, None
+        if cause is not None:
             # Raised by one of our callbacks: the exchange fails with it.
             self._fail_with(cause)
         if self._done:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from squall._errors import RemoteProtocolError, ResponseTooLargeError
 from squall._headers import HTTPHeaders
 from squall._http1.protocol import ClientProtocol, Response
 from squall._urls import parse_url
@@ -78,3 +79,28 @@ def test_fold_after_empty_lines_is_joined(size: int) -> None:
     head = events[0]
     assert isinstance(head, Response) and head.headers["X-F"] == "a b"
     assert b"".join(e for e in events if isinstance(e, bytes)) == b"x"
+
+
+def test_head_limit_in_a_refolded_head_after_a_1xx_fails() -> None:
+    # Our error inside an httptools callback was found through __context__, which
+    # the fold fallback's re-parse (inside an except block) replaced: the response
+    # then ended silently, with no final response and no error.
+    raw = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n </b>\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nX-Pad: " + b"p" * 64 + b"\r\n\r\n"
+    )
+    protocol = ClientProtocol(max_header_size=64)
+    protocol.start_request("GET", "/", [("Host", "a.test")])
+    with pytest.raises(ResponseTooLargeError, match="max_header_size"):
+        protocol.receive_data(raw)
+
+
+def test_callback_error_survives_a_callers_except_block() -> None:
+    protocol = ClientProtocol()
+    protocol.start_request("GET", "/", [("Host", "a.test")])
+    try:
+        raise KeyError("the caller's own")
+    except KeyError:
+        with pytest.raises(RemoteProtocolError, match="204 should not have body"):
+            protocol.receive_data(b"HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\nabc")
