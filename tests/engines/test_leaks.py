@@ -175,7 +175,7 @@ def _squall_objects() -> Counter[str]:
 
 
 ROUNDS = 20
-PATHS = {
+PATHS: dict[str, tuple[str, dict[str, Any]]] = {
     "plain": ("/echo", {}),
     "chunked": ("/chunked", {}),
     "gzip": ("/encoded?coding=gzip", {"decompress_response": True}),
