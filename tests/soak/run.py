@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from squall.httpclient import HTTPClientError
+from squall.httpclient import HTTPClientError, HTTPTimeoutError
 from tests.soak.process import ServerProcess
 
 ENGINES = {
@@ -41,7 +41,7 @@ EXPECTED = {
     "redirect": {"ok"},
     "reset": {"HTTPConnectionResetError", "HTTPStreamClosedError"},
     "malformed": {"RemoteProtocolError"},
-    "stall": {"HTTPTimeoutError"},
+    "stall": {"HTTPTimeoutError(request)"},
 }
 
 
@@ -131,6 +131,8 @@ async def soak(engine: str, server: ServerProcess, args: argparse.Namespace) -> 
                 body = response.body
                 want = f"id={ident}".encode() * (20 if kind == "gzip" else 1)
                 outcome = "ok" if body == want else "WRONG BODY"
+            except HTTPTimeoutError as exc:
+                outcome = f"HTTPTimeoutError({exc.phase})"
             except HTTPClientError as exc:
                 outcome = type(exc).__name__
             except Exception as exc:  # not a documented error: reported as such
@@ -194,7 +196,10 @@ def report(results: list[Result]) -> str:
             lines.append(f"- {r.engine}: {n:,} `{kind}` fetches ended as {outcome}")
         if r.server.get("repeated"):
             lines.append(f"- {r.engine}: repeated requests {r.server['repeated']}")
-        lines.append(f"- {r.engine}: descriptors {r.fds_before} before, {r.fds_after} after close")
+        lines.append(
+            f"- {r.engine}: {r.server.get('connections', 0):,} connections to the server;"
+            f" descriptors {r.fds_before} before, {r.fds_after} after close"
+        )
     return "\n".join(lines)
 
 

@@ -48,6 +48,7 @@ class Counts:
         self.by_kind = {kind: bytearray(ids) for kind in KINDS}
         self.total = 0
         self.bad = 0
+        self.connections = 0
         self.listener: Any = None  # a callable: (open: bool) -> None, set by serve()
 
     def add(self, kind: str, ident: int) -> None:
@@ -63,7 +64,13 @@ class Counts:
             if ids:
                 repeated[kind] = {str(i): table[i] for i in ids[:1000]} | {"count": len(ids)}
         seen = {kind: self.ids - table.count(0) for kind, table in self.by_kind.items()}
-        return {"total": self.total, "bad": self.bad, "seen": seen, "repeated": repeated}
+        return {
+            "total": self.total,
+            "bad": self.bad,
+            "connections": self.connections,
+            "seen": seen,
+            "repeated": repeated,
+        }
 
 
 def _head(status: str, length: int, *fields: str) -> bytes:
@@ -79,6 +86,7 @@ class Handler(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+        self.counts.connections += 1
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
