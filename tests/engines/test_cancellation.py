@@ -62,7 +62,7 @@ async def _stop(future: asyncio.Future[Any], how: str) -> None:
     else:
         with pytest.raises(HTTPTimeoutError):
             # Bounded: a timeout that never fires fails here, not as a hung test.
-            await asyncio.wait_for(future, 10)
+            await asyncio.wait_for(future, 3)
 
 
 async def _next_is_fresh(client: Any, server: ScriptedServer, connection: int) -> None:

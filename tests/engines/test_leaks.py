@@ -97,7 +97,9 @@ async def _close_with(client: Any, silent: SilentServer, fetches: int, sent: int
     futures = [client.fetch(f"{silent.url}/{i}", request_timeout=60) for i in range(fetches)]
     await _until(lambda: silent.requests == sent, "the first requests reached the server")
     client.close()
-    done, pending = await asyncio.wait(futures, timeout=10)
+    done, pending = await asyncio.wait(
+        futures, timeout=3
+    )  # close() ends them at once; bounded for the failing case
     assert not pending, f"{len(pending)} fetches still running after close()"
     results = [future.exception() for future in futures]
     del futures, done, pending
