@@ -97,9 +97,8 @@ async def _close_with(client: Any, silent: SilentServer, fetches: int, sent: int
     futures = [client.fetch(f"{silent.url}/{i}", request_timeout=60) for i in range(fetches)]
     await _until(lambda: silent.requests == sent, "the first requests reached the server")
     client.close()
-    done, pending = await asyncio.wait(
-        futures, timeout=3
-    )  # close() ends them at once; bounded for the failing case
+    # close() ends them at once; the bound is for the failing case.
+    done, pending = await asyncio.wait(futures, timeout=3)
     assert not pending, f"{len(pending)} fetches still running after close()"
     results = [future.exception() for future in futures]
     del futures, done, pending
