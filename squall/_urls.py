@@ -23,6 +23,7 @@ _FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
 # WHATWG's forbidden host code points (controls and space are refused above). '%' would
 # be percent-decoded by libcurl but not by the simple engine; an IPv6 zone id is an IP.
 _FORBIDDEN_IN_HOST = re.compile(r"[#%/:<>?@\[\\\]^|]")
+_ZONE_ID = re.compile(r"[A-Za-z0-9._~%-]+")
 # Printable ASCII stays as it is in a target (percent-escapes and reserved characters
 # included); everything else is sent percent-encoded UTF-8, as browsers do.
 _TARGET_SAFE = "".join(map(chr, range(0x21, 0x7F)))
@@ -63,9 +64,15 @@ def _encode_host(host: str, url: str) -> str:
         raise ValueError(f"URL has no host: {_shown(url)}")
     try:
         ipaddress.ip_address(host)  # IPv6 with a zone id ("fe80::1%eth0") included
-        return host
     except ValueError:
         pass
+    else:
+        # ipaddress takes any zone id; a URL's is unreserved characters and
+        # percent-escapes (RFC 6874 section 2), which the Host header can carry.
+        zone = host.partition("%")[2]
+        if zone and not _ZONE_ID.fullmatch(zone):
+            raise ValueError(f"invalid IPv6 zone id {zone!r} in URL {_shown(url)}")
+        return host
     if host.isascii():
         name = host.lower()
     else:

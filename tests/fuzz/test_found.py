@@ -104,3 +104,14 @@ def test_callback_error_survives_a_callers_except_block() -> None:
     except KeyError:
         with pytest.raises(RemoteProtocolError, match="204 should not have body"):
             protocol.receive_data(b"HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\nabc")
+
+
+@pytest.mark.parametrize("url", ["http://[::%\u00e9]/", "http://[fe80::1%25a\udcff]:8/"])
+def test_ipv6_zone_id_outside_unreserved_is_refused(url: str) -> None:
+    # ipaddress accepts any zone id: non-ASCII ones reached the Host header.
+    with pytest.raises(ValueError, match="invalid IPv6 zone id"):
+        parse_url(url)
+
+
+def test_ipv6_zone_id_of_unreserved_characters_is_kept() -> None:
+    assert parse_url("http://[fe80::1%25eth0]/").netloc == "[fe80::1%25eth0]"
