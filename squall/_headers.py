@@ -119,9 +119,14 @@ class HTTPHeaders(MutableMapping[str, str]):
             values[-1] = (values[-1] + " " + line.strip(" \t\r\n")).strip()
             return
         name, sep, value = line.partition(":")
-        if not sep or not name:
+        if not sep:
             raise ValueError(f"no colon in header line: {line!r}")
-        self.add(name.strip(), value.strip(" \t\r\n"))
+        # Only HTTP's white space: str.strip() would also eat \x1c-\x1f, \x85 and \xa0,
+        # octets of a latin-1 name, and could leave no name at all.
+        name = name.strip(" \t")
+        if not name:
+            raise ValueError(f"no field name in header line: {line!r}")
+        self.add(name, value.strip(" \t\r\n"))
 
     @classmethod
     def parse(cls, headers: str) -> HTTPHeaders:

@@ -23,6 +23,7 @@ _FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
 # WHATWG's forbidden host code points (controls and space are refused above). '%' would
 # be percent-decoded by libcurl but not by the simple engine; an IPv6 zone id is an IP.
 _FORBIDDEN_IN_HOST = re.compile(r"[#%/:<>?@\[\\\]^|]")
+_ZONE_ID = re.compile(r"[A-Za-z0-9._~%-]+")
 # Printable ASCII stays as it is in a target (percent-escapes and reserved characters
 # included); everything else is sent percent-encoded UTF-8, as browsers do.
 _TARGET_SAFE = "".join(map(chr, range(0x21, 0x7F)))
@@ -68,9 +69,15 @@ def _encode_host(host: str, url: str) -> str:
         raise ValueError(f"URL has no host: {_shown(url)}")
     try:
         ipaddress.ip_address(host)  # IPv6 with a zone id ("fe80::1%eth0") included
-        return host
     except ValueError:
         pass
+    else:
+        # ipaddress takes any zone id; a URL's is unreserved characters and
+        # percent-escapes (RFC 6874 section 2), which the Host header can carry.
+        zone = host.partition("%")[2]
+        if zone and not _ZONE_ID.fullmatch(zone):
+            raise ValueError(f"invalid IPv6 zone id {zone!r} in URL {_shown(url)}")
+        return host
     if host.isascii():
         name = host.lower()
     else:
@@ -78,7 +85,8 @@ def _encode_host(host: str, url: str) -> str:
             name = host.encode("idna").decode("ascii")
         except UnicodeError as exc:
             raise ValueError(f"invalid host name {host!r} in URL {_shown(url)}: {exc}") from None
-    bad = _FORBIDDEN_IN_HOST.search(name)
+    # IDNA's mapping can itself produce a space (NFKC turns U+02DA into one).
+    bad = _FORBIDDEN_IN_HOST.search(name) or _FORBIDDEN.search(name)
     if bad:
         raise ValueError(f"invalid character {bad[0]!r} in the host of URL {_shown(url)}")
     # DNS limits (RFC 1035 section 2.3.4); a final dot (a fully qualified name) is allowed.
