@@ -109,6 +109,7 @@ class ClientProtocol:
     """
 
     __slots__ = (
+        "_callback_error",
         "_chunk_lines",
         "_chunk_start",
         "_chunked",
@@ -153,6 +154,7 @@ class ClientProtocol:
         self._length: int | None = None
         self._remaining = -1
         self._done = True
+        self._callback_error: RemoteProtocolError | None = None
         self._chunk_lines: ChunkLines | None = None
         self._chunk_start: bytes | None = None  # the body's start in the head's read
         #: Whether the connection may carry another request (valid after END_OF_MESSAGE).
@@ -324,10 +326,24 @@ class ClientProtocol:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._headers is None:
+            if value[-1:] in (b" ", b"\t"):
+                # llhttp drops the OWS before a value but keeps the OWS after it, which
+                # is not part of the value either (RFC 9112 section 5).
+                value = value.rstrip(b" \t")
             self._raw.append((name, value))
         # else: a trailer field (RFC 9112 §7.1.2); like Tornado we drop trailers.
 
     def on_headers_complete(self) -> None:
+        try:
+            self._headers_complete()
+        except RemoteProtocolError as exc:
+            # httptools raises its own error for it, with ours only as the implicit
+            # __context__, which a re-parse inside an except block (the fold fallback)
+            # or a caller's own except block would replace: so it is kept here.
+            self._callback_error = exc
+            raise
+
+    def _headers_complete(self) -> None:
         parser = self._parser
         assert parser is not None
         code = parser.get_status_code()
@@ -465,9 +481,10 @@ class ClientProtocol:
         if isinstance(cause, _ChunkedBody):
             self._start_chunked_body()
             return
-        if isinstance(cause, RemoteProtocolError):
+        error, self._callback_error = self._callback_error, None
+        if error is not None:
             # Raised by one of our callbacks: the exchange fails with it.
-            self._fail_with(cause)
+            self._fail_with(error)
         if self._done:
             # Garbage after a complete response: keep the response, drop the connection.
             self.keep_alive = False
@@ -501,7 +518,9 @@ class ClientProtocol:
 
     def _parse_rewritten(self) -> None:
         # Until the head's blank line arrives, keep collecting (_count_header_bytes).
-        joined = b"".join(self._head_chunks)
+        # llhttp skips empty lines before a status line, and so must the search
+        # for the head's end.
+        joined = b"".join(self._head_chunks).lstrip(b"\r\n")
         end = joined.find(b"\r\n\r\n")
         if end < 0:
             return

@@ -237,7 +237,8 @@ def location(data: bytes) -> None:
 
     Control: byte 0 the base URL (bits 0-1), bit 2 the value as a caller's str
     (UTF-8 with lone surrogates) instead of the wire's latin-1. A Location is
-    followed only to a valid http(s) URL, and never raises.
+    followed only to a valid http(s) URL; one with another scheme is Tornado's
+    ``ValueError("Unsupported url scheme: ...")``, and nothing else is raised.
     """
     if not data:
         return
@@ -246,12 +247,20 @@ def location(data: bytes) -> None:
     request = HTTPRequest(_BASES[flags & 3]).resolved(DEFAULTS)
     headers = HTTPHeaders()
     headers["Location"] = value
-    target = redirect_target(request, headers)
+    try:
+        target = redirect_target(request, headers)
+    except ValueError as exc:
+        assert str(exc).startswith("Unsupported url scheme"), exc
+        return
     if target is None:
         assert not will_follow(request, 302, headers)
         return
-    parsed = parse_url(target)  # a followed Location is a valid URL
     assert will_follow(request, 302, headers)
+    try:
+        parsed = parse_url(target)  # a followed Location is a valid URL...
+    except ValueError as exc:  # ...or one of another scheme, which fails the fetch
+        assert not target.lower().startswith(("http://", "https://")), exc
+        return
     new = next_request(request, 302, headers)
     assert (new.scheme, new.host, new.port) == (parsed.scheme, parsed.host, parsed.port)
     if (new.scheme, new.host, new.port) != (request.scheme, request.host, request.port):
