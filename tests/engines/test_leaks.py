@@ -114,12 +114,6 @@ async def _close_with(client: Any, silent: SilentServer, fetches: int, sent: int
 async def test_close_fails_each_fetch_in_flight_clearly(
     make_client: Any, silent: SilentServer, engine: str, request: pytest.FixtureRequest
 ) -> None:
-    if "simple" in engine:
-        _xfail(
-            request,
-            "simple engine: close() fails a fetch in flight as the server's fault "
-            "('Connection closed without a response')",
-        )
     results = await _close_with(make_client(max_clients=20), silent, 20, 20)
     assert all(_closed_error(result) for result in results), {repr(r) for r in results}
 
@@ -127,26 +121,12 @@ async def test_close_fails_each_fetch_in_flight_clearly(
 async def test_close_ends_queued_fetches_without_sending_them(
     make_client: Any, silent: SilentServer, engine: str, request: pytest.FixtureRequest
 ) -> None:
-    if "simple" in engine:
-        _xfail(
-            request,
-            "simple engine: after close(), queued fetches dial new connections, send their "
-            "requests and hang until their own timeout",
-        )
     await _close_with(make_client(max_clients=5), silent, 20, 5)
 
 
 async def test_close_fails_each_queued_fetch_clearly(
     make_client: Any, silent: SilentServer, engine: str, request: pytest.FixtureRequest
 ) -> None:
-    if "simple" in engine:
-        _xfail(request, "simple engine: queued fetches do not end at close() (see above)")
-    else:
-        _xfail(
-            request,
-            "curl engine: close() fails a queued fetch with a bare RuntimeError "
-            "('the curl engine is closed'), not an HTTPClientError",
-        )
     results = await _close_with(make_client(max_clients=5), silent, 20, 5)
     assert all(_closed_error(result) for result in results[5:]), {repr(r) for r in results}
 
@@ -241,10 +221,13 @@ async def test_a_closed_client_is_freed_without_the_collector(
     engine: str, app_server: AppServer, request: pytest.FixtureRequest
 ) -> None:
     if "simple" in engine:
-        _xfail(
-            request,
-            "simple engine: the client, its engine, pool, dialer and connections "
-            "refer to each other: a closed client waits for the collector",
+        # Not strict: whether a cycle is left depends on which paths the fetches took.
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=False,
+                reason="simple engine: the client, its engine, pool, dialer and connections "
+                "may refer to each other: a closed client can wait for the collector",
+            )
         )
     before = set(_squall_objects())
     client = import_object(engine)(force_instance=True)
