@@ -103,7 +103,7 @@ class HTTPHeaders(MutableMapping[str, str]):
     def parse_line(self, line: str) -> None:
         """Add one header line (``"Name: value"``, with or without its CRLF); a
         line starting with white space continues the previous header's value
-        (obsolete folding). The empty line that ends a header block (``"\r\n"``)
+        (obsolete folding). The empty line that ends a header block (a bare CRLF)
         is ignored, so every line a ``header_callback`` gets after the status
         line can be passed here, as in Tornado.
 
