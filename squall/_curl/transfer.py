@@ -66,7 +66,7 @@ class Transfer:
         "_backlog",
         "_body_size",
         "_decoder",
-        "_discard",
+        "_drop_body",
         "_fd",
         "_has_head",
         "_length",
@@ -114,7 +114,7 @@ class Transfer:
         # libcurl's HEADERFUNCTION appends to head.lines; _read_head reads them.
         self.head = HeadReader(request, header_limit, body_limit)
         self._has_head = False
-        self._discard = False
+        self._drop_body = False
         # How the final response's body is delimited (see head.Head.length).
         self._length = -1
         # len(head.lines) when libcurl last sent the request (-1: not yet); see on_prereq.
@@ -147,7 +147,7 @@ class Transfer:
         if self._has_head:
             # A second final response on one handle (digest or proxy auth
             # retried by libcurl): only the last one counts.
-            self._discard = False
+            self._drop_body = False
             self._body_size = 0
             self._decoder = None
             self._release_view()
@@ -158,7 +158,7 @@ class Transfer:
         self.headers = headers = head.headers
         self._length = head.length
         if head.follow:
-            self._discard = True  # the base follows it: no body, no callbacks
+            self._drop_body = True  # the base follows it: no body, no callbacks
             return None
         request = self.request
         callback = request.header_callback
@@ -192,7 +192,7 @@ class Transfer:
         head = self.head
         if head.seen != len(head.lines) and self._read_head() is not None:
             return 0
-        if self._discard:
+        if self._drop_body:
             return None
         decoder = self._decoder
         if decoder is not None:
@@ -335,7 +335,7 @@ class Transfer:
             # the end of the response (HTTP/1.0 leniency); we do not.
             self.error = HTTPStreamClosedError("connection closed before the end of the headers")
         decoder = self._decoder
-        if not errno and decoder is not None and self.error is None and not self._discard:
+        if not errno and decoder is not None and self.error is None and not self._drop_body:
             try:
                 for piece in decoder.flush():  # what the decoder still held at the end
                     if self._deliver(piece) is not None:
