@@ -20,6 +20,7 @@ class Client:
     kind: str  # wrk | multi | async | sync
     script: str = ""  # file under bench/clients/
     args: tuple[str, ...] = ()
+    tree: str = ""  # another squall source tree to import (a regression check: run.py --against)
 
 
 CLIENTS = [
@@ -179,6 +180,17 @@ def cells(scenario: Scenario, with_uvloop: bool) -> list[tuple[Client, str]]:
         out.append((c, "asyncio"))
         if c.kind == "async" and scenario.uvloop and with_uvloop:
             out.append((c, "uvloop"))
+    return out
+
+
+def with_tree(cells_: list[tuple[Client, str]], tree: str, rev: str) -> list[tuple[Client, str]]:
+    """Each squall cell followed by its twin that imports squall from ``tree`` (named "... @rev"),
+    so both versions run interleaved in one run."""
+    out: list[tuple[Client, str]] = []
+    for c, loop in cells_:
+        out.append((c, loop))
+        if c.name.startswith("squall"):
+            out.append((Client(f"{c.name} @{rev}", c.kind, c.script, c.args, tree), loop))
     return out
 
 

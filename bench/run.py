@@ -3,6 +3,7 @@
 Usage (through the entry script, which prepares bench/.env first):
 
     bash bench/run [--quick] [--only SCENARIO,...] [--clients NAME,...] [--reps N] [--duration S]
+    bash bench/run --only post_1m --against HEAD~5      # this tree's squall beside HEAD~5's
 
 Each cell is one fresh client process pinned to the client core with taskset, nginx being
 pinned to the other one. Within a scenario the clients run in turn (A B C A B C ...) for every
@@ -20,6 +21,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import matrix
@@ -93,6 +95,8 @@ def _last_json(text: str) -> dict | None:
 def run_cell(srv, sc, client: matrix.Client, loop: str, opts) -> dict:
     """Run one cell in a fresh process; always returns a dict (with "error" on failure)."""
     env = None
+    if client.tree:
+        env = dict(os.environ, PYTHONPATH=client.tree)
     if client.kind == "wrk":
         cmd, env = wrk_cmd(srv, sc, opts.duration * sc.duration_factor)
     else:
@@ -142,6 +146,8 @@ def run_matrix(srv, opts) -> list[dict]:
     rows: list[dict] = []
     scenarios = [s for s in matrix.SCENARIOS if not opts.only or s.key in opts.only]
     total = sum(len(matrix.cells(s, opts.uvloop)) for s in scenarios) * opts.reps
+    if opts.against_tree:
+        total *= 2
     done, t_start = 0, time.monotonic()
     for sc in scenarios:
         cells = [
@@ -149,6 +155,8 @@ def run_matrix(srv, opts) -> list[dict]:
             for c, loop in matrix.cells(sc, opts.uvloop)
             if not opts.clients or c.name in opts.clients
         ]
+        if opts.against_tree:
+            cells = matrix.with_tree(cells, opts.against_tree, opts.against)
         for rep in range(opts.reps):
             for client, loop in cells:
                 res = run_cell(srv, sc, client, loop, opts)
@@ -193,13 +201,31 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-uvloop", dest="uvloop", action="store_false")
     p.add_argument("--out", default=RESULTS, help="results directory")
     p.add_argument("--report", metavar="JSON", help="only redo the table and chart from a JSON")
+    p.add_argument(
+        "--against",
+        metavar="REV",
+        help="a git revision whose squall runs beside this tree's (rows named '... @REV')",
+    )
     opts = p.parse_args(argv)
     opts.reps = opts.reps or (1 if opts.quick else 3)
     opts.duration = opts.duration or (1.0 if opts.quick else 2.5)
     opts.warmup = 0.2 if opts.quick else 0.5
     opts.only = [s for s in opts.only.split(",") if s]
     opts.clients = [s for s in opts.clients.split(",") if s]
+    opts.against_tree = ""
     return opts
+
+
+def export_revision(rev: str, into: str) -> str:
+    """squall's package at ``rev`` (git archive), unpacked under ``into``: a PYTHONPATH entry."""
+    repo = os.path.dirname(HERE)
+    archive = subprocess.run(
+        ["git", "-C", repo, "archive", "--format=tar", rev, "squall"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", into], input=archive, check=True)
+    return into
 
 
 def write_results(env: dict, rows: list[dict], out: str) -> str:
@@ -220,12 +246,17 @@ def main() -> None:
             data = json.load(f)
         print(write_results(data["environment"], data["runs"], opts.out))
         return
+    tmp = tempfile.mkdtemp(prefix="squall-bench-rev-")
+    if opts.against:
+        opts.against_tree = export_revision(opts.against, tmp)
     srv = server.start(cpu=SERVER_CPU if (os.cpu_count() or 1) > 1 else None)
     try:
         env = environment(opts)
+        env["against"] = opts.against or ""
         rows = run_matrix(srv, opts)
     finally:
         srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     print(write_results(env, rows, opts.out))
 
 
