@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent / "squall"
 # Module (relative path) -> names it must not import (prefix match on the dotted name).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "_http1/protocol.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
+    "_http1/protocol_state.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
+    "_http1/body_framing.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
+    "_http1/reparse.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
     "_curl/head.py": ("asyncio", "socket", "ssl", "pycurl", "squall._http1", "squall.httpclient"),
     "_http1/leniency.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
     "_errors.py": ("squall._request", "squall.httpclient", "squall._http1", "squall._curl"),
