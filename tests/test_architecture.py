@@ -32,6 +32,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     ),
     "_decoding.py": ("asyncio", "squall._http1", "squall._curl", "squall.httpclient", "pycurl"),
     "_request.py": ("squall._response", "squall.httpclient", "squall._http1", "squall._curl"),
+    "_option_checks.py": ("squall._response", "squall.httpclient", "squall._http1", "squall._curl"),
+    "_request_body.py": ("squall._response", "squall.httpclient", "squall._http1", "squall._curl"),
     "_response.py": ("squall.httpclient", "squall._http1", "squall._curl"),
     "_redirects.py": ("squall.httpclient", "squall._http1", "squall._curl"),
     "_admission.py": ("squall.httpclient", "squall._http1", "squall._curl"),
