@@ -89,6 +89,8 @@ class ClientProtocol(Reparse):
     Use: ``data = p.start_request(...)``; write ``data``; then for every read
     ``for event in p.receive_data(chunk): ...`` until ``END_OF_MESSAGE``; then
     ``p.keep_alive`` tells whether ``start_request`` may be called again.
+    ``receive_eof``, ``body_remaining`` and ``body_received`` are the body's
+    (``body_framing.py``).
     """
 
     __slots__ = ()  # every field is in ProtocolState
@@ -188,7 +190,7 @@ class ClientProtocol(Reparse):
     def on_message_begin(self) -> None:
         if self._done:
             # A second response in the same read: nobody asked for it. Not a
-            # RemoteProtocolError: the first response stands (see _parser_error).
+            # RemoteProtocolError: the first response stands (see reparse.py).
             raise UnrequestedResponse
         self._raw = []
         self._reason = b""
