@@ -5,20 +5,31 @@ An option left as ``None`` means "the client's default". Instead of Tornado's
 the client calls ``resolved(defaults)`` once per fetch and hands the engine a
 plain copy in which every default is filled in and every cross-option rule has
 been checked. The caller's request object is never mutated.
+
+The checks of single options live in ``_option_checks.py`` (a table of typed
+options, run once at construction), the body's sources and rules in
+``_request_body.py``; this module holds the class and what ties them together.
 """
 
 from __future__ import annotations
 
 import datetime
-import numbers
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
-from squall._grammar import has_control, is_token, names_are_tokens, value_problem
-from squall._headers import HTTPHeaders, format_timestamp
-from squall._payloads import FilesArg, FormArg, ParamsArg, encode_params, payload
+from squall._headers import HTTPHeaders
+from squall._option_checks import (
+    SSL_OPTION_KEYS,
+    check_headers,
+    check_options,
+    check_ssl_options,
+    check_type,
+    check_user_agent,
+    http_date,
+)
+from squall._payloads import FilesArg, FormArg, ParamsArg, encode_params
+from squall._request_body import check_content_length, check_method_body, payload_for
 from squall._retries import Retry, checked_retries
 from squall._urls import parse_url
 
@@ -37,184 +48,11 @@ DEFAULTS: dict[str, Any] = {
     "allow_ipv6": True,
 }
 
-STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
-_BODY_REQUIRED = frozenset({"POST", "PUT", "PATCH"})
-_HTTP_VERSIONS = (None, "1.1", "2", "3")
-_AUTH_MODES = (None, "basic", "digest")
-# A proxy host (with or without a scheme) has no white space or control character.
-_NOT_IN_HOST = re.compile(r"[\x00-\x20\x7f]")
-# HTTP-dates have four-digit years: 0001-01-01 to 9999-12-31 in epoch seconds.
-_DATE_RANGE = (-62135596800, 253402300800)
-
-#: The ``ssl_options`` dict keys both engines understand (``ssl.wrap_socket``
-#: and ``SSLContext`` names).
-SSL_OPTION_KEYS = frozenset(
-    {
-        "certfile",
-        "keyfile",
-        "password",
-        "ca_certs",
-        "cert_reqs",
-        "check_hostname",
-        "ciphers",
-        "minimum_version",
-        "maximum_version",
-        "ssl_version",
-        "server_side",
-    }
-)
-
 # Any return: an awaitable is awaited before more data is read, anything else
 # (None, or the int of ``file.write``) is ignored.
 StreamingCallback = Callable[[bytes], object]
 HeaderCallback = Callable[[str], object]
 BodyProducer = Callable[[Callable[[bytes], Awaitable[None]]], "Awaitable[None] | None"]
-
-
-def _check(name: str, value: object, kinds: type | tuple[type, ...], what: str) -> None:
-    if value is None:
-        return
-    # bool is an int subclass: accept it only where a bool is asked for.
-    ok = (
-        isinstance(value, bool)
-        if kinds is bool
-        else (isinstance(value, kinds) and not isinstance(value, bool))
-    )
-    if not ok:
-        raise TypeError(f"{name} must be {what} or None, got {type(value).__name__}: {value!r}")
-
-
-def _check_seconds(name: str, value: object, kinds: object = None, what: str = "") -> None:
-    _check(name, value, numbers.Real, "a number of seconds")
-    if value is not None and not 0 <= cast(float, value) < float("inf"):
-        raise ValueError(f"{name} must be >= 0 and finite, got {value!r}")
-
-
-def _check_callable(name: str, value: object, kinds: object = None, what: str = "") -> None:
-    if value is not None and not callable(value):
-        raise TypeError(f"{name} must be callable or None, got {type(value).__name__}")
-
-
-def _check_text(name: str, value: object, kinds: object = None, what: str = "") -> None:
-    # A str option: NUL would truncate it in C (libcurl, the OS), and a lone
-    # surrogate cannot be encoded when it is used.
-    _check(name, value, str, "a str")
-    text = cast(str, value)
-    if "\x00" in text:
-        raise ValueError(f"{name} contains a NUL character: {text!r}")
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValueError(f"{name} cannot be encoded as UTF-8: {exc.reason}") from None
-
-
-def _check_proxy_host(name: str, value: object, kinds: object = None, what: str = "") -> None:
-    _check_text(name, value)
-    if _NOT_IN_HOST.search(cast(str, value)) is not None:
-        raise ValueError(f"{name} contains white space or a control character: {value!r}")
-
-
-def _check_user_agent(name: str, value: object, kinds: object = None, what: str = "") -> None:
-    _check(name, value, str, "a str")
-    problem = value_problem(cast(str, value))
-    if problem is not None:
-        raise ValueError(f"{name} {problem}: {value!r}")
-
-
-def _check_headers(headers: HTTPHeaders) -> None:
-    # One match over the names and one search over the values for the common
-    # case; the loop only runs to name the culprit.
-    values = "".join([value for _, value in headers.get_all()])
-    if names_are_tokens(headers) and value_problem(values) is None:
-        return
-    for name, value in headers.get_all():
-        if has_control(name):
-            raise ValueError(f"header name contains a CR, LF or NUL character: {name!r}")
-        if not is_token(name):
-            raise ValueError(f"invalid header name {name!r}: not an RFC 9110 token")
-        problem = value_problem(value)
-        if problem is not None:
-            raise ValueError(f"value of header {name} {problem}: {value!r}")
-
-
-def _check_content_length(headers: HTTPHeaders, body: bytes) -> None:
-    # Both engines frame the body by its length; a header saying otherwise
-    # would desynchronise the connection (or be silently replaced).
-    length = headers["Content-Length"]
-    if length != str(len(body)) and not (length.isdigit() and int(length) == len(body)):
-        raise ValueError(
-            f"Content-Length header {length!r} contradicts the body ({len(body)} bytes)"
-        )
-
-
-def _http_date(value: object) -> str:
-    """``if_modified_since`` as an HTTP-date, or a ValueError/TypeError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, datetime.datetime, tuple)):
-        raise TypeError(
-            "if_modified_since must be a datetime or epoch seconds, "
-            f"got {type(value).__name__}: {value!r}"
-        )
-    if isinstance(value, numbers.Real):
-        low, high = _DATE_RANGE
-        if not low <= float(value) < high:  # NaN fails too
-            raise ValueError(f"if_modified_since must be a time in years 1-9999, got {value!r}")
-    try:
-        return format_timestamp(cast(float, value))
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"if_modified_since {value!r} is not a valid time: {exc}") from None
-
-
-def check_ssl_options(options: Mapping[str, Any]) -> None:
-    """Check an ``ssl_options`` dict: known keys, values of the right type.
-
-    Raises:
-        ValueError: a key neither engine understands, ``server_side``, or a
-            value out of range.
-        TypeError: a value of the wrong type.
-    """
-    import ssl
-
-    unknown = set(options) - SSL_OPTION_KEYS
-    if unknown:
-        raise ValueError(f"ssl_options keys not supported: {', '.join(sorted(unknown))}")
-    get = options.get
-    if get("server_side"):
-        raise ValueError("ssl_options server_side=True makes no sense for a client")
-    for key in ("certfile", "keyfile", "ca_certs", "ciphers"):
-        if get(key) is not None:
-            _check_text(f"ssl_options {key}", get(key))
-    password = get("password")
-    if password is not None and not isinstance(password, (str, bytes)):
-        raise TypeError(f"ssl_options password must be a str or bytes, got {password!r}")
-    _check("ssl_options check_hostname", get("check_hostname"), bool, "a bool")
-    cert_reqs = get("cert_reqs")
-    if cert_reqs is not None and (
-        isinstance(cert_reqs, bool)
-        or cert_reqs not in (ssl.CERT_NONE, ssl.CERT_OPTIONAL, ssl.CERT_REQUIRED)
-    ):
-        raise ValueError(f"ssl_options cert_reqs must be an ssl.CERT_* value, got {cert_reqs!r}")
-    for key in ("minimum_version", "maximum_version"):
-        _check(f"ssl_options {key}", get(key), ssl.TLSVersion, "an ssl.TLSVersion")
-
-
-_BOOL = (bool, "a bool")
-# (option, checker, accepted types, wording) for every option that has a type.
-_OPTION_CHECKS: tuple[tuple[str, Callable[..., None], Any, str], ...] = (
-    *((n, _check_text, None, "") for n in ("auth_username", "auth_password", "ca_certs")),
-    *((n, _check_text, None, "") for n in ("network_interface", "proxy_username")),
-    *((n, _check_text, None, "") for n in ("proxy_password", "client_key", "client_cert")),
-    ("proxy_host", _check_proxy_host, None, ""),
-    ("user_agent", _check_user_agent, None, ""),
-    *((n, _check_seconds, None, "") for n in ("connect_timeout", "request_timeout")),
-    *((n, _check, *_BOOL) for n in ("follow_redirects", "decompress_response")),
-    *((n, _check, *_BOOL) for n in ("allow_nonstandard_methods", "validate_cert")),
-    *((n, _check, *_BOOL) for n in ("allow_ipv6", "expect_100_continue")),
-    *((n, _check_callable, None, "") for n in ("streaming_callback", "header_callback")),
-    *((n, _check_callable, None, "") for n in ("prepare_curl_callback", "body_producer")),
-    ("max_redirects", _check, int, "an int"),
-    ("proxy_port", _check, int, "an int"),
-)
 
 
 class HTTPRequest:
@@ -330,13 +168,17 @@ class HTTPRequest:
         self.method = method
         self.headers = headers
         if if_modified_since is not None:
-            self.headers["If-Modified-Since"] = _http_date(if_modified_since)
+            self.headers["If-Modified-Since"] = http_date(if_modified_since)
         self.body = body
         if body is not None and body_producer is not None:
             raise ValueError("body and body_producer are mutually exclusive")
         self.body_producer = body_producer
         if json is not None or form is not None or files is not None:
-            self._set_payload(body, body_producer, json, form, files)
+            built = payload_for(self.headers, body, body_producer, json, form, files)
+            if built.body is not None:
+                self.body = built.body
+            else:
+                self.body_producer = built.producer
         self.auth_username = auth_username
         self.auth_password = auth_password
         self.auth_mode = auth_mode
@@ -346,7 +188,7 @@ class HTTPRequest:
         self.max_redirects = max_redirects
         self.user_agent = user_agent
         if use_gzip is not None:
-            _check("use_gzip", use_gzip, bool, "a bool")
+            check_type("use_gzip", use_gzip, bool, "a bool")
         self.decompress_response = use_gzip if decompress_response is None else decompress_response
         self.network_interface = network_interface
         self.streaming_callback = streaming_callback
@@ -368,39 +210,7 @@ class HTTPRequest:
         self.http_version = http_version
         self.retries = checked_retries(retries)
         self.start_time = time.time()
-        self._validate_options()
-
-    def _validate_options(self) -> None:
-        # Most options are None: test that first, check the rest by table.
-        options = self.__dict__
-        for name, check, kinds, what in _OPTION_CHECKS:
-            value = options[name]
-            if value is not None:
-                check(name, value, kinds, what)
-        if self.max_redirects is not None and self.max_redirects < 0:
-            raise ValueError(f"max_redirects must be >= 0, got {self.max_redirects}")
-        if self.proxy_port is not None and not 0 < self.proxy_port < 65536:
-            raise ValueError(f"proxy_port must be in 1..65535, got {self.proxy_port}")
-        if self.auth_mode not in _AUTH_MODES:
-            raise ValueError(f"unsupported auth_mode {self.auth_mode!r} (basic or digest)")
-        if self.proxy_auth_mode not in _AUTH_MODES:
-            raise ValueError(
-                f"unsupported proxy_auth_mode {self.proxy_auth_mode!r} (basic or digest)"
-            )
-        if self.http_version not in _HTTP_VERSIONS:
-            raise ValueError(
-                f"unsupported http_version {self.http_version!r} (None, '1.1', '2' or '3')"
-            )
-        if self.ssl_options is not None:
-            import ssl
-
-            if isinstance(self.ssl_options, dict):
-                check_ssl_options(self.ssl_options)
-            elif not isinstance(self.ssl_options, ssl.SSLContext):
-                raise TypeError(
-                    "ssl_options must be an ssl.SSLContext or a dict, "
-                    f"got {type(self.ssl_options).__name__}"
-                )
+        check_options(self.__dict__)
 
     # -- URL -----------------------------------------------------------------
 
@@ -483,11 +293,11 @@ class HTTPRequest:
                 fill[name] = value
         headers = request._headers
         if headers:
-            _check_headers(headers)
+            check_headers(headers)
             if request._body is not None and "Content-Length" in headers:
-                _check_content_length(headers, request._body)
+                check_content_length(headers, request._body)
         if request.user_agent is not None:
-            _check_user_agent("user_agent", request.user_agent)
+            check_user_agent("user_agent", request.user_agent)
         if not request.proxy_host and (
             request.proxy_port is not None
             or request.proxy_username is not None
@@ -497,39 +307,10 @@ class HTTPRequest:
             request._refuse_proxy_options()
         if request.client_key is not None and request.client_cert is None:
             raise ValueError("client_key needs client_cert (the certificate it belongs to)")
-        request._check_method_body()
+        if not request.allow_nonstandard_methods:
+            has_body = request._body is not None or request.body_producer is not None
+            check_method_body(request.method, has_body)
         return request
-
-    def _set_payload(
-        self,
-        body: object,
-        body_producer: object,
-        json: object,
-        form: FormArg | None,
-        files: FilesArg | None,
-    ) -> None:
-        given = [
-            name
-            for name, value in (
-                ("body", body),
-                ("body_producer", body_producer),
-                ("json", json),
-                ("form", form if files is None else None),  # form + files: one multipart
-                ("files", files),
-            )
-            if value is not None
-        ]
-        if len(given) > 1:
-            raise ValueError(f"one body source at most, got {' and '.join(given)}")
-        built = payload(json, form, files)
-        if "Content-Type" not in self.headers:
-            self.headers["Content-Type"] = built.content_type
-        if built.body is not None:
-            self.body = built.body
-        else:
-            self.body_producer = built.producer
-            if built.length is not None and "Content-Length" not in self.headers:
-                self.headers["Content-Length"] = str(built.length)
 
     def _refuse_proxy_options(self) -> None:
         given = [
@@ -538,25 +319,6 @@ class HTTPRequest:
             if getattr(self, name)
         ]
         raise ValueError(f"{', '.join(given)} given without proxy_host")
-
-    def _check_method_body(self) -> None:
-        if self.allow_nonstandard_methods:
-            return
-        method = self.method
-        if method not in STANDARD_METHODS:
-            raise ValueError(
-                f"unknown method {method} (set allow_nonstandard_methods=True to send it)"
-            )
-        has_body = self._body is not None or self.body_producer is not None
-        if method in _BODY_REQUIRED and not has_body:
-            raise ValueError(
-                f"Body must not be None for method {method} "
-                "(unless allow_nonstandard_methods is true)"
-            )
-        if method not in _BODY_REQUIRED and has_body:
-            raise ValueError(
-                f"Body must be None for method {method} (unless allow_nonstandard_methods is true)"
-            )
 
     def __repr__(self) -> str:
         return f"HTTPRequest({self.method} {self._url})"

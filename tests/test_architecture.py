@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent / "squall"
 # Module (relative path) -> names it must not import (prefix match on the dotted name).
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "_http1/protocol.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
+    "_http1/protocol_state.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
+    "_http1/body_framing.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
+    "_http1/reparse.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
     "_curl/head.py": ("asyncio", "socket", "ssl", "pycurl", "squall._http1", "squall.httpclient"),
     "_http1/leniency.py": ("asyncio", "socket", "ssl", "pycurl", "squall._curl"),
     "_errors.py": ("squall._request", "squall.httpclient", "squall._http1", "squall._curl"),
@@ -29,6 +32,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     ),
     "_decoding.py": ("asyncio", "squall._http1", "squall._curl", "squall.httpclient", "pycurl"),
     "_request.py": ("squall._response", "squall.httpclient", "squall._http1", "squall._curl"),
+    "_option_checks.py": ("squall._response", "squall.httpclient", "squall._http1", "squall._curl"),
+    "_request_body.py": ("squall._response", "squall.httpclient", "squall._http1", "squall._curl"),
     "_response.py": ("squall.httpclient", "squall._http1", "squall._curl"),
     "_redirects.py": ("squall.httpclient", "squall._http1", "squall._curl"),
     "_admission.py": ("squall.httpclient", "squall._http1", "squall._curl"),

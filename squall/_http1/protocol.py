@@ -38,26 +38,26 @@ RFC 9112 §6 (message body length); what it cannot know is checked here:
   Content-Lengths, whitespace in chunk extensions -- is read as Tornado and
   libcurl read it (``leniency.py``).
 
+Layout
+------
+``ClientProtocol`` is one object built from layers, a module each, every layer
+calling only those below it: ``protocol_state.py`` (the fields and how a
+failure leaves them), ``body_framing.py`` (where a body ends: Content-Length,
+chunked, the close, HEAD), ``reparse.py`` (what to do when llhttp refuses the
+bytes) and this module (the API and the response head). The hot path is plain
+attribute access on that one object (see ``protocol_state.py``).
+
 This module imports no asyncio, socket or ssl.
 """
 
 from __future__ import annotations
 
-from typing import Final, NoReturn
-
 import httptools
 
-from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
-from squall._framing import (
-    CHUNKED,
-    MAX_INFORMATIONAL,
-    NOT_HTTP,
-    UNEXPECTED_101,
-    UNTIL_CLOSE,
-    check_head,
-    malformed,
-)
+from squall._errors import RemoteProtocolError, ResponseTooLargeError
+from squall._framing import CHUNKED, MAX_INFORMATIONAL, UNEXPECTED_101, UNTIL_CLOSE, check_head
 from squall._headers import HTTPHeaders, normalize_name
+from squall._http1.body_framing import ChunkedBody, UnrequestedResponse
 from squall._http1.events import (
     END_OF_MESSAGE,
     EndOfMessage,
@@ -65,7 +65,7 @@ from squall._http1.events import (
     InformationalResponse,
     Response,
 )
-from squall._http1.leniency import FOLD_ERROR, LENGTH_ERRORS, ChunkLines, rewritten_head
+from squall._http1.reparse import Reparse
 from squall._http1.writers import LAST_CHUNK, serialize_head
 
 __all__ = [
@@ -78,25 +78,8 @@ __all__ = [
     "Response",
 ]
 
-# Tornado tolerates ten 1xx responses before the final one; so do we.
 
-# llhttp's reasons, reworded as the cause a user can act on.
-_LLHTTP_REASONS: Final = {
-    "Transfer-Encoding can't be present with Content-Length": (
-        "Message with both Transfer-Encoding and Content-Length"
-    ),
-    "Content-Length can't be present with Transfer-Encoding": (
-        "Message with both Transfer-Encoding and Content-Length"
-    ),
-    "Unexpected whitespace after header value": (
-        "Unexpected whitespace at the start of a header line"
-    ),
-    "Expected HTTP/, RTSP/ or ICE/": NOT_HTTP,
-}
-_PREFIX: Final = "Malformed HTTP response: "
-
-
-class ClientProtocol:
+class ClientProtocol(Reparse):
     """The client side of one HTTP/1.1 connection, without I/O.
 
     Args:
@@ -106,61 +89,11 @@ class ClientProtocol:
     Use: ``data = p.start_request(...)``; write ``data``; then for every read
     ``for event in p.receive_data(chunk): ...`` until ``END_OF_MESSAGE``; then
     ``p.keep_alive`` tells whether ``start_request`` may be called again.
+    ``receive_eof``, ``body_remaining`` and ``body_received`` are the body's
+    (``body_framing.py``).
     """
 
-    __slots__ = (
-        "_callback_error",
-        "_chunk_lines",
-        "_chunk_start",
-        "_chunked",
-        "_done",
-        "_events",
-        "_head_chunks",
-        "_header_bytes",
-        "_headers",
-        "_informational",
-        "_is_head",
-        "_length",
-        "_max_header_size",
-        "_parser",
-        "_raw",
-        "_reason",
-        "_remaining",
-        "_reparse",
-        "_rewritten",
-        "_until_close",
-        "keep_alive",
-        "peer",
-        "response_started",
-    )
-
-    def __init__(self, max_header_size: int = 65536, peer: str = "") -> None:
-        self.peer = peer
-        self._max_header_size = max_header_size
-        self._parser: httptools.HttpResponseParser | None = None
-        self._events: list[Event] = []
-        self._raw: list[tuple[bytes, bytes]] = []
-        self._headers: Response | None = None
-        self._reason = b""
-        self._head_chunks: list[bytes] = []
-        # The head is being collected, to be parsed whole once rewritten (_rewrite_head).
-        self._reparse = False
-        self._rewritten = False
-        self._header_bytes = 0
-        self._informational = 0
-        self._is_head = False
-        self._chunked = False
-        self._until_close = False
-        self._length: int | None = None
-        self._remaining = -1
-        self._done = True
-        self._callback_error: RemoteProtocolError | None = None
-        self._chunk_lines: ChunkLines | None = None
-        self._chunk_start: bytes | None = None  # the body's start in the head's read
-        #: Whether the connection may carry another request (valid after END_OF_MESSAGE).
-        self.keep_alive = True
-        #: Whether any byte of the current response was received.
-        self.response_started = False
+    __slots__ = ()  # every field is in ProtocolState
 
     # -- sending -------------------------------------------------------------
 
@@ -252,72 +185,13 @@ class ClientProtocol:
             self._parser = None  # left mid-body; the next response gets a fresh one
         return events
 
-    @property
-    def body_remaining(self) -> int:
-        """Bytes of a Content-Length body still to come, once llhttp is out of the
-        way (-1 otherwise): the caller may then receive them itself and report
-        them with ``body_received``."""
-        return self._remaining
-
-    def body_received(self, size: int) -> bool:
-        """``size`` bytes of the body were received by the caller directly.
-
-        Returns:
-            True if that completes the response (``keep_alive`` is then valid).
-        """
-        remaining = self._remaining - size
-        if remaining > 0:
-            self._remaining = remaining
-            return False
-        self._remaining = -1
-        self._done = True
-        return True
-
-    def _length_body(self, data: bytes, remaining: int) -> list[Event]:
-        size = len(data)
-        if size < remaining:
-            self._remaining = remaining - size
-            return [data]
-        self._remaining = -1
-        self._done = True
-        if size == remaining:
-            return [data, END_OF_MESSAGE]
-        self.keep_alive = False  # bytes beyond the response: nobody asked for them
-        return [data[:remaining], END_OF_MESSAGE] if remaining else [END_OF_MESSAGE]
-
-    def receive_eof(self) -> list[Event]:
-        """The server closed its side.
-
-        Returns:
-            ``[END_OF_MESSAGE]`` when the body was delimited by the close
-            (RFC 9112 §6.3 rule 8), else nothing if no response was in progress.
-
-        Raises:
-            HTTPStreamClosedError: the close cut a response short. Not a
-                RemoteProtocolError: what arrived was well formed, only incomplete
-                (a malformed prefix already failed in ``receive_data``).
-        """
-        self.keep_alive = False
-        if self._done:
-            return []
-        if self._headers is not None and self._until_close:
-            self._done = True
-            return [END_OF_MESSAGE]
-        if not self.response_started:
-            raise HTTPStreamClosedError("Connection closed without a response")
-        if self._headers is None:
-            raise HTTPStreamClosedError(
-                "Connection closed before the response headers were complete"
-            )
-        raise HTTPStreamClosedError("Connection closed before the response body was complete")
-
     # -- httptools callbacks (called from inside feed_data) ------------------
 
     def on_message_begin(self) -> None:
         if self._done:
             # A second response in the same read: nobody asked for it. Not a
-            # RemoteProtocolError: the first response stands (see _parser_error).
-            raise _UnrequestedResponse
+            # RemoteProtocolError: the first response stands (see reparse.py).
+            raise UnrequestedResponse
         self._raw = []
         self._reason = b""
 
@@ -374,79 +248,13 @@ class ClientProtocol:
         self.keep_alive = parser.should_keep_alive()
         if length == CHUNKED:
             self._follow_chunks(head_chunks)
-            raise _ChunkedBody
+            raise ChunkedBody
         if length == UNTIL_CLOSE:
             self._until_close = True  # RFC 9112 §6.3 rules 4 and 8
         elif length or "Content-Length" in headers:
             self._length = length
 
-    def on_body(self, body: bytes) -> None:
-        if self._done:
-            self.keep_alive = False  # a body after a HEAD response: unusable afterwards
-            return
-        self._events.append(body)
-        if self._length is not None:
-            self._length -= len(body)
-
-    def on_message_complete(self) -> None:
-        if self._headers is None or self._done:
-            return  # end of a 1xx (its events were emitted at headers_complete)
-        self._done = True
-        self._length = None
-        self._events.append(END_OF_MESSAGE)
-
     # -- internals -----------------------------------------------------------
-
-    def _follow_chunks(self, head_chunks: list[bytes]) -> None:
-        # Chunk-size lines with BWS in their extensions are handed to llhttp bare
-        # (see leniency.py), so llhttp must not read the body's start as received:
-        # it is stopped here (_ChunkedBody), and the body goes to a parser that a
-        # made-up head put at the start of a chunked body, its callbacks unheard.
-        self._chunk_lines = ChunkLines()
-        joined = b"".join(head_chunks)
-        self._chunk_start = joined[joined.find(b"\r\n\r\n") + 4 :]
-
-    def _start_chunked_body(self) -> None:
-        lines, start = self._chunk_lines, self._chunk_start
-        assert lines is not None and start is not None
-        self._chunk_start = None
-        parser = self._parser = httptools.HttpResponseParser(_BodyOnly(self))
-        parser.feed_data(_CHUNKED_HEAD)
-        try:
-            parser.feed_data(lines.rewrite(start))
-        except httptools.HttpParserError as exc:
-            self._parser_error(exc)
-
-    def _begin_response(self, is_head: bool, chunked: bool) -> None:
-        if self._chunk_lines is not None:
-            self._parser = None  # it was past a made-up head (_start_chunked_body)
-            self._chunk_lines = None
-        self._chunk_start = None
-        self._done = False
-        self._headers = None
-        self._is_head = is_head
-        self._chunked = chunked
-        self._until_close = False
-        self._length = None
-        self._remaining = -1
-        self._informational = 0
-        self._header_bytes = 0
-        self._reparse = False
-        self._rewritten = False
-        self.response_started = False
-
-    def _end_head_response(self, response: Response) -> None:
-        # RFC 9112 §6.3 rule 1: the message ends with the header section. llhttp
-        # would wait for the announced body, so this parser is retired.
-        self._parser = None
-        headers = response.headers
-        tokens = headers.get("Connection", "").lower()
-        if response.http_version == "1.0":
-            self.keep_alive = "keep-alive" in tokens
-        else:
-            self.keep_alive = "close" not in tokens
-        self._done = True
-        self._events.append(END_OF_MESSAGE)
 
     def _count_header_bytes(self, data: bytes) -> None:
         # Counts everything fed before the header section completes; a few body
@@ -475,109 +283,6 @@ class ClientProtocol:
         self._header_bytes = len(rest)
         if self._header_bytes > self._max_header_size:
             self._check_head_size()
-
-    def _parser_error(self, exc: httptools.HttpParserError) -> None:
-        cause = exc.__context__
-        if isinstance(cause, _ChunkedBody):
-            self._start_chunked_body()
-            return
-        error, self._callback_error = self._callback_error, None
-        if error is not None:
-            # Raised by one of our callbacks: the exchange fails with it.
-            self._fail_with(error)
-        if self._done:
-            # Garbage after a complete response: keep the response, drop the connection.
-            self.keep_alive = False
-            self._parser = None
-            return
-        reason = str(exc)
-        if (reason == FOLD_ERROR or reason in LENGTH_ERRORS) and self._rewrite_head():
-            return
-        self._fail(_LLHTTP_REASONS.get(reason, reason))
-
-    def _rewrite_head(self) -> bool:
-        """Parse the current head again, rewritten as Tornado and libcurl read it:
-        folded lines joined with SP (RFC 9112 section 5.2), and Content-Length fields
-        that all give one value ("42, 42", or two fields) as one field (RFC 9110
-        section 8.6). Rare, so llhttp stays strict and only a head it refused costs a
-        second parse. The head is parsed again once it is complete (``_reparse``),
-        so that however the reads split it, the rewrite is the same.
-
-        Returns:
-            False if the head was rewritten already (the error stands).
-        """
-        if self._headers is not None or self._rewritten:
-            return False
-        self._parser = None
-        self._reparse = True
-        self._rewritten = True
-        self._raw = []
-        self._reason = b""
-        self._parse_rewritten()
-        return True
-
-    def _parse_rewritten(self) -> None:
-        # Until the head's blank line arrives, keep collecting (_count_header_bytes).
-        # llhttp skips empty lines before a status line, and so must the search
-        # for the head's end.
-        joined = b"".join(self._head_chunks).lstrip(b"\r\n")
-        end = joined.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        try:
-            rewritten = rewritten_head(joined, end)  # see leniency.py
-        except RemoteProtocolError as exc:
-            self._fail_with(exc)
-        self._reparse = False
-        self._head_chunks = [rewritten]
-        parser = self._parser = httptools.HttpResponseParser(self)
-        try:
-            parser.feed_data(rewritten)  # an error comes back to _parser_error, not rewritten
-        except httptools.HttpParserUpgrade:
-            self._fail(UNEXPECTED_101)
-        except httptools.HttpParserError as exc:
-            self._parser_error(exc)
-
-    def _fail(self, reason: str, cls: type[RemoteProtocolError] = RemoteProtocolError) -> NoReturn:
-        self._fail_with(cls(reason))
-
-    def _fail_with(self, error: RemoteProtocolError) -> NoReturn:
-        if type(error) is RemoteProtocolError:
-            # One wording on both engines (squall._framing.malformed), with the peer.
-            reason = error.message.removeprefix(_PREFIX)
-            error.message = malformed(self.peer, reason) if self.peer else _PREFIX + reason
-            error.args = (error.message,)
-        self.keep_alive = False
-        self._done = True
-        self._parser = None
-        raise error
-
-
-# Puts a fresh parser at the start of a chunked body (see _start_chunked_body).
-_CHUNKED_HEAD: Final = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-
-
-class _BodyOnly:
-    """The callbacks of a parser past a made-up head: the body's only."""
-
-    __slots__ = ("_owner", "on_body", "on_message_complete")
-
-    def __init__(self, owner: ClientProtocol) -> None:
-        self._owner = owner
-        self.on_body = owner.on_body
-        self.on_message_complete = owner.on_message_complete
-
-    def on_message_begin(self) -> None:
-        if self._owner._done:
-            raise _UnrequestedResponse  # a second response in the same read
-
-
-class _ChunkedBody(Exception):
-    """Stops llhttp at the end of a chunked response's head (see _follow_chunks)."""
-
-
-class _UnrequestedResponse(Exception):
-    """A response began after ours had ended: the connection is poisoned."""
 
 
 # Received header names -> their normalised str: the same few names recur.
