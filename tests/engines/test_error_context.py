@@ -30,6 +30,7 @@ pytestmark = pytest.mark.squall_only  # Tornado's errors have no .option or .lim
 LIMIT = 1000  # max_body_size in the size tests
 HEADER_LIMIT = 4096  # max_header_size in the size tests
 BACKSTOP = 10.0  # a timeout that is not the one under test
+HANG = 3.0  # how long a fetch that should have timed out may hang before it fails the test
 
 
 async def _error(fetch: Any, cls: type[HTTPClientError]) -> HTTPClientError:
@@ -94,6 +95,26 @@ async def test_tls_handshake_timeout(client: Any, scripted: Any) -> None:
     )
     error = await _error(fetch, HTTPTimeoutError)
     assert error.message == f"Timeout during TLS handshake with 127.0.0.1:{server.port}"
+    assert (error.option, error.limit) == ("connect_timeout", 0.3)
+
+
+class _SilentResolver:
+    """A resolver that never answers (the ``resolver`` option)."""
+
+    async def resolve(self, host: str, port: int, family: int = 0) -> list[tuple[int, Any]]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+@pytest.mark.known_gap(
+    "curl", reason="the curl engine awaits the resolver with no deadline (it runs before libcurl)"
+)
+async def test_resolve_timeout(make_client: Any) -> None:
+    client = make_client(resolver=_SilentResolver())
+    fetch = client.fetch("http://example.test/", connect_timeout=0.3, request_timeout=BACKSTOP)
+    # A hang fails here, not at the runner's limit: the curl gap stays cheap.
+    error = await _error(asyncio.wait_for(fetch, HANG), HTTPTimeoutError)
+    assert error.message == "Timeout while resolving example.test"
     assert (error.option, error.limit) == ("connect_timeout", 0.3)
 
 
