@@ -37,14 +37,16 @@ class Admission:
     def __repr__(self) -> str:
         return f"<Admission {self.active}/{self.max_clients} active, {self.queued} queued>"
 
-    async def acquire(self, timeout: float) -> float:
+    async def acquire(self, timeout: float, option: str | None = None) -> float:
         """Wait for a slot; return the seconds spent waiting.
 
         Args:
             timeout: seconds to wait at most; 0 means no limit.
+            option: the name of the option ``timeout`` comes from, for the error.
 
         Raises:
-            HTTPTimeoutError: "Timeout in request queue" (phase ``"queue"``).
+            HTTPTimeoutError: "Timeout in request queue" (phase ``"queue"``),
+                with ``option`` and ``timeout`` as its ``option`` and ``limit``.
         """
         if self.active < self.max_clients and not self._waiters:
             self.active += 1
@@ -54,7 +56,7 @@ class Admission:
         started = time.perf_counter()
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
-        timer = loop.call_later(timeout, _expire, waiter) if timeout else None
+        timer = loop.call_later(timeout, _expire, waiter, timeout, option) if timeout else None
         try:
             await waiter
         except BaseException:
@@ -78,9 +80,12 @@ class Admission:
         self.active -= 1
 
 
-def _expire(waiter: asyncio.Future[None]) -> None:
+def _expire(waiter: asyncio.Future[None], timeout: float, option: str | None) -> None:
     if not waiter.done():
-        waiter.set_exception(HTTPTimeoutError("Timeout in request queue", phase="queue"))
+        limit = timeout if option else None
+        waiter.set_exception(
+            HTTPTimeoutError("Timeout in request queue", phase="queue", option=option, limit=limit)
+        )
 
 
 def _discard(waiters: deque[asyncio.Future[None]], waiter: asyncio.Future[None]) -> None:

@@ -347,7 +347,9 @@ class Decoder:
             self._total += len(piece)
             if self._total > self._limit:
                 raise ResponseTooLargeError(
-                    f"Decompressed body exceeds the limit of {self._limit} bytes"
+                    f"Decompressed body exceeds the limit of {self._limit} bytes",
+                    option="max_body_size",
+                    limit=self._limit,
                 )
             yield piece
 

@@ -55,6 +55,7 @@ __all__ = [
     "RemoteProtocolError",
     "ResponseTooLargeError",
     "connection_refused",
+    "timeout_option",
     "translate_os_error",
 ]
 
@@ -72,7 +73,15 @@ class HTTPClientError(Exception):
         message: a human-readable description of the failure.
         response: the ``HTTPResponse`` if one exists (it is also set on
             transport errors, with code 599), else None.
+        option: the name of the option whose limit this error hit, on size and
+            timeout errors (``"max_body_size"``, ``"max_header_size"``,
+            ``"connect_timeout"``, ``"request_timeout"``); None on the others.
+        limit: that option's value: bytes for a size, seconds for a timeout;
+            None when ``option`` is.
     """
+
+    option: str | None = None
+    limit: float | None = None
 
     def __init__(
         self, code: int, message: str | None = None, response: HTTPResponse | None = None
@@ -131,16 +140,27 @@ class HTTPTimeoutError(_NoResponseError, TimeoutError):
     """A timeout expired before the response was complete (code 599).
 
     ``phase`` names where: ``"queue"``, ``"resolve"``, ``"connect"``, ``"tls"``
-    or ``"request"``.
+    or ``"request"``. ``option`` names the timeout that expired
+    (``"connect_timeout"`` or ``"request_timeout"``, see ``timeout_option``) and
+    ``limit`` is its value in seconds; both are None for a timeout the system
+    reported (a TCP ``ETIMEDOUT``), which no option set.
     """
 
     default_message = "Timeout"
 
     def __init__(
-        self, message: str | None = None, response: HTTPResponse | None = None, phase: str = ""
+        self,
+        message: str | None = None,
+        response: HTTPResponse | None = None,
+        phase: str = "",
+        *,
+        option: str | None = None,
+        limit: float | None = None,
     ) -> None:
         super().__init__(message, response)
         self.phase = phase
+        self.option = option
+        self.limit = limit
 
 
 class HTTPConnectionError(_NoResponseError, ConnectionError):
@@ -174,9 +194,26 @@ class RemoteProtocolError(HTTPStreamClosedError):
 
 
 class ResponseTooLargeError(RemoteProtocolError):
-    """The response exceeded max_header_size or max_body_size (code 599)."""
+    """The response exceeded max_header_size or max_body_size (code 599).
+
+    ``option`` is the name of the limit exceeded (``"max_header_size"`` or
+    ``"max_body_size"``) and ``limit`` its value in bytes; both are None for a
+    limit of libcurl's own, which no option sets.
+    """
 
     default_message = "Response too large"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        response: HTTPResponse | None = None,
+        *,
+        option: str | None = None,
+        limit: float | None = None,
+    ) -> None:
+        super().__init__(message, response)
+        self.option = option
+        self.limit = limit
 
 
 class HTTPNameResolutionError(_NoResponseError, socket.gaierror):
@@ -211,6 +248,24 @@ class CurlError(_NoResponseError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.errno, self.message), self.__dict__)
+
+
+def timeout_option(
+    phase: str, connect_timeout: float | None, request_timeout: float | None
+) -> tuple[str | None, float | None]:
+    """The option (and its value) whose deadline a timeout in ``phase`` means.
+
+    The request phase is bounded by ``request_timeout`` alone. Every phase before
+    it (the queue, resolving, connecting, TLS) by the smaller non-zero of the two,
+    Tornado's rule; on a tie, by ``connect_timeout``. (None, None) if neither is set.
+    """
+    total = request_timeout or 0.0
+    if phase == "request":
+        return ("request_timeout", total) if total else (None, None)
+    connect = connect_timeout or 0.0
+    if connect and (not total or connect <= total):
+        return "connect_timeout", connect
+    return ("request_timeout", total) if total else (None, None)
 
 
 def connection_refused(where: str) -> HTTPConnectionRefusedError:

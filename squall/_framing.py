@@ -185,7 +185,9 @@ def check_head(
         return UNTIL_CLOSE
     if body_limit is not None and length > body_limit:
         raise ResponseTooLargeError(
-            f"Content-Length too long ({length} > max_body_size of {body_limit} bytes)"
+            f"Content-Length too long ({length} > max_body_size of {body_limit} bytes)",
+            option="max_body_size",
+            limit=body_limit,
         )
     return length
 

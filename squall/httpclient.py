@@ -64,6 +64,7 @@ from squall._errors import (
     HTTPTLSError,
     RemoteProtocolError,
     ResponseTooLargeError,
+    timeout_option,
 )
 from squall._loop_driver import LoopDriver
 from squall._redirects import REDIRECT_CODES, next_request, redirect_target, will_follow
@@ -122,11 +123,11 @@ for _public in (
 app_log = logging.getLogger("squall.application")
 
 
-def _queue_timeout(request: HTTPRequest) -> float:
-    """Tornado's rule: the smaller non-zero of connect_timeout and request_timeout."""
-    connect = request.connect_timeout or 0.0
-    total = request.request_timeout or 0.0
-    return min(connect, total) if connect and total else connect or total
+def _queue_timeout(request: HTTPRequest) -> tuple[float, str | None]:
+    """Tornado's rule: the smaller non-zero of connect_timeout and request_timeout
+    (0 for none), and the option's name for the error."""
+    option, limit = timeout_option("queue", request.connect_timeout, request.request_timeout)
+    return limit or 0.0, option
 
 
 class AsyncHTTPClient(ConfigurableClient):
@@ -340,7 +341,7 @@ class AsyncHTTPClient(ConfigurableClient):
         started = time.perf_counter()
         try:
             request = original.resolved(self.defaults)
-            queue_time = await self._admission.acquire(_queue_timeout(request))
+            queue_time = await self._admission.acquire(*_queue_timeout(request))
         except Exception as exc:
             return _outcome(_failed(original, exc, None, started), raise_error, deliver_errors)
         hops = _Hops(queue_time)

@@ -2,7 +2,12 @@
 
 import sys
 
-from squall.httpclient import HTTPClient, HTTPClientError, HTTPTimeoutError
+from squall.httpclient import (
+    HTTPClient,
+    HTTPClientError,
+    HTTPTimeoutError,
+    ResponseTooLargeError,
+)
 
 base = sys.argv[1]
 
@@ -24,10 +29,20 @@ with HTTPClient() as client:
         client.fetch(f"{base}/slow?delay=2", request_timeout=0.2)
     except TimeoutError as e:
         assert isinstance(e, HTTPTimeoutError)
-        print(type(e).__name__, e.phase, "-", e)
+        # Which option's deadline passed, and its value: the message stays Tornado's.
+        assert (e.option, e.limit) == ("request_timeout", 0.2)
+        print(type(e).__name__, e.phase, e.option, e.limit, "-", e)
 
     # Misuse is not in the tree: a TypeError or ValueError before any I/O.
     try:
         client.fetch(f"{base}/echo", headers={"X-Bad": "line\r\nInjected: yes"})
     except ValueError as e:
         print("ValueError:", e)
+
+# A size limit names itself the same way, in bytes.
+with HTTPClient(max_body_size=1000) as small:
+    try:
+        small.fetch(f"{base}/large?size=5000")
+    except ResponseTooLargeError as e:
+        assert (e.option, e.limit) == ("max_body_size", 1000)
+        print(type(e).__name__, e.option, e.limit, "-", e.message)

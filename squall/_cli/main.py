@@ -1,7 +1,8 @@
 """The two entry points: the seed command and ``squall``.
 
 Both parse, build every request (so usage errors come before any I/O), then
-run the jobs on a fresh event loop. An expected failure is one line on stderr;
+run the jobs on a fresh event loop. An expected failure is one line on stderr
+(a bad flag two: the problem and a pointer to --help, as curl prints them);
 anything else too, unless ``--debug`` asks for the traceback.
 """
 

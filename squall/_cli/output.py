@@ -23,10 +23,31 @@ from squall._cli.progress import Task
 from squall._cli.terminal import Pretty, format_head, format_json
 from squall._headers import HTTPHeaders
 
-__all__ = ["BUFFER_MAX", "Transfer"]
+__all__ = ["BUFFER_MAX", "Transfer", "write_all", "write_failure"]
 
 BUFFER_MAX = 16 * 1024 * 1024
 BINARY_MESSAGE = "binary output can mess up your terminal: use -o FILE, or -o - to insist"
+
+
+def write_all(stream: IO[bytes], data: bytes) -> None:
+    """Write every byte of ``data``.
+
+    A pipe whose reader leaves while a write is blocked takes part of it and
+    reports a short count, not an error (the next write gets EPIPE): one
+    ``write`` would drop the rest silently and exit 0.
+    """
+    written = stream.write(data)
+    view = memoryview(data)
+    while written < len(view):
+        view = view[written:]
+        written = stream.write(view)
+
+
+def write_failure(exc: OSError, where: str) -> Failure:
+    """The exit-23 failure of a write to ``where``: curl's words for a reader that left."""
+    if isinstance(exc, BrokenPipeError):
+        return Failure(WRITE_FAILED, "Failure writing output to destination")
+    return Failure(WRITE_FAILED, f"can't write {where}: {exc.strerror or exc}")
 
 
 def _is_json(content_type: str) -> bool:
@@ -163,7 +184,7 @@ class Transfer:
             try:
                 self.stdout.flush()
             except OSError as exc:
-                self.write_error = Failure(WRITE_FAILED, f"write failed: {exc.strerror or exc}")
+                self.write_error = write_failure(exc, "stdout")
 
     def discard(self) -> None:
         """Forget the output of an attempt that will be retried (a file starts over)."""
@@ -181,14 +202,13 @@ class Transfer:
             raise self.write_error
         try:
             if self.path is None:
-                self.stdout.write(data)
+                write_all(self.stdout, data)
                 return
             if self.file is None:
                 self.file = open(self.path, "wb")  # noqa: SIM115 (closed by finish())
-            self.file.write(data)
+            write_all(self.file, data)
         except OSError as exc:
-            where = self.path or "stdout"
-            self.write_error = Failure(WRITE_FAILED, f"can't write {where}: {exc.strerror or exc}")
+            self.write_error = write_failure(exc, self.path or "stdout")
             self.mode = "discard"
             raise self.write_error from None
 

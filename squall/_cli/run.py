@@ -26,7 +26,7 @@ from squall._cli.exits import (
     Failure,
     exit_status,
 )
-from squall._cli.output import Transfer
+from squall._cli.output import Transfer, write_all, write_failure
 from squall._cli.progress import Meter, make_meter
 from squall._cli.terminal import Pretty, have_rich, is_tty
 from squall._cli.timing import print_timing
@@ -146,7 +146,9 @@ class Runner:
             status, message = transfer.write_error.status, str(transfer.write_error)
         result.exitcode, result.errormsg = status, message
         async with self.lock:
-            self._report(job, result, transfer, stdout)
+            failed = self._report(job, result, transfer, stdout)
+        if failed is not None and status == 0:
+            status, message = failed.status, str(failed)
         if message:
             prefix = f"{job.url}: " if len(self.args.urls) > 1 else ""
             code = f"({status}) " if not args.profile.status_error_exit else ""
@@ -257,12 +259,19 @@ class Runner:
         self.results.append(result)
         return result
 
-    def _report(self, job: Job, result: Result, transfer: Transfer, stdout: IO[bytes]) -> None:
-        if isinstance(stdout, io.BytesIO):  # -Z: the whole body at once, not interleaved
-            self.stdout.write(stdout.getvalue())
-        if self.write_format is not None:
-            write_out(self.write_format, result, self.stdout)
-        self.stdout.flush()
+    def _report(
+        self, job: Job, result: Result, transfer: Transfer, stdout: IO[bytes]
+    ) -> Failure | None:
+        """Write what follows the body (-Z's held body, -w); the failure if stdout failed."""
+        try:
+            if isinstance(stdout, io.BytesIO):  # -Z: the whole body at once, not interleaved
+                write_all(self.stdout, stdout.getvalue())
+            if self.write_format is not None:
+                write_out(self.write_format, result, self.stdout)
+            self.stdout.flush()
+        except OSError as exc:
+            return write_failure(exc, "stdout")
+        return None
 
     def _save_cookies(self, jobs: list[Job]) -> None:
         path = self.args.cookie_jar

@@ -73,7 +73,9 @@ class BodyTooLargeError(ResponseTooLargeError, CurlError):  # type: ignore[misc]
 
 def body_too_large(limit: int, message: str | None = None) -> BodyTooLargeError:
     """The error for a body (announced, received or decoded) over ``limit`` bytes."""
-    return BodyTooLargeError(_CURLE_WRITE_ERROR, message or body_too_long(limit))
+    error = BodyTooLargeError(_CURLE_WRITE_ERROR, message or body_too_long(limit))
+    error.option, error.limit = "max_body_size", limit
+    return error
 
 
 class Head(NamedTuple):
@@ -183,7 +185,9 @@ class HeadReader:
     def _check_size(self, block: list[bytes]) -> None:
         if sum(map(len, block)) > self.header_limit:
             raise ResponseTooLargeError(
-                f"response headers exceeded max_header_size of {self.header_limit} bytes"
+                f"response headers exceeded max_header_size of {self.header_limit} bytes",
+                option="max_header_size",
+                limit=self.header_limit,
             )
 
     def _end_block(self, block: list[bytes]) -> Head | None:

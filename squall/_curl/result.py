@@ -31,6 +31,7 @@ from squall._errors import (
     RemoteProtocolError,
     ResponseTooLargeError,
     connection_refused,
+    timeout_option,
 )
 from squall._framing import NOT_HTTP, malformed
 
@@ -65,13 +66,19 @@ def _timeout(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
     # still gets a pretransfer time.
     where = peer(request)
     if message.startswith("Resolving timed out"):
-        return HTTPTimeoutError(f"Timeout while resolving {request.host}", phase="resolve")
-    if message.startswith("Connection timed out"):
+        phase, text = "resolve", f"Timeout while resolving {request.host}"
+    elif message.startswith("Connection timed out"):
         tcp_done = curl.getinfo(pycurl.CONNECT_TIME_T) > 0
         if tcp_done and request.scheme == "https" and not request.proxy_host:
-            return HTTPTimeoutError(f"Timeout during TLS handshake with {where}", phase="tls")
-        return HTTPTimeoutError(f"Timeout while connecting to {where}", phase="connect")
-    return HTTPTimeoutError("Timeout during request", phase="request")
+            phase, text = "tls", f"Timeout during TLS handshake with {where}"
+        else:
+            phase, text = "connect", f"Timeout while connecting to {where}"
+    else:
+        phase, text = "request", "Timeout during request"
+    # libcurl bounds the phases before the request by the smaller of its two
+    # timeouts, as the simple engine does: the same option is named on both.
+    option, limit = timeout_option(phase, request.connect_timeout, request.request_timeout)
+    return HTTPTimeoutError(text, phase=phase, option=option, limit=limit)
 
 
 def _proxy_where(request: HTTPRequest) -> str:

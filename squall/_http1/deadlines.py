@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from squall._errors import HTTPTimeoutError
+from squall._errors import HTTPTimeoutError, timeout_option
+
+if TYPE_CHECKING:
+    from squall._request import HTTPRequest
 
 __all__ = ["Deadlines", "HopTimer"]
 
@@ -78,14 +81,16 @@ class HopTimer:
     Cheaper than ``asyncio.wait_for`` (no extra task or future per request), and
     cheaper than a ``call_at`` per hop (see ``Deadlines``). The hop catches
     ``CancelledError`` and calls ``check`` to turn it into the
-    ``HTTPTimeoutError`` of the phase that was running.
+    ``HTTPTimeoutError`` of the phase that was running, naming the option
+    whose deadline that phase had (``request``'s timeouts).
     """
 
-    __slots__ = ("_deadlines", "_task", "fired", "message", "phase")
+    __slots__ = ("_deadlines", "_request", "_task", "fired", "message", "phase")
 
-    def __init__(self, deadlines: Deadlines, task: asyncio.Task[Any]) -> None:
+    def __init__(self, deadlines: Deadlines, task: asyncio.Task[Any], request: HTTPRequest) -> None:
         self._deadlines = deadlines
         self._task = task
+        self._request = request
         self.fired = False
         self.phase = "connect"
         self.message = "Timeout while connecting"
@@ -120,4 +125,6 @@ class HopTimer:
         # own timeouts. If someone else cancelled too, let their cancel win.
         if sys.version_info >= (3, 11) and self._task.uncancel() > 0:
             return
-        raise HTTPTimeoutError(self.message, phase=self.phase) from exc
+        request = self._request
+        option, limit = timeout_option(self.phase, request.connect_timeout, request.request_timeout)
+        raise HTTPTimeoutError(self.message, phase=self.phase, option=option, limit=limit) from exc

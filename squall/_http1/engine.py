@@ -158,7 +158,7 @@ class HTTP1Engine:
         timings = Timings(time.monotonic())
         task = asyncio.current_task(loop)
         assert task is not None
-        timer = HopTimer(self._deadlines, task)
+        timer = HopTimer(self._deadlines, task, request)
         key = self.dialer.pool_key(request)
         total = request.request_timeout
         deadline = timings.start + total if total else None

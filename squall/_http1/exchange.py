@@ -260,7 +260,9 @@ class Exchange:
             has_body = request.method != "HEAD" and event.status_code not in (204, 304)
             if has_body and int(length) > self.limit:
                 raise ResponseTooLargeError(
-                    f"Content-Length too long ({length} > limit of {self.limit} bytes)"
+                    f"Content-Length too long ({length} > limit of {self.limit} bytes)",
+                    option="max_body_size",
+                    limit=self.limit,
                 )
 
     def on_data(self, data: bytes) -> None:
@@ -272,7 +274,9 @@ class Exchange:
             return
         self.size += len(data)
         if self.size > self.limit:
-            raise ResponseTooLargeError(body_too_long(self.limit))
+            raise ResponseTooLargeError(
+                body_too_long(self.limit), option="max_body_size", limit=self.limit
+            )
         self._take(data)
 
     def _take(self, data: bytes) -> None:

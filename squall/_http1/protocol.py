@@ -267,10 +267,14 @@ class ClientProtocol(Reparse):
     def _check_head_size(self) -> None:
         # The head (through its blank line) must fit in max_header_size bytes,
         # however the bytes were split across reads.
-        if b"\r\n\r\n" not in b"".join(self._head_chunks)[: self._max_header_size]:
-            self._fail(
-                f"Response header section exceeds max_header_size ({self._max_header_size} bytes)",
-                ResponseTooLargeError,
+        limit = self._max_header_size
+        if b"\r\n\r\n" not in b"".join(self._head_chunks)[:limit]:
+            self._fail_with(
+                ResponseTooLargeError(
+                    f"Response header section exceeds max_header_size ({limit} bytes)",
+                    option="max_header_size",
+                    limit=limit,
+                )
             )
 
     def _start_next_head(self) -> None:

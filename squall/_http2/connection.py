@@ -38,7 +38,7 @@ from jh2.hpack import NeverIndexedHeaderTuple
 from jh2.hyperframe.frame import GoAwayFrame
 from jh2.settings import SettingCodes, Settings
 
-from squall._errors import HTTPStreamClosedError, RemoteProtocolError
+from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
 from squall._http2.stream import NeedsHTTP1, Refused, Stream
 
 __all__ = ["CONNECTION_WINDOW", "STREAM_WINDOW", "Connection"]
@@ -210,7 +210,12 @@ class Connection(asyncio.Protocol):
         try:
             events = h2.receive_data(data)
         except Exception as exc:  # jh2's ProtocolError family, its HPACK errors
-            self._fail(RemoteProtocolError(f"HTTP/2 protocol error from {self.where}: {exc!r}"))
+            text = f"HTTP/2 protocol error from {self.where}: {exc!r}"
+            if isinstance(exc, jh2.exceptions.DenialOfServiceError):  # a header list too long
+                limit = h2.decoder.max_header_list_size
+                self._fail(ResponseTooLargeError(text, option="max_header_size", limit=limit))
+            else:
+                self._fail(RemoteProtocolError(text))
             return
         reading: dict[int, int] = {}
         self._reading = reading

@@ -127,7 +127,7 @@ class HTTP2Engine:
         timings = Timings(time.monotonic())
         task = asyncio.current_task(self.loop)
         assert task is not None
-        timer = HopTimer(self._deadlines, task)
+        timer = HopTimer(self._deadlines, task, request)
         total = request.request_timeout
         deadline = timings.start + total if total else None
         no_body = request.body is None and request.body_producer is None
@@ -216,7 +216,7 @@ class HTTP2Engine:
         # waiting for it; it keeps the first requester's connect deadline.
         task = asyncio.current_task(self.loop)
         assert task is not None
-        timer = HopTimer(self._deadlines, task)
+        timer = HopTimer(self._deadlines, task, request)
         connect, total = request.connect_timeout, request.request_timeout
         limit = min(connect, total) if connect and total else connect or total
         timer.arm(timings.start + limit if limit else None, "connect", "Timeout while connecting")

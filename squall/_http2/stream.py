@@ -253,7 +253,9 @@ class Stream:
             has_body = request.method != "HEAD" and head.status_code not in (204, 304)
             if has_body and int(length) > self.limit:
                 raise ResponseTooLargeError(
-                    f"Content-Length too long ({length} > limit of {self.limit} bytes)"
+                    f"Content-Length too long ({length} > limit of {self.limit} bytes)",
+                    option="max_body_size",
+                    limit=self.limit,
                 )
 
     def on_data(self, data: bytes, flow_length: int) -> None:
@@ -270,7 +272,9 @@ class Stream:
         if decoder is None:
             self.size += len(data)
             if self.size > self.limit:
-                raise ResponseTooLargeError(body_too_long(self.limit))
+                raise ResponseTooLargeError(
+                    body_too_long(self.limit), option="max_body_size", limit=self.limit
+                )
             return self._take(data, flow_length)
         # Decoded in bounded pieces; the frame's flow credit rides on the last one.
         previous: bytes | None = None

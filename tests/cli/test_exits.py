@@ -150,6 +150,24 @@ def test_usage_errors_are_2_before_any_request(
         assert_short_error(result)
 
 
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["-m", "abc"], "argument -m/--max-time: invalid float value: 'abc'"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_a_bad_flag_is_two_lines_as_curl(args: list[str], problem: str, closed_port: int) -> None:
+    # curl: "curl: option -m: expected a proper numerical parameter", then
+    # "curl: try 'curl --help' ..."; any other usage error is one line.
+    result = squall(*args, f"http://127.0.0.1:{closed_port}/")
+    assert result.returncode == 2 and result.stdout == b""
+    assert result.stderr.decode() == f"squall: {problem}\nsquall: try 'squall --help' for more\n"
+    other = squall("-H", "no colon", f"http://127.0.0.1:{closed_port}/")
+    assert other.returncode == 2
+    assert_short_error(other, lines=1)
+
+
 def test_unreadable_file_is_26(closed_port: int) -> None:
     for flag in (["-d", "@/nonexistent/file"], ["-F", "f=@/nonexistent/file"]):
         result = squall(*flag, f"http://127.0.0.1:{closed_port}/")

@@ -11,6 +11,7 @@ import pytest
 
 from squall._errors import HTTPTimeoutError
 from squall._http1.deadlines import Deadlines, HopTimer
+from squall._request import HTTPRequest
 from squall.simple_httpclient import SimpleAsyncHTTPClient
 from tests.servers.scripted import ScriptedServer, reply_each, reply_once
 
@@ -30,7 +31,8 @@ def test_deadlines_cancel_only_expired_hops_earliest_first() -> None:
         async def hop(name: str, delay: float | None, lasts: float) -> None:
             task = asyncio.current_task()
             assert task is not None
-            timer = HopTimer(deadlines, task)
+            request = HTTPRequest("http://127.0.0.1/", request_timeout=delay or 0)
+            timer = HopTimer(deadlines, task, request)
             timer.arm(None if delay is None else loop.time() + delay, "request", name)
             try:
                 await asyncio.sleep(lasts)
@@ -39,6 +41,7 @@ def test_deadlines_cancel_only_expired_hops_earliest_first() -> None:
                     timer.check(exc)
                 except HTTPTimeoutError as error:
                     assert error.phase == "request"
+                    assert (error.option, error.limit) == ("request_timeout", delay)
                     order.append(f"{name} timed out")
                     return
                 raise

@@ -38,8 +38,9 @@ def test_queue_timeout() -> None:
         gate = Admission(1)
         await gate.acquire(0)
         with pytest.raises(HTTPTimeoutError, match="Timeout in request queue") as info:
-            await gate.acquire(0.01)
+            await gate.acquire(0.01, "connect_timeout")
         assert info.value.phase == "queue" and info.value.code == 599
+        assert (info.value.option, info.value.limit) == ("connect_timeout", 0.01)
         assert gate.queued == 0
         gate.release()
         assert gate.active == 0
