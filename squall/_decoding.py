@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from typing import Any, Final, Protocol
 
 from squall._errors import RemoteProtocolError, ResponseTooLargeError
+from squall._framing import decoded_too_long
 
 __all__ = ["ACCEPT_ENCODING", "PIECE_SIZE", "SUPPORTED", "Decoder", "make_decoder"]
 
@@ -347,7 +348,7 @@ class Decoder:
             self._total += len(piece)
             if self._total > self._limit:
                 raise ResponseTooLargeError(
-                    f"Decompressed body exceeds the limit of {self._limit} bytes",
+                    decoded_too_long(self._limit),
                     option="max_body_size",
                     limit=self._limit,
                 )

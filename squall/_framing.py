@@ -36,6 +36,9 @@ __all__ = [
     "body_too_long",
     "check_head",
     "content_length",
+    "decoded_too_long",
+    "head_too_long",
+    "length_too_long",
     "malformed",
 ]
 
@@ -127,8 +130,24 @@ def malformed(where: str, reason: str) -> str:
 
 
 def body_too_long(limit: int) -> str:
-    """The message when a body (as received, or decoded) outgrows the limit (Tornado's words)."""
+    """The message when a body as received outgrows the limit (Tornado's words)."""
     return f"Body too long (over max_body_size of {limit} bytes)"
+
+
+def length_too_long(length: int | str, limit: int) -> str:
+    """The message when the announced Content-Length is over the limit (Tornado's words)."""
+    return f"Content-Length too long ({length} > max_body_size of {limit} bytes)"
+
+
+def decoded_too_long(limit: int) -> str:
+    """The message when a decoded body outgrows the limit (Tornado's "decompressed body
+    too large")."""
+    return f"Decompressed body too large (over max_body_size of {limit} bytes)"
+
+
+def head_too_long(limit: int) -> str:
+    """The message when a response's header section is over ``max_header_size``."""
+    return f"Header section too long (over max_header_size of {limit} bytes)"
 
 
 def check_head(
@@ -185,7 +204,7 @@ def check_head(
         return UNTIL_CLOSE
     if body_limit is not None and length > body_limit:
         raise ResponseTooLargeError(
-            f"Content-Length too long ({length} > max_body_size of {body_limit} bytes)",
+            length_too_long(length, body_limit),
             option="max_body_size",
             limit=body_limit,
         )

@@ -31,6 +31,7 @@ from squall._framing import (
     STATUS_LINE,
     body_too_long,
     check_head,
+    head_too_long,
     malformed,
 )
 from squall._headers import HTTPHeaders, normalize_name
@@ -185,7 +186,7 @@ class HeadReader:
     def _check_size(self, block: list[bytes]) -> None:
         if sum(map(len, block)) > self.header_limit:
             raise ResponseTooLargeError(
-                f"response headers exceeded max_header_size of {self.header_limit} bytes",
+                head_too_long(self.header_limit),
                 option="max_header_size",
                 limit=self.header_limit,
             )

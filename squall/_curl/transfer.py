@@ -200,8 +200,8 @@ class Transfer:
                 for piece in decoder.decode(data):  # bounded pieces
                     if self._deliver(piece) is not None:
                         return 0
-            except ResponseTooLargeError:
-                return self.fail(body_too_large(self.body_limit))
+            except ResponseTooLargeError as exc:
+                return self.fail(body_too_large(self.body_limit, exc.message))
             except HTTPClientError as exc:  # named bad data
                 return self.fail(exc)
             return None
@@ -340,8 +340,8 @@ class Transfer:
                 for piece in decoder.flush():  # what the decoder still held at the end
                     if self._deliver(piece) is not None:
                         break
-            except ResponseTooLargeError:
-                self.error = body_too_large(self.body_limit)
+            except ResponseTooLargeError as exc:
+                self.error = body_too_large(self.body_limit, exc.message)
             except HTTPClientError as exc:
                 self.error = exc
         self._release_view()

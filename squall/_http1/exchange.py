@@ -26,7 +26,7 @@ from squall._bodies import presized_body
 from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._decoding import Decoder, make_decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
-from squall._framing import body_too_long
+from squall._framing import body_too_long, length_too_long
 from squall._http1.connect import Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.events import InformationalResponse, Response
@@ -260,7 +260,7 @@ class Exchange:
             has_body = request.method != "HEAD" and event.status_code not in (204, 304)
             if has_body and int(length) > self.limit:
                 raise ResponseTooLargeError(
-                    f"Content-Length too long ({length} > limit of {self.limit} bytes)",
+                    length_too_long(length, self.limit),
                     option="max_body_size",
                     limit=self.limit,
                 )

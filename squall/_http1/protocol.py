@@ -55,7 +55,14 @@ from __future__ import annotations
 import httptools
 
 from squall._errors import RemoteProtocolError, ResponseTooLargeError
-from squall._framing import CHUNKED, MAX_INFORMATIONAL, UNEXPECTED_101, UNTIL_CLOSE, check_head
+from squall._framing import (
+    CHUNKED,
+    MAX_INFORMATIONAL,
+    UNEXPECTED_101,
+    UNTIL_CLOSE,
+    check_head,
+    head_too_long,
+)
 from squall._headers import HTTPHeaders, normalize_name
 from squall._http1.body_framing import ChunkedBody, UnrequestedResponse
 from squall._http1.events import (
@@ -271,7 +278,7 @@ class ClientProtocol(Reparse):
         if b"\r\n\r\n" not in b"".join(self._head_chunks)[:limit]:
             self._fail_with(
                 ResponseTooLargeError(
-                    f"Response header section exceeds max_header_size ({limit} bytes)",
+                    head_too_long(limit),
                     option="max_header_size",
                     limit=limit,
                 )

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from squall._decoding import Decoder, make_decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
-from squall._framing import body_too_long
+from squall._framing import body_too_long, length_too_long
 from squall._http2.headers import ResponseHead, response_head
 from squall._redirects import will_follow
 from squall._request import HTTPRequest
@@ -253,7 +253,7 @@ class Stream:
             has_body = request.method != "HEAD" and head.status_code not in (204, 304)
             if has_body and int(length) > self.limit:
                 raise ResponseTooLargeError(
-                    f"Content-Length too long ({length} > limit of {self.limit} bytes)",
+                    length_too_long(length, self.limit),
                     option="max_body_size",
                     limit=self.limit,
                 )
