@@ -48,8 +48,7 @@ def bomb(coding: str, size: int) -> bytes:
 def serve(scripted: Callable[..., ScriptedServer], coding: str, body: bytes) -> ScriptedServer:
     encoding = f"Content-Encoding: {coding}\r\n" if coding else ""
     head = (
-        f"HTTP/1.1 200 OK\r\n{encoding}Content-Length: {len(body)}\r\n"
-        "Connection: close\r\n\r\n"
+        f"HTTP/1.1 200 OK\r\n{encoding}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode()
 
     def handler(conn: socket.socket, server: ScriptedServer) -> None:
