@@ -21,7 +21,7 @@ from io import BytesIO
 
 from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
 
-__all__ = ["cap_at_limit", "near_limit", "presized_body"]
+__all__ = ["BodyBuffer", "cap_at_limit", "near_limit", "presized_body"]
 
 
 def presized_body(size: int) -> tuple[BytesIO, memoryview] | None:
@@ -84,3 +84,56 @@ def cap_at_limit(buffer: BytesIO, size: int, limit: int) -> bool:
         buffer.truncate(size)
         buffer.seek(size)
     return True
+
+
+class BodyBuffer:
+    """A buffered body as it arrives, in pieces the caller has checked against the
+    limit: written in place when its length is known, else grown up to the limit.
+
+    A large body of known length goes straight into its final memory
+    (``presized_body``: sized once, with huge pages, kept by the ``BytesIO`` as
+    is, so no growth and no final copy); should more come than announced, plain
+    writes take over. Plain writes are capped at the limit (``cap_at_limit``).
+    Call ``finish`` before reading ``buffer``.
+
+    Args:
+        limit: the most body bytes accepted.
+    """
+
+    __slots__ = ("_capped", "_limit", "_view", "buffer", "size")
+
+    def __init__(self, limit: int) -> None:
+        self.buffer = BytesIO()
+        self.size = 0
+        self._limit = limit
+        self._view: memoryview | None = None  # the final memory, while written in place
+        self._capped = False
+
+    def write(self, data: bytes, length: int) -> None:
+        """Append ``data``; ``length`` is the whole body's announced size, or -1."""
+        size = self.size + len(data)
+        view = self._view
+        if view is None and not self.size and HUGE_PAGES_MIN <= length <= self._limit:
+            presized = presized_body(length)
+            if presized is not None:
+                self.buffer, view = presized
+                self._view = view
+        if view is not None and size <= len(view):
+            view[self.size : size] = data
+        else:
+            self.finish()
+            self.buffer.write(data)
+            if not self._capped and near_limit(size, self._limit):
+                # A body refused at the limit then held no more than the limit.
+                self._capped = cap_at_limit(self.buffer, size, self._limit)
+        self.size = size
+
+    def finish(self) -> None:
+        """End in-place writing: the buffer keeps what was written, positioned at its
+        end; with no view left, ``getvalue()`` returns the buffer itself (no copy)."""
+        view = self._view
+        if view is not None:
+            self._view = None
+            view.release()
+            self.buffer.truncate(self.size)
+            self.buffer.seek(self.size)

@@ -30,13 +30,12 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Iterator
 from inspect import isawaitable
-from io import BytesIO
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import pycurl
 
-from squall._bodies import cap_at_limit, near_limit, presized_body
+from squall._bodies import BodyBuffer
 from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._curl.head import HeadReader, body_too_large
 from squall._decoding import Decoder, make_decoder
@@ -48,8 +47,6 @@ from squall._errors import (
     ResponseTooLargeError,
 )
 from squall._headers import HTTPHeaders
-from squall._hugepages import HUGE_PAGES_MIN
-from squall._resend import IDLE_CLOSES
 
 if TYPE_CHECKING:
     from squall._curl.upload import Upload
@@ -60,10 +57,6 @@ __all__ = ["Transfer"]
 
 _PAUSE_RECV = pycurl.PAUSE_RECV
 _WRITEFUNC_PAUSE: int = pycurl.WRITEFUNC_PAUSE
-_PREREQFUNC_OK: int = pycurl.PREREQFUNC_OK
-_PREREQFUNC_ABORT: int = pycurl.PREREQFUNC_ABORT
-_SOCKOPT_OK: int = pycurl.SOCKOPT_OK
-_SOCKOPT_ERROR: int = pycurl.SOCKOPT_ERROR
 
 
 class Transfer:
@@ -73,21 +66,17 @@ class Transfer:
     # would cost CPython 3.11 its shared-key instance dicts.
     __slots__ = (
         "_body_size",
-        "_capped",
         "_deadline",
         "_decoder",
         "_drop_body",
-        "_fd",
         "_has_head",
         "_length",
         "_pending",
         "_pieces",
-        "_sent_at",
         "_streaming",
-        "_view",
         "_wake",
+        "body",
         "body_limit",
-        "buffer",
         "code",
         "curl",
         "error",
@@ -117,7 +106,7 @@ class Transfer:
         self.code = 0
         self.reason: str | None = None
         self.headers = HTTPHeaders()
-        self.buffer = BytesIO()
+        self.body = BodyBuffer(body_limit)
         self.error: BaseException | None = None
         self.result: tuple[int, str] | None = None
         #: A user callback failed: the handle is not to be reused.
@@ -128,13 +117,7 @@ class Transfer:
         self._drop_body = False
         # How the final response's body is delimited (see head.Head.length).
         self._length = -1
-        # len(head.lines) when libcurl last sent the request (-1: not yet); see on_prereq.
-        self._sent_at = -1
-        self._fd = -1  # the socket on_sockopt saw, until on_prereq learns its address
         self._body_size = 0
-        self._capped = False  # the buffer's capacity is the limit (see squall._bodies)
-        # The body's final memory while a Content-Length body is written in place.
-        self._view: memoryview | None = None
         self._streaming = request.streaming_callback
         self._decoder: Decoder | None = None
         self._pending: Awaitable[Any] | None = None
@@ -164,10 +147,8 @@ class Transfer:
             # retried by libcurl): only the last one counts.
             self._drop_body = False
             self._body_size = 0
-            self._capped = False
             self._decoder = None
-            self._release_view()
-            self.buffer = BytesIO()
+            self.body = BodyBuffer(self.body_limit)
         self._has_head = True
         self.code = head.code
         self.reason = head.reason
@@ -242,17 +223,9 @@ class Transfer:
             return self.fail(body_too_large(self.body_limit))
         streaming = self._streaming
         if streaming is None:
-            view = self._view
-            if view is None and not self._body_size:
-                view = self._presize()
-            if view is not None and size <= len(view):
-                view[self._body_size : size] = data
-            else:
-                self._release_view()
-                self.buffer.write(data)
-                if not self._capped and near_limit(size, self.body_limit):
-                    # A body refused at the limit then held no more than the limit.
-                    self._capped = cap_at_limit(self.buffer, size, self.body_limit)
+            # Content-Length is the size of what we are given unless we decode (or
+            # prepare_curl_callback told libcurl to: the buffer then just grows).
+            self.body.write(data, -1 if self._decoder is not None else self._length)
             self._body_size = size
             return None
         self._body_size = size
@@ -267,75 +240,6 @@ class Transfer:
                 self.set_pause(self.paused | _PAUSE_RECV)
             self._notify()
         return None
-
-    def _presize(self) -> memoryview | None:
-        # A large body of known length goes straight into its final memory: sized once,
-        # with huge pages (4 KiB page faults cost more than the copies here, see
-        # advise_huge_pages), and kept by the BytesIO as is: no growth, no final copy.
-        # Without a decoder, Content-Length is the size of what we are given; should
-        # more come anyway (libcurl told to decode by prepare_curl_callback), _deliver
-        # goes back to plain writes.
-        # A length the memory cannot hold (a huge body limit) is no reason to fail:
-        # the body most likely never comes, and plain writes take what does.
-        total = self._length
-        if self._decoder is not None or not HUGE_PAGES_MIN <= total <= self.body_limit:
-            return None
-        presized = presized_body(total)
-        if presized is None:
-            return None
-        self.buffer, self._view = presized
-        return self._view
-
-    def _release_view(self) -> None:
-        # Ends in-place writing: the buffer keeps what was written, positioned at its
-        # end; with no view left, getvalue() returns the buffer itself (no copy).
-        view = self._view
-        if view is not None:
-            self._view = None
-            view.release()
-            self.buffer.truncate(self._body_size)
-            self.buffer.seek(self._body_size)
-
-    # A request that must not be sent twice (not idempotent, or a one-shot
-    # body_producer) gets the two callbacks below. libcurl sends a request again
-    # on a new connection when a reused one closed with no byte of response (the
-    # simple engine does that for idempotent requests only), and when it answers
-    # an authentication challenge; only the first leaves no header line between
-    # the two sends. That one is refused before it connects (on_sockopt) or,
-    # should libcurl pick another kept-alive connection, before it sends (on_prereq).
-
-    def on_prereq(self, primary_ip: str, local_ip: str, primary_port: int, local_port: int) -> int:
-        """PREREQFUNCTION: libcurl is about to send the request on a connection."""
-        if self._resending():
-            return _PREREQFUNC_ABORT
-        closed = False
-        if self._fd >= 0:  # a new connection
-            IDLE_CLOSES.new_connection(local_ip, local_port)
-            self._fd = -1
-        else:  # reused: libcurl skips its check if used in the last second (squall._resend)
-            closed = IDLE_CLOSES.closed_before_reuse(local_ip, local_port)
-        # Onto a connection whose peer had closed, the request goes unread: it may go again.
-        self._sent_at = -1 if closed else len(self.head.lines)
-        return _PREREQFUNC_OK
-
-    def on_sockopt(self, fd: int, purpose: int) -> int:
-        """SOCKOPTFUNCTION: libcurl opened a socket and is about to connect it."""
-        if self._resending():
-            return _SOCKOPT_ERROR
-        self._fd = fd
-        return _SOCKOPT_OK
-
-    def _resending(self) -> bool:
-        if self._sent_at != len(self.head.lines):
-            return False
-        if self.error is None:
-            request = self.request
-            self.error = HTTPStreamClosedError(
-                f"Connection to {request.host}:{request.port} closed without a response;"
-                f" the {request.method} request is not sent again (the server may have"
-                " acted on it)"
-            )
-        return True
 
     def _callback_failed(self, name: str, exc: BaseException) -> HTTPStreamClosedError:
         # As Tornado (squall._callbacks), and neither handle nor connection is used again.
@@ -367,7 +271,7 @@ class Transfer:
                 self._decode(None)
             else:
                 self._pieces = chain(self._pieces or (), self._decoder.flush())
-        self._release_view()
+        self.body.finish()
         if self.upload is not None:
             self.upload.transfer_ended()
         self._notify()
