@@ -105,7 +105,6 @@ async def test_buffered_bomb_is_refused_near_max_body_size(
     # past the limit (a BytesIO grows by an eighth at a time: up to 112.5 MiB).
     # The zstd decoder itself holds up to 4 MiB of decoded output.
     bound = limit + 5 * MiB
-    print(f"buffered {coding}: peak {peak / MiB:.1f} MiB")
     assert peak < bound, f"{coding}: peak {peak / MiB:.1f} MiB to refuse a bomb"
 
 
@@ -148,7 +147,6 @@ async def test_slow_coroutine_callback_holds_a_bounded_amount(
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    print(f"slow {coding or 'plain'}: peak {peak / MiB:.1f} MiB")
     assert response.code == 200
     assert received == size
     assert digest.hexdigest() == want  # every byte, in order
