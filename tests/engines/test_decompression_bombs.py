@@ -101,11 +101,13 @@ async def test_buffered_bomb_is_refused_near_max_body_size(
         tracemalloc.stop()
     assert info.value.code == 599
     # What was decoded before the refusal is held (it might have been a real body),
-    # and hardly more: never the 256 MiB, nor a copy of the 100 MiB, nor a growth
-    # past the limit (a BytesIO grows by an eighth at a time: up to 112.5 MiB).
-    # The zstd decoder itself holds up to 4 MiB of decoded output.
-    bound = limit + 5 * MiB
-    assert peak < bound, f"{coding}: peak {peak / MiB:.1f} MiB to refuse a bomb"
+    # and hardly more: never the 256 MiB, nor a copy of the 100 MiB. Tornado's curl
+    # client lets its BytesIO grow by an eighth at a time: up to 112.5 MiB.
+    assert peak < limit + limit // 8 + 4 * MiB, f"{coding}: peak {peak / MiB:.1f} MiB"
+    if type(client).__module__.startswith("squall."):
+        # squall grows no buffer past the limit (squall._bodies.cap_at_limit); the
+        # zstd decoder itself holds up to 4 MiB of decoded output.
+        assert peak < limit + 5 * MiB, f"{coding}: peak {peak / MiB:.1f} MiB to refuse a bomb"
 
 
 @functools.cache
@@ -151,3 +153,30 @@ async def test_slow_coroutine_callback_holds_a_bounded_amount(
     assert received == size
     assert digest.hexdigest() == want  # every byte, in order
     assert peak < 16 * MiB, f"{coding or 'plain'}: peak {peak / MiB:.1f} MiB for a slow callback"
+
+
+@pytest.mark.parametrize("framing", ["gzip", "chunked"])
+async def test_a_grown_body_near_the_limit_arrives_whole(
+    make_client: Any, scripted: Callable[..., ScriptedServer], framing: str
+) -> None:
+    # Past four fifths of the limit, a growing buffer is given the limit as its
+    # capacity (squall._bodies.cap_at_limit): every byte must still be there.
+    limit = 8 * MiB
+    body = plain_body(7 * MiB) + b"tail"
+    if framing == "gzip":
+        server = serve(scripted, "gzip", compress("gzip", body, 1))
+    else:
+        chunks = b"".join(
+            b"%x\r\n%s\r\n" % (len(body[i : i + MiB]), body[i : i + MiB])
+            for i in range(0, len(body), MiB)
+        )
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+
+        def handler(conn: socket.socket, server: ScriptedServer) -> None:
+            server.read_request(conn)
+            conn.sendall(head + chunks + b"0\r\n\r\n")
+
+        server = scripted(handler)
+    client = make_client(max_body_size=limit)
+    response = await client.fetch(server.url)
+    assert response.body == body
