@@ -180,3 +180,44 @@ async def test_a_grown_body_near_the_limit_arrives_whole(
     client = make_client(max_body_size=limit)
     response = await client.fetch(server.url)
     assert response.body == body
+
+
+@pytest.mark.squall_only  # Tornado's clients do not await a streaming_callback
+@pytest.mark.parametrize("framing", ["chunked", "until-close", "truncated-gzip"])
+async def test_slow_coroutine_callback_gets_held_pieces_in_order(
+    client: Any, scripted: Callable[..., ScriptedServer], framing: str
+) -> None:
+    # What arrives while the callback waits (many chunks in one read, the end of
+    # the body, a decoding error) is delivered, or reported, only after it.
+    body = b"".join(b"%05d" % i for i in range(2000))
+    if framing == "chunked":
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        data = b"".join(b"5\r\n%s\r\n" % body[i : i + 5] for i in range(0, len(body), 5))
+        data += b"0\r\n\r\n"
+    elif framing == "until-close":
+        head, data = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", body
+    else:
+        head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        data = compress("gzip", body)[:-8]  # no trailer: a truncated stream
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        server.read_request(conn)
+        conn.sendall(head + data)
+
+    server = scripted(handler)
+    received: list[bytes] = []
+
+    async def slow(chunk: bytes) -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        received.append(chunk)
+
+    if framing == "truncated-gzip":
+        with pytest.raises(HTTPClientError) as info:
+            await client.fetch(server.url, streaming_callback=slow)
+        assert info.value.code == 599
+        assert b"".join(received) == body[: len(b"".join(received))]
+        return
+    response = await client.fetch(server.url, streaming_callback=slow)
+    assert response.code == 200
+    assert b"".join(received) == body
