@@ -27,6 +27,7 @@ from squall._arguments import ClientSettings
 from squall._curl.multi import CurlMultiBridge
 from squall._curl.options import CONTEXT_REFUSED, configure
 from squall._curl.result import curl_error, time_info
+from squall._curl.send_once import SendOnce
 from squall._curl.transfer import Transfer
 from squall._curl.upload import Upload
 from squall._engine import Engine
@@ -110,12 +111,13 @@ class CurlEngine:
                 if isinstance(error, RemoteProtocolError):
                     log_malformed(f"{request.host}:{request.port}", error)
                 raise error
-            transfer.buffer.seek(0)
+            buffer = transfer.body.buffer
+            buffer.seek(0)
             return HTTPResponse(
                 request,
                 transfer.code or curl.getinfo(pycurl.RESPONSE_CODE),
                 headers=transfer.headers,
-                buffer=transfer.buffer,
+                buffer=buffer,
                 effective_url=request.url,
                 request_time=time.monotonic() - start,
                 time_info=time_info(curl),
@@ -183,8 +185,9 @@ class CurlEngine:
         ):
             # libcurl would send it again after a kept-alive connection closed
             # unanswered; the simple engine does not, nor does this one.
-            curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)
-            curl.setopt(pycurl.SOCKOPTFUNCTION, transfer.on_sockopt)
+            guard = SendOnce(transfer)
+            curl.setopt(pycurl.PREREQFUNCTION, guard.on_prereq)
+            curl.setopt(pycurl.SOCKOPTFUNCTION, guard.on_sockopt)
         if route is not None:
             curl.setopt(*route)
         if request.prepare_curl_callback is not None:

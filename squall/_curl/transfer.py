@@ -9,9 +9,13 @@ returns a value that makes libcurl stop (``CURLE_WRITE_ERROR`` /
 than libcurl's.
 
 Back-pressure uses libcurl's pause bits, kept in ``paused``:
-- a coroutine ``streaming_callback``: ``on_body`` consumes the chunk, pauses
-  receiving and hands the awaitable to ``wait()``, which awaits it in the
-  fetch's own task and then resumes receiving;
+- a coroutine ``streaming_callback``: ``on_body`` hands the first awaitable to
+  ``wait()`` and pauses receiving; ``wait()`` awaits it in the fetch's own task
+  (under the request's deadline: libcurl's timer does not run for a paused
+  transfer), then delivers, one awaited piece at a time, what the decoder still
+  holds of that chunk, and only then resumes receiving. Whatever libcurl
+  writes meanwhile it keeps itself (``CURL_WRITEFUNC_PAUSE``), so what is held
+  stays one piece and one chunk whatever the compression ratio;
 - a ``body_producer``: ``upload.Upload`` pauses sending while no chunk is
   queued, and resumes it when ``write()`` queues one.
 
@@ -23,13 +27,15 @@ What libcurl parses alone (chunk framing) cannot be.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import sys
+from collections.abc import Awaitable, Iterator
 from inspect import isawaitable
-from io import BytesIO
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import pycurl
 
+from squall._bodies import BodyBuffer
 from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._curl.head import HeadReader, body_too_large
 from squall._decoding import Decoder, make_decoder
@@ -37,11 +43,10 @@ from squall._errors import (
     CLIENT_CLOSED,
     HTTPClientError,
     HTTPStreamClosedError,
+    HTTPTimeoutError,
     ResponseTooLargeError,
 )
 from squall._headers import HTTPHeaders
-from squall._hugepages import HUGE_PAGES_MIN, advise_huge_pages
-from squall._resend import IDLE_CLOSES
 
 if TYPE_CHECKING:
     from squall._curl.upload import Upload
@@ -51,10 +56,7 @@ __all__ = ["Transfer"]
 
 
 _PAUSE_RECV = pycurl.PAUSE_RECV
-_PREREQFUNC_OK: int = pycurl.PREREQFUNC_OK
-_PREREQFUNC_ABORT: int = pycurl.PREREQFUNC_ABORT
-_SOCKOPT_OK: int = pycurl.SOCKOPT_OK
-_SOCKOPT_ERROR: int = pycurl.SOCKOPT_ERROR
+_WRITEFUNC_PAUSE: int = pycurl.WRITEFUNC_PAUSE
 
 
 class Transfer:
@@ -63,20 +65,18 @@ class Transfer:
     # Slots: faster attribute access on the hot path, and more than 30 attributes
     # would cost CPython 3.11 its shared-key instance dicts.
     __slots__ = (
-        "_backlog",
         "_body_size",
+        "_deadline",
         "_decoder",
         "_drop_body",
-        "_fd",
         "_has_head",
         "_length",
         "_pending",
-        "_sent_at",
+        "_pieces",
         "_streaming",
-        "_view",
         "_wake",
+        "body",
         "body_limit",
-        "buffer",
         "code",
         "curl",
         "error",
@@ -106,7 +106,7 @@ class Transfer:
         self.code = 0
         self.reason: str | None = None
         self.headers = HTTPHeaders()
-        self.buffer = BytesIO()
+        self.body = BodyBuffer(body_limit)
         self.error: BaseException | None = None
         self.result: tuple[int, str] | None = None
         #: A user callback failed: the handle is not to be reused.
@@ -117,16 +117,14 @@ class Transfer:
         self._drop_body = False
         # How the final response's body is delimited (see head.Head.length).
         self._length = -1
-        # len(head.lines) when libcurl last sent the request (-1: not yet); see on_prereq.
-        self._sent_at = -1
-        self._fd = -1  # the socket on_sockopt saw, until on_prereq learns its address
         self._body_size = 0
-        # The body's final memory while a Content-Length body is written in place.
-        self._view: memoryview | None = None
         self._streaming = request.streaming_callback
         self._decoder: Decoder | None = None
         self._pending: Awaitable[Any] | None = None
-        self._backlog: list[bytes] = []
+        # What the decoder still holds of a chunk while a coroutine callback runs.
+        self._pieces: Iterator[bytes] | None = None
+        timeout = request.request_timeout
+        self._deadline = loop.time() + timeout if timeout else None
         self._wake: asyncio.Future[None] | None = None
         self.paused = 0
         #: The body_producer's side, when there is one (set by the engine).
@@ -150,8 +148,7 @@ class Transfer:
             self._drop_body = False
             self._body_size = 0
             self._decoder = None
-            self._release_view()
-            self.buffer = BytesIO()
+            self.body = BodyBuffer(self.body_limit)
         self._has_head = True
         self.code = head.code
         self.reason = head.reason
@@ -194,18 +191,31 @@ class Transfer:
             return 0
         if self._drop_body:
             return None
-        decoder = self._decoder
-        if decoder is not None:
-            try:
-                for piece in decoder.decode(data):  # bounded pieces
-                    if self._deliver(piece) is not None:
-                        return 0
-            except ResponseTooLargeError as exc:
-                return self.fail(body_too_large(self.body_limit, exc.message))
-            except HTTPClientError as exc:  # named bad data
-                return self.fail(exc)
-            return None
+        if self._pending is not None or self._pieces is not None:
+            # A coroutine callback has not run yet: libcurl keeps this for after it.
+            return _WRITEFUNC_PAUSE
+        if self._decoder is not None:
+            return self._decode(data)
         return self._deliver(data)
+
+    def _decode(self, data: bytes | None) -> int | None:
+        # Delivers the pieces of a chunk (None: the end of the body), until one
+        # makes a coroutine callback wait: wait() pulls the rest after it.
+        decoder = self._decoder
+        assert decoder is not None
+        try:
+            pieces = decoder.flush() if data is None else decoder.decode(data)
+            for piece in pieces:  # bounded pieces, decoded as they are pulled
+                if self._deliver(piece) is not None:
+                    return 0
+                if self._pending is not None:
+                    self._pieces = pieces
+                    return None
+        except ResponseTooLargeError as exc:
+            return self.fail(body_too_large(self.body_limit, exc.message))
+        except HTTPClientError as exc:  # named bad data
+            return self.fail(exc)
+        return None
 
     def _deliver(self, data: bytes) -> int | None:
         size = self._body_size + len(data)
@@ -213,22 +223,12 @@ class Transfer:
             return self.fail(body_too_large(self.body_limit))
         streaming = self._streaming
         if streaming is None:
-            view = self._view
-            if view is None and not self._body_size:
-                view = self._presize()
-            if view is not None and size <= len(view):
-                view[self._body_size : size] = data
-            else:
-                self._release_view()
-                self.buffer.write(data)
+            # Content-Length is the size of what we are given unless we decode (or
+            # prepare_curl_callback told libcurl to: the buffer then just grows).
+            self.body.write(data, -1 if self._decoder is not None else self._length)
             self._body_size = size
             return None
         self._body_size = size
-        if self.paused & _PAUSE_RECV:
-            # libcurl may flush data it already decoded after we paused:
-            # keep it, in order, for after the running coroutine.
-            self._backlog.append(data)
-            return None
         try:
             pending = streaming(data)
         except Exception as exc:
@@ -236,82 +236,10 @@ class Transfer:
         if pending is not None and isawaitable(pending):
             # A coroutine callback: hold further data until it has run.
             self._pending = pending
-            self.set_pause(self.paused | _PAUSE_RECV)
+            if self.result is None and not self.paused & _PAUSE_RECV:
+                self.set_pause(self.paused | _PAUSE_RECV)
             self._notify()
         return None
-
-    def _presize(self) -> memoryview | None:
-        # A large body of known length goes straight into its final memory: sized once,
-        # with huge pages (4 KiB page faults cost more than the copies here, see
-        # advise_huge_pages), and kept by the BytesIO as is: no growth, no final copy.
-        # Without a decoder, Content-Length is the size of what we are given; should
-        # more come anyway (libcurl told to decode by prepare_curl_callback), _deliver
-        # goes back to plain writes.
-        total = self._length
-        if self._decoder is not None or not HUGE_PAGES_MIN <= total <= self.body_limit:
-            return None
-        # bytes(n) is calloc'd (untouched zero pages); BytesIO adopts it without a copy
-        # while it holds the only reference, and getbuffer() writes into it in place.
-        # A length the memory cannot hold (a huge body limit) is no reason to fail:
-        # the body most likely never comes, and plain writes take what does.
-        try:
-            self.buffer = BytesIO(bytes(total))
-        except (MemoryError, OverflowError):
-            return None
-        view = self._view = self.buffer.getbuffer()
-        advise_huge_pages(view)
-        return view
-
-    def _release_view(self) -> None:
-        # Ends in-place writing: the buffer keeps what was written, positioned at its
-        # end; with no view left, getvalue() returns the buffer itself (no copy).
-        view = self._view
-        if view is not None:
-            self._view = None
-            view.release()
-            self.buffer.truncate(self._body_size)
-            self.buffer.seek(self._body_size)
-
-    # A request that must not be sent twice (not idempotent, or a one-shot
-    # body_producer) gets the two callbacks below. libcurl sends a request again
-    # on a new connection when a reused one closed with no byte of response (the
-    # simple engine does that for idempotent requests only), and when it answers
-    # an authentication challenge; only the first leaves no header line between
-    # the two sends. That one is refused before it connects (on_sockopt) or,
-    # should libcurl pick another kept-alive connection, before it sends (on_prereq).
-
-    def on_prereq(self, primary_ip: str, local_ip: str, primary_port: int, local_port: int) -> int:
-        """PREREQFUNCTION: libcurl is about to send the request on a connection."""
-        if self._resending():
-            return _PREREQFUNC_ABORT
-        closed = False
-        if self._fd >= 0:  # a new connection
-            IDLE_CLOSES.new_connection(local_ip, local_port)
-            self._fd = -1
-        else:  # reused: libcurl skips its check if used in the last second (squall._resend)
-            closed = IDLE_CLOSES.closed_before_reuse(local_ip, local_port)
-        # Onto a connection whose peer had closed, the request goes unread: it may go again.
-        self._sent_at = -1 if closed else len(self.head.lines)
-        return _PREREQFUNC_OK
-
-    def on_sockopt(self, fd: int, purpose: int) -> int:
-        """SOCKOPTFUNCTION: libcurl opened a socket and is about to connect it."""
-        if self._resending():
-            return _SOCKOPT_ERROR
-        self._fd = fd
-        return _SOCKOPT_OK
-
-    def _resending(self) -> bool:
-        if self._sent_at != len(self.head.lines):
-            return False
-        if self.error is None:
-            request = self.request
-            self.error = HTTPStreamClosedError(
-                f"Connection to {request.host}:{request.port} closed without a response;"
-                f" the {request.method} request is not sent again (the server may have"
-                " acted on it)"
-            )
-        return True
 
     def _callback_failed(self, name: str, exc: BaseException) -> HTTPStreamClosedError:
         # As Tornado (squall._callbacks), and neither handle nor connection is used again.
@@ -334,18 +262,16 @@ class Transfer:
             # libcurl accepts a connection closed inside the header block as
             # the end of the response (HTTP/1.0 leniency); we do not.
             self.error = HTTPStreamClosedError("connection closed before the end of the headers")
-        decoder = self._decoder
-        if not errno and decoder is not None and self.error is None and not self._drop_body:
-            try:
-                for piece in decoder.flush():  # what the decoder still held at the end
-                    if self._deliver(piece) is not None:
-                        break
-            except ResponseTooLargeError as exc:
-                self.error = body_too_large(self.body_limit, exc.message)
-            except HTTPClientError as exc:
-                self.error = exc
-        self._release_view()
         self.result = (errno, message)
+        if errno:
+            self._pieces = None
+        elif self._decoder is not None and self.error is None and not self._drop_body:
+            # What the decoder still holds at the end: now, or after what wait() delivers.
+            if self._pending is None and self._pieces is None:
+                self._decode(None)
+            else:
+                self._pieces = chain(self._pieces or (), self._decoder.flush())
+        self.body.finish()
         if self.upload is not None:
             self.upload.transfer_ended()
         self._notify()
@@ -376,16 +302,13 @@ class Transfer:
             pending = self._pending
             if pending is not None:
                 self._pending = None
-                try:
-                    await pending
-                    await self._run_backlog()
-                except (Exception, asyncio.CancelledError) as exc:
-                    if cancelled_by_its_task(exc):
-                        raise  # the fetch itself is cancelled: the base reports it
-                    self.fail(self._callback_failed("streaming_callback", exc))
-                    break
-                if self.result is None and self.error is None:
-                    self.set_pause(self.paused & ~_PAUSE_RECV)
+                await self._run_callback(pending)
+                continue
+            if self._pieces is not None and self._next_piece():
+                continue
+            if self.paused & _PAUSE_RECV and self.result is None:
+                # All delivered: receive again (libcurl may write what it kept, now).
+                self.set_pause(self.paused & ~_PAUSE_RECV)
                 continue
             if self.result is not None:
                 break
@@ -395,18 +318,58 @@ class Transfer:
             finally:
                 self._wake = None
 
+    async def _run_callback(self, pending: Awaitable[Any]) -> None:
+        # Under the request's deadline: libcurl's own timer would not fire while
+        # receiving is paused. Its expiry cancels the callback, as on the simple engine.
+        task = asyncio.current_task()
+        assert task is not None
+        fired = False
+
+        def expire() -> None:
+            nonlocal fired
+            fired = True
+            task.cancel()
+
+        deadline = self._deadline
+        timer = None if deadline is None else self.loop.call_at(deadline, expire)
+        error: BaseException | None = None
+        try:
+            await pending
+        except (Exception, asyncio.CancelledError) as exc:
+            error = exc
+        finally:
+            if timer is not None:
+                timer.cancel()
+        # Python 3.11+ counts cancellations: ours must not leak into the caller's,
+        # and should someone else have cancelled too, theirs wins.
+        if fired and (sys.version_info < (3, 11) or task.uncancel() == 0):
+            self.fail(HTTPTimeoutError("Timeout during request", phase="request"))
+        elif error is not None:
+            if cancelled_by_its_task(error):
+                raise error  # the fetch itself is cancelled: the base reports it
+            self.fail(self._callback_failed("streaming_callback", error))
+
+    def _next_piece(self) -> bool:
+        # Delivers the next piece the decoder holds; False once there is none.
+        assert self._pieces is not None
+        try:
+            piece = next(self._pieces, None)
+        except ResponseTooLargeError as exc:
+            self.fail(body_too_large(self.body_limit, exc.message))
+            return True
+        except HTTPClientError as exc:  # named bad data
+            self.fail(exc)
+            return True
+        if piece is None:
+            self._pieces = None
+            return False
+        self._deliver(piece)
+        return True
+
     def discard(self) -> None:
         """Drop a coroutine callback that will not run (the fetch failed first)."""
+        self._pieces = None
         pending, self._pending = self._pending, None
         close = getattr(pending, "close", None)
         if close is not None:
             close()
-
-    async def _run_backlog(self) -> None:
-        streaming = self._streaming
-        assert streaming is not None
-        backlog = self._backlog
-        while backlog and self.error is None:
-            pending = streaming(backlog.pop(0))
-            if pending is not None and isawaitable(pending):
-                await pending

@@ -10,7 +10,11 @@ simple client does), ``header_callback``, content decoding, the body size
 limit (on decoded bytes), then ``streaming_callback`` or the buffer.
 
 A ``streaming_callback`` that returns an awaitable gets back-pressure: reading
-pauses until every awaitable so far has completed, in order.
+pauses and ``run`` awaits it; until then nothing more is delivered. What the
+rest of the same read brings is held (the decoder keeps its input and is
+pulled one piece at a time, after each awaitable), so what is held stays one
+piece and one read whatever the compression ratio; reading resumes once all
+of it is delivered.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from io import BytesIO
+from itertools import chain
 from typing import Any
 
 from squall._bodies import presized_body
@@ -58,11 +63,14 @@ class Exchange:
         "decoder",
         "done",
         "drop_body",
+        "ended",
         "first_byte",
+        "held",
         "limit",
         "loop",
         "must_close",
         "pending",
+        "pieces",
         "pretransfer",
         "request",
         "response",
@@ -90,7 +98,13 @@ class Exchange:
         self.limit = limit
         self.decoder: Decoder | None = None
         self.drop_body = False  # a redirect the base will follow: read, not kept
-        self.pending: deque[Awaitable[Any]] = deque()
+        # A coroutine callback's awaitable, not awaited yet; meanwhile what arrives
+        # is held: undecoded data in ``held``, the decoder's pieces in ``pieces``,
+        # and the end of the body (``ended``).
+        self.pending: Awaitable[Any] | None = None
+        self.held: deque[bytes] | None = None
+        self.pieces: Iterator[bytes] | None = None
+        self.ended = False
         self.signal: asyncio.Future[None] | None = None
         self.continue_waiter: asyncio.Future[bool] | None = None
         self.must_close = False
@@ -191,16 +205,26 @@ class Exchange:
         conn.write(conn.protocol.end_request())
 
     async def _pump(self) -> None:
-        pending = self.pending
         while True:
-            while pending:
+            pending = self.pending
+            if pending is not None:
+                self.pending = None
                 try:
-                    await pending.popleft()
+                    await pending
                 except (Exception, asyncio.CancelledError) as exc:
                     self._drop_pending()
                     if cancelled_by_its_task(exc):
                         raise
                     raise callback_failed(exc, "streaming_callback") from exc
+                continue
+            if self.held is not None and not self.done.done():
+                data = self._next_held()
+                if data is not None:
+                    self._take(data)  # may make the next awaitable
+                    continue
+                self.held = None  # all delivered
+                if self.ended:
+                    self.done.set_result(None)
             if self.done.done():
                 # Reading may still be paused by the last chunk: a pooled connection
                 # must read (its next response, or the server's close).
@@ -211,13 +235,25 @@ class Exchange:
             signal = self.signal = self.loop.create_future()
             await signal
 
+    def _next_held(self) -> bytes | None:
+        # The next piece held back while a coroutine callback ran, or None.
+        pieces = self.pieces
+        if pieces is not None:
+            piece = next(pieces, None)
+            if piece is not None:
+                return piece
+            self.pieces = None
+        held = self.held
+        return held.popleft() if held else None
+
     def _drop_pending(self) -> None:
-        # The awaitables after a failed one never run: close them, unawaited, quietly.
-        pending, self.pending = self.pending, deque()
-        for awaitable in pending:
-            close = getattr(awaitable, "close", None)
-            if close is not None:
-                close()
+        # What follows a failed awaitable is never delivered; an awaitable not run
+        # yet is closed, unawaited, quietly.
+        self.held = self.pieces = None
+        pending, self.pending = self.pending, None
+        close = getattr(pending, "close", None)
+        if close is not None:
+            close()
 
     def _poke(self) -> None:
         signal = self.signal
@@ -269,31 +305,45 @@ class Exchange:
         decoder = self.decoder
         if decoder is not None:
             # Decoded in bounded pieces (the decoder counts them against the limit).
-            for piece in decoder.decode(data):
-                self._take(piece)
+            pieces = decoder.decode(data)  # fed now, decoded as pulled
+            if self.held is not None or self._take_all(pieces):
+                self.pieces = pieces  # pulled by _pump, after the awaitable before them
             return
         self.size += len(data)
         if self.size > self.limit:
             raise ResponseTooLargeError(
                 body_too_long(self.limit), option="max_body_size", limit=self.limit
             )
-        self._take(data)
+        if self.held is not None:
+            self.held.append(data)
+        else:
+            self._take(data)
 
-    def _take(self, data: bytes) -> None:
+    def _take_all(self, pieces: Iterator[bytes]) -> bool:
+        # True if a coroutine callback stopped the delivery (the rest waits).
+        return any(self._take(piece) for piece in pieces)
+
+    def _take(self, data: bytes) -> bool:
+        # True if a coroutine callback must run before anything more is delivered.
         if self.drop_body:
-            return
+            return False
         callback = self.streaming
         if callback is None:
             self.chunks.append(data)
-            return
+            return False
         try:
             result = callback(data)
         except Exception as exc:
             raise callback_failed(exc, "streaming_callback") from exc
         if result is not None and inspect.isawaitable(result):
-            self.pending.append(result)
-            self.conn.pause_reading()
+            # Nothing more is delivered until it has run (see _pump).
+            self.pending = result
+            if self.held is None:
+                self.held = deque()
+                self.conn.pause_reading()
             self._poke()
+            return True
+        return False
 
     def direct_target(self, size: int) -> memoryview | None:
         if self.streaming is not None or self.decoder is not None or self.drop_body:
@@ -320,10 +370,19 @@ class Exchange:
 
     def on_end(self) -> None:
         self.first_byte = self.conn.first_byte
-        if self.decoder is not None:
-            for piece in self.decoder.flush():
-                self._take(piece)
+        decoder = self.decoder
+        if decoder is not None:
             self.decoder = None
+            if self.held is not None:
+                self.pieces = chain(self.pieces or (), decoder.flush())
+            else:
+                pieces = decoder.flush()
+                if self._take_all(pieces):
+                    self.pieces = pieces
+        if self.held is not None:
+            self.ended = True  # the body is complete once _pump delivered the rest
+            self._poke()
+            return
         if not self.done.done():
             self.done.set_result(None)
         self._poke()
