@@ -35,7 +35,9 @@ from squall._errors import (
     CLIENT_CLOSED,
     HTTPNameResolutionError,
     HTTPStreamClosedError,
+    HTTPTimeoutError,
     RemoteProtocolError,
+    timeout_option,
     translate_os_error,
 )
 from squall._framing import IDEMPOTENT_METHODS
@@ -213,8 +215,16 @@ class CurlEngine:
                 return None
             return pycurl.CONNECT_TO, [f"{key}:{_bracket(to_host)}:{to_port}"]
         family = socket.AF_UNSPEC if request.allow_ipv6 else socket.AF_INET
+        # libcurl's timeouts start after this: the resolver gets the deadline
+        # the simple engine gives its resolving phase.
+        option, limit = timeout_option("resolve", request.connect_timeout, request.request_timeout)
         try:
-            addresses = await resolver.resolve(to_host, to_port, family)
+            addresses = await asyncio.wait_for(
+                resolver.resolve(to_host, to_port, family), limit or None
+            )
+        except asyncio.TimeoutError as exc:
+            message = f"Timeout while resolving {to_host}"
+            raise HTTPTimeoutError(message, phase="resolve", option=option, limit=limit) from exc
         except Exception as exc:
             raise translate_os_error(exc, to_host) from exc
         ips = [_bracket(str(sockaddr[0])) for _family, sockaddr in addresses]

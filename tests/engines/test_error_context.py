@@ -106,9 +106,6 @@ class _SilentResolver:
         raise AssertionError("unreachable")
 
 
-@pytest.mark.known_gap(
-    "curl", reason="the curl engine awaits the resolver with no deadline (it runs before libcurl)"
-)
 async def test_resolve_timeout(make_client: Any) -> None:
     client = make_client(resolver=_SilentResolver())
     fetch = client.fetch("http://example.test/", connect_timeout=0.3, request_timeout=BACKSTOP)
