@@ -19,15 +19,17 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from io import BytesIO
 from typing import TYPE_CHECKING, Any, cast
 
 import pycurl
 
 from squall._arguments import ClientSettings
 from squall._curl.multi import CurlMultiBridge
-from squall._curl.options import CONTEXT_REFUSED, configure
+from squall._curl.options import CONTEXT_REFUSED, configure, tls_proxy
 from squall._curl.result import curl_error, time_info
 from squall._curl.transfer import Transfer
+from squall._curl.tunnel import ConnectHeads, tunnels
 from squall._curl.upload import Upload
 from squall._engine import Engine
 from squall._errors import (
@@ -72,7 +74,7 @@ class CurlEngine:
         """One HTTP exchange through libcurl (no redirect following; see the base)."""
         if self._closed:
             raise HTTPStreamClosedError(CLIENT_CLOSED)
-        if request.scheme == "https" and (
+        if (request.scheme == "https" or (request.proxy_host and tls_proxy(request))) and (
             request.ca_certs or request.client_cert or request.ssl_options is not None
         ):
             if isinstance(request.ssl_options, ssl.SSLContext):
@@ -88,7 +90,7 @@ class CurlEngine:
         producer: asyncio.Task[None] | None = None
         transfer: Transfer | None = None
         try:
-            transfer = self._prepare(curl, request, route)
+            transfer, tunnel = self._prepare(curl, request, route)
             start_time = time.time()
             start = time.monotonic()  # not loop.time(): uvloop caches it at 1 ms resolution
             bridge.start(curl, transfer)
@@ -103,6 +105,20 @@ class CurlEngine:
                 assert transfer.result is not None
                 errno, message = transfer.result
                 if errno:
+                    refused = tunnel.refused(curl, request) if tunnel is not None else None
+                    if refused is not None:  # the proxy's answer is the response
+                        code, reason, headers = refused
+                        return HTTPResponse(
+                            request,
+                            code,
+                            headers=headers,
+                            buffer=BytesIO(),
+                            effective_url=request.url,
+                            request_time=time.monotonic() - start,
+                            time_info=time_info(curl),
+                            reason=reason,
+                            start_time=start_time,
+                        )
                     error = curl_error(curl, request, errno, message)
             if error is not None:
                 if self._closed:  # close() ended it
@@ -158,7 +174,7 @@ class CurlEngine:
 
     def _prepare(
         self, curl: Any, request: HTTPRequest, route: tuple[int, list[str]] | None
-    ) -> Transfer:
+    ) -> tuple[Transfer, ConnectHeads | None]:
         configure(curl, request)
         settings = self.settings
         transfer = Transfer(
@@ -175,12 +191,18 @@ class CurlEngine:
         h2 = request.http_version == "2" or (
             request.http_version is None and request.scheme == "https"
         )
-        if not may_resend(written=True) and not (
+        guard = not may_resend(written=True) and not (
             # Over HTTP/2 libcurl resends only a stream the server said it never
             # processed (GOAWAY above it, REFUSED_STREAM, HTTP_1_1_REQUIRED): safe
             # for an idempotent request, which the guard would otherwise fail.
             h2 and request.method in IDEMPOTENT_METHODS and request.body_producer is None
-        ):
+        )
+        tunnel = None
+        if request.proxy_host and tunnels(request):
+            # The CONNECT responses kept apart, for a refusal to be the response.
+            tunnel = ConnectHeads(transfer, guard)
+            tunnel.install(curl)
+        elif guard:
             # libcurl would send it again after a kept-alive connection closed
             # unanswered; the simple engine does not, nor does this one.
             curl.setopt(pycurl.PREREQFUNCTION, transfer.on_prereq)
@@ -189,7 +211,7 @@ class CurlEngine:
             curl.setopt(*route)
         if request.prepare_curl_callback is not None:
             request.prepare_curl_callback(curl)
-        return transfer
+        return transfer, tunnel
 
     async def _route(self, request: HTTPRequest) -> tuple[int, list[str]] | None:
         # hostname_mapping and the resolver become libcurl's CONNECT_TO

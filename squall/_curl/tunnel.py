@@ -1,0 +1,118 @@
+"""The curl engine's CONNECT tunnels: the proxy's refusal as the response, as on the simple engine.
+
+libcurl reports a CONNECT answered with a non-2xx status as a connect failure
+(``CURLE_COULDNT_CONNECT``, "CONNECT tunnel failed, response 407"), and the
+proxy's response is gone. So for a request through a tunnel, the CONNECT
+responses' header lines are kept apart (``ConnectHeads``): libcurl hands them
+to HEADERFUNCTION (SUPPRESS_CONNECT_HEADERS off) between opening a socket
+(SOCKOPTFUNCTION) and sending the request on the open tunnel
+(PREREQFUNCTION); everything after that is the origin's and goes where it
+would without a tunnel. A refused CONNECT then becomes the proxy's response
+(``refused_response``): its status, reason and headers. libcurl reads and
+drops the body of a CONNECT response, so it is empty here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pycurl
+
+from squall._curl.head import HeadReader
+from squall._headers import HTTPHeaders
+
+if TYPE_CHECKING:
+    from squall._curl.transfer import Transfer
+    from squall._request import HTTPRequest
+
+__all__ = ["SUPPRESS_CONNECT_HEADERS", "ConnectHeads", "tunnels"]
+
+# CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54); pycurl 7.49 has no name for it.
+SUPPRESS_CONNECT_HEADERS = 265
+
+_HTTP_PROXIES = ("", "http", "https")
+
+#: A refused CONNECT: the proxy's status, reason and headers.
+Refusal = tuple[int, str | None, HTTPHeaders]
+
+
+def tunnels(request: HTTPRequest) -> bool:
+    """Whether libcurl sends ``request`` through a CONNECT tunnel: an https URL
+    through an HTTP(S) proxy (plain http is forwarded; SOCKS has no CONNECT)."""
+    proxy = request.proxy_host
+    if not proxy or request.scheme != "https":
+        return False
+    scheme, sep, _ = proxy.partition("://")
+    return (scheme.lower() if sep else "") in _HTTP_PROXIES
+
+
+class ConnectHeads:
+    """HEADERFUNCTION, SOCKOPTFUNCTION and PREREQFUNCTION of a tunnelled transfer.
+
+    Args:
+        transfer: the transfer that gets the origin's header lines.
+        guard: the transfer's own socket and send callbacks apply (a request
+            that must not be sent twice, see ``Transfer.on_prereq``).
+    """
+
+    __slots__ = ("_header", "_prereq", "_sockopt", "lines")
+
+    def __init__(self, transfer: Transfer, guard: bool) -> None:
+        #: The CONNECT response lines since the last new connection; None once
+        #: the request went into the tunnel.
+        self.lines: list[bytes] | None = []
+        self._header: Callable[[bytes], int | None] = (
+            transfer.head.lines.append
+            if transfer.request.header_callback is None
+            else transfer.on_header_line
+        )
+        self._prereq = transfer.on_prereq if guard else None
+        self._sockopt = transfer.on_sockopt if guard else None
+
+    def install(self, curl: Any) -> None:
+        """Set the three callbacks on ``curl`` and let the CONNECT lines through."""
+        curl.setopt(SUPPRESS_CONNECT_HEADERS, 0)
+        curl.setopt(pycurl.HEADERFUNCTION, self.on_header)
+        curl.setopt(pycurl.SOCKOPTFUNCTION, self.on_sockopt)
+        curl.setopt(pycurl.PREREQFUNCTION, self.on_prereq)
+
+    def on_header(self, line: bytes) -> int | None:
+        lines = self.lines
+        if lines is None:
+            return self._header(line)
+        lines.append(line)
+        return None
+
+    def on_sockopt(self, fd: int, purpose: int) -> int:
+        # A new connection to the proxy: a new CONNECT comes first (libcurl may
+        # open one after a 407 that closed the connection, or to answer an
+        # origin's challenge).
+        self.lines = []
+        sockopt = self._sockopt
+        return pycurl.SOCKOPT_OK if sockopt is None else sockopt(fd, purpose)
+
+    def on_prereq(self, primary_ip: str, local_ip: str, primary_port: int, local_port: int) -> int:
+        self.lines = None  # the tunnel is open: what comes now is the origin's
+        prereq = self._prereq
+        if prereq is None:
+            return int(pycurl.PREREQFUNC_OK)
+        return prereq(primary_ip, local_ip, primary_port, local_port)
+
+    def refused(self, curl: Any, request: HTTPRequest) -> Refusal | None:
+        """The proxy's last CONNECT response, when it refused the tunnel; else None.
+
+        Raises:
+            RemoteProtocolError: the proxy's response head was malformed.
+        """
+        lines = self.lines
+        code = curl.getinfo(pycurl.HTTP_CONNECTCODE)
+        if not lines or not code or 200 <= code < 300:
+            return None
+        # Checked as the origin's heads are; no body is read, so no limit applies.
+        reader = HeadReader(request, sum(map(len, lines)), 2**63 - 1)
+        reader.lines = lines
+        head = reader.read()
+        if head is None or head.code != code:
+            return None
+        return head.code, head.reason, head.headers
