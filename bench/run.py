@@ -70,6 +70,8 @@ def client_cmd(srv, sc, client: matrix.Client, loop: str, opts) -> list[str]:
         cmd.append("--stream")
     if sc.tls:
         cmd += ["--ca", srv.ca]
+    if sc.proxy:
+        cmd += ["--proxy", srv.proxy_url]
     if sc.metric == "mbps":
         cmd += ["--min-requests", "2"]
     return cmd
@@ -163,6 +165,10 @@ def run_matrix(srv, opts) -> list[dict]:
 
 def environment(opts) -> dict:
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    squid, binary = "", server.squid_binary()
+    if binary is not None:
+        out = subprocess.run([binary, "-v"], capture_output=True, text=True).stdout
+        squid = out.splitlines()[0].replace("Squid Cache: Version ", "") if out else ""
     cpu = ""
     try:
         with open("/proc/cpuinfo") as f:
@@ -179,6 +185,7 @@ def environment(opts) -> dict:
         "cpu_model": cpu,
         "python": platform.python_version(),
         "nginx": nginx.replace("nginx version: ", ""),
+        "squid": squid,
         "uvloop": opts.uvloop,
     }
 
@@ -220,7 +227,11 @@ def main() -> None:
             data = json.load(f)
         print(write_results(data["environment"], data["runs"], opts.out))
         return
-    srv = server.start(cpu=SERVER_CPU if (os.cpu_count() or 1) > 1 else None)
+    scenarios = [s for s in matrix.SCENARIOS if not opts.only or s.key in opts.only]
+    srv = server.start(
+        cpu=SERVER_CPU if (os.cpu_count() or 1) > 1 else None,
+        proxy=any(s.proxy for s in scenarios),
+    )
     try:
         env = environment(opts)
         rows = run_matrix(srv, opts)
