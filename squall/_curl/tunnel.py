@@ -10,23 +10,40 @@ to HEADERFUNCTION (SUPPRESS_CONNECT_HEADERS off) between opening a socket
 would without a tunnel. A refused CONNECT then becomes the proxy's response
 (``refused_response``): its status, reason and headers. libcurl reads and
 drops the body of a CONNECT response, so it is empty here.
+
+With ``proxy_auth_mode="digest"``, squall answers the proxy's challenges itself
+(``ConnectDigest``, with ``squall._digest`` as the simple engine does): the
+refusal is how it sees them, and the session it keeps signs later tunnels at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import pycurl
 
+from squall._authenticate import digest_challenge
 from squall._curl.head import HeadReader
+from squall._digest import DigestChallenge, DigestSession
 from squall._headers import HTTPHeaders
+from squall._proxies import Proxy
+from squall._response import HTTPResponse
+from squall._urls import bracket
 
 if TYPE_CHECKING:
     from squall._curl.transfer import Transfer
     from squall._request import HTTPRequest
 
-__all__ = ["SUPPRESS_CONNECT_HEADERS", "ConnectHeads", "tunnels"]
+__all__ = [
+    "SUPPRESS_CONNECT_HEADERS",
+    "ConnectAuth",
+    "ConnectDigest",
+    "ConnectHeads",
+    "tunnels",
+]
+
+PROXY_FIELD = "Proxy-Authenticate"
 
 # CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54); pycurl 7.49 has no name for it.
 SUPPRESS_CONNECT_HEADERS = 265
@@ -54,11 +71,14 @@ class ConnectHeads:
         transfer: the transfer that gets the origin's header lines.
         guard: the transfer's own socket and send callbacks apply (a request
             that must not be sent twice, see ``Transfer.on_prereq``).
+        connect: the digest try this transfer is, which learns the lines of
+            the CONNECT responses that opened the tunnel.
     """
 
-    __slots__ = ("_header", "_prereq", "_sockopt", "lines")
+    __slots__ = ("_connect", "_header", "_prereq", "_sockopt", "lines")
 
-    def __init__(self, transfer: Transfer, guard: bool) -> None:
+    def __init__(self, transfer: Transfer, guard: bool, connect: ConnectAuth | None = None) -> None:
+        self._connect = connect
         #: The CONNECT response lines since the last new connection; None once
         #: the request went into the tunnel.
         self.lines: list[bytes] | None = []
@@ -93,6 +113,8 @@ class ConnectHeads:
         return pycurl.SOCKOPT_OK if sockopt is None else sockopt(fd, purpose)
 
     def on_prereq(self, primary_ip: str, local_ip: str, primary_port: int, local_port: int) -> int:
+        if self._connect is not None and self.lines is not None:
+            self._connect.opened = self.lines
         self.lines = None  # the tunnel is open: what comes now is the origin's
         prereq = self._prereq
         if prereq is None:
@@ -116,3 +138,79 @@ class ConnectHeads:
         if head is None or head.code != code:
             return None
         return head.code, head.reason, head.headers
+
+
+class ConnectAuth:
+    """One try of a digest-authenticated tunnel.
+
+    ``authorization``: the Proxy-Authorization squall signed for the CONNECT, or
+    None to let libcurl answer the proxy's challenge itself. Learned from the
+    try: ``refused`` (the proxy refused the tunnel) and ``opened`` (the CONNECT
+    response lines of the tunnel that opened).
+    """
+
+    __slots__ = ("authorization", "opened", "refused")
+
+    def __init__(self, authorization: str | None) -> None:
+        self.authorization = authorization
+        self.refused = False
+        self.opened: list[bytes] | None = None
+
+    def install(self, curl: Any) -> None:
+        """With a signed CONNECT, libcurl adds no answer of its own (CURLAUTH_NONE);
+        the credentials stay set, as libcurl keeps tunnels apart by them."""
+        if self.authorization is not None:
+            curl.setopt(pycurl.PROXYAUTH, 0)
+            curl.setopt(pycurl.HEADEROPT, pycurl.HEADER_SEPARATE)  # to the proxy only
+            curl.setopt(pycurl.PROXYHEADER, [f"Proxy-Authorization: {self.authorization}"])
+
+    def challenge(self) -> DigestChallenge | None:
+        """The last Digest challenge libcurl answered before the tunnel opened."""
+        for line in reversed(self.opened or ()):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "proxy-authenticate":
+                headers = HTTPHeaders()
+                headers.add(PROXY_FIELD, value.strip())
+                challenge = digest_challenge(headers, PROXY_FIELD)
+                if challenge is not None:
+                    return challenge
+        return None
+
+
+Hop = Callable[..., Awaitable[HTTPResponse]]
+
+
+class ConnectDigest:
+    """The digest sessions of one client's CONNECT tunnels, per proxy and credentials.
+
+    The first tunnel is libcurl's own: it answers the proxy's challenge on the
+    same connection, and the challenge it answered becomes the session (its
+    nonce count 1 spent). A known session signs later CONNECTs at once, with the
+    next nonce count. A 407 to a signed CONNECT drops the session, and the tunnel
+    is tried once more the first way; a 407 then is the response.
+    """
+
+    __slots__ = ("_sessions",)
+
+    def __init__(self) -> None:
+        self._sessions: dict[Proxy, DigestSession] = {}
+
+    async def fetch(self, hop: Hop, request: HTTPRequest, proxy: Proxy) -> HTTPResponse:
+        """``hop(request, connect=ConnectAuth(...))`` once or twice; the last response."""
+        assert proxy.username is not None
+        session = self._sessions.get(proxy)
+        if session is not None:
+            authority = f"{bracket(request.host)}:{request.port}"
+            connect = ConnectAuth(session.authorization("CONNECT", authority))
+            response = await hop(request, connect=connect)
+            if not (connect.refused and response.code == 407):
+                return response
+            del self._sessions[proxy]
+        connect = ConnectAuth(None)
+        response = await hop(request, connect=connect)
+        challenge = connect.challenge()
+        if challenge is not None and not connect.refused:
+            pair = (proxy.username.encode("utf-8"), proxy.password.encode("utf-8"))
+            session = self._sessions[proxy] = DigestSession(challenge, *pair)
+            session.count = 1  # libcurl's answer used nonce count 1
+        return response

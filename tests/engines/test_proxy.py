@@ -121,7 +121,7 @@ def _pproxy(listen: str, *options: str) -> Iterator[tuple[str, int]]:
         yield "127.0.0.1", port
 
 
-@pytest.mark.squall_only("simple")
+@pytest.mark.squall_only  # Tornado's curl client: a 599
 async def test_https_connect_refused_is_407_with_the_proxy_response(
     client: Any,
     app_server: AppServer,
@@ -216,7 +216,7 @@ async def test_https_proxy(
     assert echoed(response)["method"] == "GET"
 
 
-@pytest.mark.squall_only("simple")
+@pytest.mark.squall_only  # Tornado's curl client checks the proxy with its default CAs
 async def test_https_proxy_certificate_is_checked(
     client: Any,
     app_server: AppServer,

@@ -79,6 +79,7 @@ async def test_digest_proxy_auth(
     assert "Proxy-Authenticate" not in response.headers  # the answered 407 is not the response
 
 
+@pytest.mark.squall_only  # Tornado's curl client: a 599 for the refused CONNECT
 @pytest.mark.parametrize("origin", ["http", "https"])
 async def test_wrong_password_is_the_proxy_407(
     client: Any,
@@ -100,7 +101,7 @@ async def test_wrong_password_is_the_proxy_407(
         assert b"squid" in reply.body  # squid's own error page
 
 
-@pytest.mark.known_gap("curl", reason="curl engine: every transfer starts with a fresh challenge")
+@pytest.mark.squall_only  # Tornado's curl client answers a fresh challenge each time
 @pytest.mark.parametrize("origin", ["http", "https"])
 async def test_one_challenge_for_many_requests(
     make_client: Any, app_server: AppServer, squid: Squid, certs: Certs, origin: str

@@ -348,12 +348,7 @@ async def test_connect_digest_session_signs_the_next_tunnel_at_once(
     scripted: Any,
     origin_ca: trustme.CA,
     tmp_path: Any,
-    engine: str,
-    request: pytest.FixtureRequest,
 ) -> None:
-    if "curl" in engine.lower():
-        reason = "curl engine: every CONNECT starts with a fresh digest challenge"
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     server = scripted(_digest_tunnel_proxy(origin_ca, DigestApp(proxy=True)))
     ca = tmp_path / "origin-ca.pem"
     origin_ca.cert_pem.write_to_path(str(ca))
