@@ -122,3 +122,19 @@ async def test_one_challenge_for_many_requests(
     lines = await _logged(squid, start, done, count)
     # Challenged once; then every request (and every later tunnel) is signed at once.
     assert sum("TCP_DENIED/407" in line for line in lines) == 1, lines
+
+
+@pytest.mark.squall_only  # Tornado's curl client hands on the CONNECT responses too
+@pytest.mark.parametrize("origin", ["http", "https"])
+async def test_header_callback_sees_the_final_response_only(
+    client: Any, app_server: AppServer, squid: Squid, certs: Certs, origin: str
+) -> None:
+    lines: list[str] = []
+    await client.fetch(
+        _url(app_server, origin), ca_certs=certs.ca, header_callback=lines.append, **_digest(squid)
+    )
+    # Neither the proxy's 407 nor its "200 Connection established": the origin's head alone.
+    status_lines = [line for line in lines if line.startswith("HTTP/")]
+    assert len(status_lines) == 1 and " 200" in status_lines[0], lines
+    assert not any(line.lower().startswith("proxy-authenticate") for line in lines)
+    assert lines[-1] == "\r\n"
