@@ -187,7 +187,8 @@ class ConnectDigest:
     same connection, and the challenge it answered becomes the session (its
     nonce count 1 spent). A known session signs later CONNECTs at once, with the
     next nonce count. A 407 to a signed CONNECT drops the session, and the tunnel
-    is tried once more the first way; a 407 then is the response.
+    is tried once more the first way; a 407 then is the response. A request with
+    a ``body_producer`` always goes the first way, in one transfer.
     """
 
     __slots__ = ("_sessions",)
@@ -198,7 +199,8 @@ class ConnectDigest:
     async def fetch(self, hop: Hop, request: HTTPRequest, proxy: Proxy) -> HTTPResponse:
         """``hop(request, connect=ConnectAuth(...))`` once or twice; the last response."""
         assert proxy.username is not None
-        session = self._sessions.get(proxy)
+        # A body_producer runs as its transfer starts: never a second transfer for it.
+        session = self._sessions.get(proxy) if request.body_producer is None else None
         if session is not None:
             authority = f"{bracket(request.host)}:{request.port}"
             connect = ConnectAuth(session.authorization("CONNECT", authority))
