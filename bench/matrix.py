@@ -60,6 +60,7 @@ class Scenario:
     only: tuple[str, ...] = ()  # restrict to these client names
     stream: bool = False  # consume the body in chunks (memory must stay flat)
     duration_factor: float = 1.0
+    proxy: bool = False  # through the benchmark's squid (server.start_squid)
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -160,6 +161,26 @@ SCENARIOS = [
         http_version="2",
         only=("squall simple", "squall curl", "httpx"),
         duration_factor=1.5,
+    ),
+    Scenario(
+        "proxy_http_c10",
+        "Small GET (100 B) through an HTTP proxy (squid), 10 in flight",
+        "100b.bin",
+        10,
+        kinds=("async",),
+        proxy=True,
+        only=("aiohttp", "squall simple", "squall curl"),
+    ),
+    Scenario(
+        "proxy_connect_c10",
+        "HTTPS small GET (1 KiB) through a CONNECT tunnel (squid), HTTP/1.1, 10 in flight",
+        "1k.bin",
+        10,
+        kinds=("async",),
+        tls=True,
+        http_version="1.1",
+        proxy=True,
+        only=("aiohttp", "squall simple", "squall curl"),
     ),
     Scenario(
         "gzip_c10",

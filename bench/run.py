@@ -72,6 +72,8 @@ def client_cmd(srv, sc, client: matrix.Client, loop: str, opts) -> list[str]:
         cmd.append("--stream")
     if sc.tls:
         cmd += ["--ca", srv.ca]
+    if sc.proxy:
+        cmd += ["--proxy", srv.proxy_url]
     if sc.metric == "mbps":
         cmd += ["--min-requests", "2"]
     return cmd
@@ -171,6 +173,10 @@ def run_matrix(srv, opts) -> list[dict]:
 
 def environment(opts) -> dict:
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    squid, binary = "", server.squid_binary()
+    if binary is not None:
+        out = subprocess.run([binary, "-v"], capture_output=True, text=True).stdout
+        squid = out.splitlines()[0].replace("Squid Cache: Version ", "") if out else ""
     cpu = ""
     try:
         with open("/proc/cpuinfo") as f:
@@ -187,6 +193,7 @@ def environment(opts) -> dict:
         "cpu_model": cpu,
         "python": platform.python_version(),
         "nginx": nginx.replace("nginx version: ", ""),
+        "squid": squid,
         "uvloop": opts.uvloop,
     }
 
@@ -249,7 +256,11 @@ def main() -> None:
     tmp = tempfile.mkdtemp(prefix="squall-bench-rev-")
     if opts.against:
         opts.against_tree = export_revision(opts.against, tmp)
-    srv = server.start(cpu=SERVER_CPU if (os.cpu_count() or 1) > 1 else None)
+    scenarios = [s for s in matrix.SCENARIOS if not opts.only or s.key in opts.only]
+    srv = server.start(
+        cpu=SERVER_CPU if (os.cpu_count() or 1) > 1 else None,
+        proxy=any(s.proxy for s in scenarios),
+    )
     try:
         env = environment(opts)
         env["against"] = opts.against or ""

@@ -2,7 +2,9 @@
 
 Everything lives in a temporary directory made at startup (bodies, certificate, config, logs), so
 nothing large is committed and two runs never share state. nginx runs in the foreground as our
-child, pinned to one core with taskset so the client under test gets the other core alone.
+child, pinned to one core with taskset so the client under test gets the other core alone. For
+the proxy scenarios a squid (Debian's) runs the same way in front of it, on the same core: a
+forward proxy with no auth and no cache, forwarding http and tunnelling CONNECT.
 """
 
 from __future__ import annotations
@@ -84,6 +86,30 @@ http {{
 """
 
 
+# squid as a plain forward proxy: no auth, nothing cached or logged, no helpers, one process.
+SQUID_CONF = """\
+http_port 127.0.0.1:{port}
+{user}
+http_access allow all
+cache deny all
+cache_mem 0 MB
+access_log none
+cache_store_log none
+cache_log {root}/cache.log
+pid_filename {root}/squid.pid
+coredump_dir {root}
+netdb_filename none
+pinger_enable off
+max_filedescriptors 65536
+shutdown_lifetime 0 seconds
+"""
+
+
+def squid_binary() -> str | None:
+    """Debian's squid, or None when it is not installed."""
+    return shutil.which("squid") or shutil.which("squid", path="/usr/sbin")
+
+
 def free_port() -> int:
     """A port that is free on 127.0.0.1 right now (nginx binds it a moment later)."""
     with socket.socket() as s:
@@ -129,6 +155,12 @@ class Server:
     tls_port: int
     proc: subprocess.Popen[bytes] | None = None
     sizes: dict[str, int] = field(default_factory=dict)
+    proxy_port: int = 0
+    squid: subprocess.Popen[bytes] | None = None
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.proxy_port}"
 
     @property
     def ca(self) -> str:
@@ -141,22 +173,25 @@ class Server:
         return f"https://127.0.0.1:{self.tls_port}/{path}"
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        for proc in (self.squid, self.proc):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _wait_listening(port: int, proc: subprocess.Popen[bytes], root: str) -> None:
+def _wait_listening(
+    port: int, proc: subprocess.Popen[bytes], root: str, log: str = "error.log"
+) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            with open(os.path.join(root, "error.log")) as f:
-                raise RuntimeError(f"nginx exited: {f.read()[-2000:]}")
+            with open(os.path.join(root, log)) as f:
+                raise RuntimeError(f"{log} says: {f.read()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -165,8 +200,38 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], root: str) -> None
     raise RuntimeError("nginx did not start listening within 10 s")
 
 
-def start(nginx: str = "nginx", cpu: str | None = "0") -> Server:
-    """Generate the content and config in a temp dir and start nginx pinned to `cpu`."""
+def start_squid(srv: Server, cpu: str | None) -> None:
+    """squid in front of nginx, in the foreground (-N), pinned to `cpu` as nginx is."""
+    binary = squid_binary()
+    if binary is None:
+        raise RuntimeError("the proxy scenarios need squid (apt-get install squid)")
+    root = os.path.join(srv.root, "squid")
+    os.makedirs(root)
+    user = ""
+    if os.geteuid() == 0:
+        # squid will not run as root: it drops to Debian's "proxy", which writes its own files.
+        import pwd
+
+        proxy = pwd.getpwnam("proxy")
+        os.chown(root, proxy.pw_uid, proxy.pw_gid)
+        user = "cache_effective_user proxy"
+    srv.proxy_port = free_port()
+    conf = os.path.join(root, "squid.conf")
+    with open(conf, "w") as f:
+        f.write(SQUID_CONF.format(root=root, port=srv.proxy_port, user=user))
+    open(os.path.join(root, "cache.log"), "a").close()
+    if os.geteuid() == 0:
+        os.chown(os.path.join(root, "cache.log"), proxy.pw_uid, proxy.pw_gid)
+    cmd = [binary, "-N", "-f", conf]
+    if cpu is not None and shutil.which("taskset"):
+        cmd = ["taskset", "-c", cpu, *cmd]
+    srv.squid = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
+    _wait_listening(srv.proxy_port, srv.squid, root, "cache.log")
+
+
+def start(nginx: str = "nginx", cpu: str | None = "0", proxy: bool = False) -> Server:
+    """Generate the content and config in a temp dir and start nginx pinned to `cpu`
+    (and squid in front of it, with `proxy`)."""
     root = tempfile.mkdtemp(prefix="squall-bench-")
     # nginx workers drop to an unprivileged user when started as root: they must read the tree.
     os.chmod(root, 0o755)
@@ -189,6 +254,8 @@ def start(nginx: str = "nginx", cpu: str | None = "0") -> Server:
     try:
         _wait_listening(srv.port, srv.proc, root)
         _wait_listening(srv.tls_port, srv.proc, root)
+        if proxy:
+            start_squid(srv, cpu)
     except BaseException:
         srv.stop()
         raise

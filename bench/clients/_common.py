@@ -40,6 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--http-version", choices=["auto", "1.1", "2"], default="auto")
     p.add_argument("--engine", default="simple", help="squall engine for the blocking client")
     p.add_argument("--stream", action="store_true", help="consume the body chunk by chunk")
+    p.add_argument("--proxy", default=None, help="http://host:port of a proxy to go through")
     args = p.parse_args(argv)
     args.body = b"x" * args.body_size if args.body_size else None
     return args
@@ -232,6 +233,9 @@ def squall_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         kw["headers"] = {"Content-Type": "application/octet-stream"}
     if args.http_version != "auto":
         kw["http_version"] = args.http_version
+    if args.proxy:
+        host, _, port = args.proxy.removeprefix("http://").rpartition(":")
+        kw["proxy_host"], kw["proxy_port"] = host, int(port)
     return kw
 
 

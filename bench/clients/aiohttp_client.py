@@ -17,9 +17,11 @@ async def setup(args):
         connector_kw["ssl"] = ssl.create_default_context(cafile=args.ca)
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(**connector_kw))
     url, method, body = args.url, args.method, args.body
+    # Through a proxy: forwarded for http, a CONNECT tunnel for https (the connector's ssl).
+    extra = {"proxy": args.proxy} if args.proxy else {}
 
     async def fetch():
-        async with session.request(method, url, data=body) as resp:
+        async with session.request(method, url, data=body, **extra) as resp:
             if resp.status != 200:
                 raise RuntimeError(f"HTTP {resp.status}")
             if args.stream:

@@ -124,6 +124,7 @@ def _add_request(c: argparse._ArgumentGroup, profile: Profile) -> None:
     add("--key", dest="client_key", metavar="FILE", help="client key (PEM)")
     add("-x", "--proxy", metavar="[SCHEME://]HOST[:PORT]", help="http, https, socks5h...")
     add("-U", "--proxy-user", metavar="USER:PASSWORD", help="proxy credentials")
+    add("--noproxy", metavar="HOSTS", help="comma list of hosts to reach directly ('*': all)")
     add("-m", "--max-time", dest="request_timeout", type=float, metavar="SECONDS",
         default=profile.request_timeout, help="the whole transfer (exit 28)")  # fmt: skip
     add("--connect-timeout", type=float, metavar="SECONDS", default=profile.connect_timeout,

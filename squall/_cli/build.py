@@ -19,6 +19,7 @@ from squall._cli.arguments import REMOTE_NAME
 from squall._cli.exits import READ_FAILED, USAGE, WRITE_FAILED, Failure
 from squall._cli.multipart import Form
 from squall._headers import HTTPHeaders
+from squall._proxy_env import NoProxy
 from squall.httpclient import HTTPRequest
 
 __all__ = ["Job", "make_jobs", "request_options"]
@@ -212,6 +213,26 @@ def _cookie_jar(args: argparse.Namespace, headers: HTTPHeaders) -> Any:
     return jar
 
 
+_PROXY_OPTIONS = ("proxy_host", "proxy_port", "proxy_username", "proxy_password")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _bypass(noproxy: str | None, url: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` without the proxy when ``url``'s host is in --noproxy's list
+    (curl's: host names and their subdomains, addresses, CIDR ranges, ``*`` for all).
+    It decides for the URL given; a redirect from it keeps that choice."""
+    if not noproxy or "proxy_host" not in options:
+        return options
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower(), 0)
+    except ValueError:
+        return options  # a bad port: the request's own check names it
+    if not NoProxy(noproxy).matches(parts.hostname or "", port):
+        return options
+    return {name: value for name, value in options.items() if name not in _PROXY_OPTIONS}
+
+
 def make_jobs(args: argparse.Namespace) -> list[Job]:
     """One job per URL, each request checked as the client will check it."""
     options = request_options(args)
@@ -227,7 +248,7 @@ def make_jobs(args: argparse.Namespace) -> list[Job]:
             output = None
         if output is not None:
             _check_writable(output)
-        job = Job(url, options, output, jar, index)
+        job = Job(url, _bypass(args.noproxy, url, options), output, jar, index)
         try:
             job.request().resolved({})  # the method/body and header rules, before any I/O
         except (ValueError, TypeError) as exc:

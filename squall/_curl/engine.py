@@ -19,16 +19,19 @@ import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
+from io import BytesIO
 from typing import TYPE_CHECKING, Any, cast
 
 import pycurl
 
 from squall._arguments import ClientSettings
+from squall._authenticate import ORIGIN, PROXY, DigestAuthenticator
 from squall._curl.multi import CurlMultiBridge
-from squall._curl.options import CONTEXT_REFUSED, configure
+from squall._curl.options import CONTEXT_REFUSED, configure, tls_proxy
 from squall._curl.result import curl_error, time_info
 from squall._curl.send_once import SendOnce
 from squall._curl.transfer import Transfer
+from squall._curl.tunnel import ConnectAuth, ConnectDigest, ConnectHeads, tunnels
 from squall._curl.upload import Upload
 from squall._engine import Engine
 from squall._errors import (
@@ -42,6 +45,7 @@ from squall._errors import (
 )
 from squall._framing import IDEMPOTENT_METHODS
 from squall._logging import log_malformed
+from squall._proxies import request_proxy
 from squall._request import HTTPRequest
 from squall._resend import may_resend
 from squall._response import HTTPResponse
@@ -65,17 +69,37 @@ class CurlEngine:
         self.bridge = CurlMultiBridge(loop)
         self._readable: set[str] = set()  # TLS files known to open (see _check_tls_files)
         self._closed = False
+        # Digest auth is squall's (squall._authenticate), as on the simple engine: libcurl's
+        # lives on the easy handle, and a reset handle answers a fresh challenge each time.
+        self._digest = DigestAuthenticator(ORIGIN)
+        self._proxy_digest = DigestAuthenticator(PROXY)
+        self._connect_digest = ConnectDigest()
 
     def close(self) -> None:
         """Free every easy handle, connection, reader and timer; idempotent."""
         self._closed = True
         self.bridge.close()
 
-    async def fetch(self, request: HTTPRequest) -> HTTPResponse:
-        """One HTTP exchange through libcurl (no redirect following; see the base)."""
+    async def fetch(self, request: HTTPRequest, connect: ConnectAuth | None = None) -> HTTPResponse:
+        """One HTTP exchange through libcurl (no redirect following; see the base).
+
+        ``connect``: set by ``ConnectDigest``, the try of a digest-authenticated tunnel.
+        """
         if self._closed:
             raise HTTPStreamClosedError(CLIENT_CLOSED)
-        if request.scheme == "https" and (
+        # A body_producer's body could not be replayed (the producer runs as the transfer
+        # starts): libcurl's own digest answers those, in one transfer.
+        replayable = request.body_producer is None
+        if request.auth_mode == "digest" and replayable:  # called back without it
+            return await self._digest.fetch(self.fetch, request)
+        if request.proxy_auth_mode == "digest" and connect is None and request.proxy_host:
+            proxy = request_proxy(request)
+            if proxy is not None and proxy.username is not None and proxy.speaks_http:
+                if not proxy.forwards(request.scheme):
+                    return await self._connect_digest.fetch(self.fetch, request, proxy)
+                if replayable:
+                    return await self._proxy_digest.fetch(self.fetch, request)
+        if (request.scheme == "https" or (request.proxy_host and tls_proxy(request))) and (
             request.ca_certs or request.client_cert or request.ssl_options is not None
         ):
             if isinstance(request.ssl_options, ssl.SSLContext):
@@ -91,7 +115,7 @@ class CurlEngine:
         producer: asyncio.Task[None] | None = None
         transfer: Transfer | None = None
         try:
-            transfer = self._prepare(curl, request, route)
+            transfer, tunnel = self._prepare(curl, request, route, connect)
             start_time = time.time()
             start = time.monotonic()  # not loop.time(): uvloop caches it at 1 ms resolution
             bridge.start(curl, transfer)
@@ -106,6 +130,22 @@ class CurlEngine:
                 assert transfer.result is not None
                 errno, message = transfer.result
                 if errno:
+                    refused = tunnel.refused(curl, request) if tunnel is not None else None
+                    if refused is not None:  # the proxy's answer is the response
+                        code, reason, headers = refused
+                        if connect is not None:
+                            connect.refused = True
+                        return HTTPResponse(
+                            request,
+                            code,
+                            headers=headers,
+                            buffer=BytesIO(),
+                            effective_url=request.url,
+                            request_time=time.monotonic() - start,
+                            time_info=time_info(curl),
+                            reason=reason,
+                            start_time=start_time,
+                        )
                     error = curl_error(curl, request, errno, message)
             if error is not None:
                 if self._closed:  # close() ended it
@@ -161,8 +201,12 @@ class CurlEngine:
                 self._readable.add(path)
 
     def _prepare(
-        self, curl: Any, request: HTTPRequest, route: tuple[int, list[str]] | None
-    ) -> Transfer:
+        self,
+        curl: Any,
+        request: HTTPRequest,
+        route: tuple[int, list[str]] | None,
+        connect: ConnectAuth | None = None,
+    ) -> tuple[Transfer, ConnectHeads | None]:
         configure(curl, request)
         settings = self.settings
         transfer = Transfer(
@@ -179,22 +223,30 @@ class CurlEngine:
         h2 = request.http_version == "2" or (
             request.http_version is None and request.scheme == "https"
         )
-        if not may_resend(written=True) and not (
+        guard = not may_resend(written=True) and not (
             # Over HTTP/2 libcurl resends only a stream the server said it never
             # processed (GOAWAY above it, REFUSED_STREAM, HTTP_1_1_REQUIRED): safe
             # for an idempotent request, which the guard would otherwise fail.
             h2 and request.method in IDEMPOTENT_METHODS and request.body_producer is None
-        ):
-            # libcurl would send it again after a kept-alive connection closed
-            # unanswered; the simple engine does not, nor does this one.
-            guard = SendOnce(transfer)
-            curl.setopt(pycurl.PREREQFUNCTION, guard.on_prereq)
-            curl.setopt(pycurl.SOCKOPTFUNCTION, guard.on_sockopt)
+        )
+        # libcurl would send it again after a kept-alive connection closed
+        # unanswered; the simple engine does not, nor does this one.
+        send_once = SendOnce(transfer) if guard else None
+        tunnel = None
+        if request.proxy_host and tunnels(request):
+            # The CONNECT responses kept apart, for a refusal to be the response.
+            tunnel = ConnectHeads(transfer, send_once, connect)
+            tunnel.install(curl)
+            if connect is not None:
+                connect.install(curl)
+        elif send_once is not None:
+            curl.setopt(pycurl.PREREQFUNCTION, send_once.on_prereq)
+            curl.setopt(pycurl.SOCKOPTFUNCTION, send_once.on_sockopt)
         if route is not None:
             curl.setopt(*route)
         if request.prepare_curl_callback is not None:
             request.prepare_curl_callback(curl)
-        return transfer
+        return transfer, tunnel
 
     async def _route(self, request: HTTPRequest) -> tuple[int, list[str]] | None:
         # hostname_mapping and the resolver become libcurl's CONNECT_TO

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pycurl
 
+from squall._curl.tunnel import SUPPRESS_CONNECT_HEADERS
 from squall._grammar import has_control
 from squall._request import check_ssl_options
 from squall._request_defaults import DEFAULT_USER_AGENT, credentials, default_fields
@@ -21,14 +22,10 @@ from squall._request_defaults import DEFAULT_USER_AGENT, credentials, default_fi
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
 
-__all__ = ["CONTEXT_REFUSED", "USER_AGENT", "configure", "ssl_options_to_curl"]
+__all__ = ["CONTEXT_REFUSED", "USER_AGENT", "configure", "ssl_options_to_curl", "tls_proxy"]
 
 USER_AGENT = f"{DEFAULT_USER_AGENT} (libcurl)"
 
-# CURLOPT_SUPPRESS_CONNECT_HEADERS (libcurl 7.54); pycurl 7.49 has no name for
-# it. Keeps a proxy's CONNECT response out of the header callback, so the
-# headers we parse are the origin's.
-_SUPPRESS_CONNECT_HEADERS = 265
 
 _HTTP_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
 _AUTH_MODES = {
@@ -217,19 +214,41 @@ def _set_auth(setopt: Callable[..., None], request: HTTPRequest) -> None:
 
 
 def _set_tls(setopt: Callable[..., None], request: HTTPRequest) -> None:
+    for option, value in _tls_options(request):
+        setopt(option, value)
+
+
+def _tls_options(request: HTTPRequest) -> list[tuple[int, Any]]:
     if request.ssl_options is not None:
-        for option, value in ssl_options_to_curl(request.ssl_options):
-            setopt(option, value)
-        return
+        return ssl_options_to_curl(request.ssl_options)
+    opts: list[tuple[int, Any]] = []
     if not request.validate_cert:
-        setopt(pycurl.SSL_VERIFYPEER, 0)
-        setopt(pycurl.SSL_VERIFYHOST, 0)
+        opts += [(pycurl.SSL_VERIFYPEER, 0), (pycurl.SSL_VERIFYHOST, 0)]
     if request.ca_certs is not None:
-        setopt(pycurl.CAINFO, request.ca_certs)
+        opts.append((pycurl.CAINFO, request.ca_certs))
     if request.client_cert is not None:
-        setopt(pycurl.SSLCERT, request.client_cert)
+        opts.append((pycurl.SSLCERT, request.client_cert))
     if request.client_key is not None:
-        setopt(pycurl.SSLKEY, request.client_key)
+        opts.append((pycurl.SSLKEY, request.client_key))
+    return opts
+
+
+# Each TLS option of the origin's connection -> the same for an https:// proxy's.
+_PROXY_TLS = {
+    pycurl.SSL_VERIFYPEER: pycurl.PROXY_SSL_VERIFYPEER,
+    pycurl.SSL_VERIFYHOST: pycurl.PROXY_SSL_VERIFYHOST,
+    pycurl.CAINFO: pycurl.PROXY_CAINFO,
+    pycurl.SSLCERT: pycurl.PROXY_SSLCERT,
+    pycurl.SSLKEY: pycurl.PROXY_SSLKEY,
+    pycurl.KEYPASSWD: pycurl.PROXY_KEYPASSWD,
+    pycurl.SSL_CIPHER_LIST: pycurl.PROXY_SSL_CIPHER_LIST,
+    pycurl.SSLVERSION: pycurl.PROXY_SSLVERSION,
+}
+
+
+def tls_proxy(request: HTTPRequest) -> bool:
+    """Whether ``request`` goes through an https:// proxy (TLS to the proxy)."""
+    return str(request.proxy_host)[:8].lower() == "https://"
 
 
 # An SSLContext cannot be read back whole: a client certificate loaded with
@@ -308,7 +327,14 @@ def _set_proxy(setopt: Callable[..., None], request: HTTPRequest) -> None:
     setopt(pycurl.PROXY, request.proxy_host)
     if request.proxy_port:
         setopt(pycurl.PROXYPORT, request.proxy_port)
-    setopt(_SUPPRESS_CONNECT_HEADERS, 1)
+    # A proxy's CONNECT responses stay out of the header callback, so the heads
+    # parsed are the origin's; a tunnel's are kept apart instead (tunnel.ConnectHeads).
+    setopt(SUPPRESS_CONNECT_HEADERS, 1)
+    if tls_proxy(request):
+        # The request's TLS settings check the proxy too, as on the simple engine
+        # (its ca_certs, validate_cert, client certificate, versions).
+        for option, value in _tls_options(request):
+            setopt(_PROXY_TLS[option], value)
     if request.proxy_username:
         setopt(pycurl.PROXYUSERNAME, request.proxy_username)
         setopt(pycurl.PROXYPASSWORD, request.proxy_password or "")

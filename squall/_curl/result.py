@@ -135,6 +135,14 @@ def _simple(cls: Callable[[str], HTTPClientError], text: str) -> Callable[..., H
     return make
 
 
+def _verification_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+    # Through an https:// proxy, the failed check may be the proxy's certificate.
+    where = peer(request)
+    if request.proxy_host and curl.getinfo(pycurl.PROXY_SSL_VERIFYRESULT):
+        where = _proxy_where(request)
+    return HTTPCertificateError(f"Certificate verification failed for {where}: {message}")
+
+
 _ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
     pycurl.E_OPERATION_TIMEDOUT: _timeout,
     pycurl.E_COULDNT_CONNECT: _connect_failed,
@@ -142,12 +150,8 @@ _ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
     pycurl.E_SEND_ERROR: _recv_failed,
     pycurl.E_COULDNT_RESOLVE_HOST: _resolve_failed("Could not resolve {host}: {message}"),
     pycurl.E_COULDNT_RESOLVE_PROXY: _resolve_failed("Could not resolve the proxy: {message}"),
-    pycurl.E_PEER_FAILED_VERIFICATION: _simple(
-        HTTPCertificateError, "Certificate verification failed for {where}: {message}"
-    ),
-    51: _simple(  # CURLE_PEER_FAILED_VERIFICATION before libcurl 7.62 merged it into 60
-        HTTPCertificateError, "Certificate verification failed for {where}: {message}"
-    ),
+    pycurl.E_PEER_FAILED_VERIFICATION: _verification_failed,
+    51: _verification_failed,  # CURLE_PEER_FAILED_VERIFICATION before libcurl 7.62 merged it
     pycurl.E_GOT_NOTHING: _simple(
         HTTPStreamClosedError, "Connection to {where} closed without a response"
     ),

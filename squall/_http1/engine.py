@@ -26,6 +26,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, cast
 
 from squall._arguments import ClientSettings
+from squall._authenticate import ORIGIN, PROXY, DigestAuthenticator
 from squall._engine import Engine
 from squall._errors import (
     CLIENT_CLOSED,
@@ -33,7 +34,6 @@ from squall._errors import (
     HTTPStreamClosedError,
     RemoteProtocolError,
 )
-from squall._http1.authenticate import ORIGIN, PROXY, DigestAuthenticator
 from squall._http1.connect import Dialer, Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.deadlines import Deadlines, HopTimer

@@ -20,10 +20,10 @@ from collections.abc import Awaitable, Callable
 
 import httptools
 
+from squall._authenticate import digest_challenge
 from squall._digest import DigestSession
 from squall._errors import HTTPStreamClosedError, RemoteProtocolError
 from squall._headers import HTTPHeaders
-from squall._http1.authenticate import digest_challenge
 from squall._proxies import Proxy
 from squall._request_defaults import basic_authorization
 from squall._urls import bracket

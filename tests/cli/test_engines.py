@@ -53,6 +53,24 @@ def test_http_proxy(app_server: AppServer, http_proxy: tuple[str, int]) -> None:
         refused_by_simple(result, "proxy")
 
 
+@pytest.mark.parametrize("engine", ["curl", "simple"])
+def test_noproxy(app_server: AppServer, http_proxy: tuple[str, int], engine: str) -> None:
+    # Without credentials the proxy answers 407: the status shows which way the request went.
+    host, port = http_proxy
+    args = ["--engine", engine, "-s", "-o", "/dev/null", "-w", "%{http_code}"]
+    args += ["-x", f"http://{host}:{port}", app_server.http_url + "/echo"]
+    for noproxy, code in [
+        ("127.0.0.1", b"200"),
+        ("example.com, 127.0.0.1", b"200"),  # curl's list: spaces around entries ignored
+        ("*", b"200"),
+        ("127.0.0.0/8", b"200"),
+        ("example.com", b"407"),  # not this host: through the proxy
+        ("", b"407"),
+    ]:
+        result = squall("--noproxy", noproxy, *args)
+        assert result.stdout == code, (noproxy, result.stdout, result.stderr)
+
+
 def test_socks_proxy(app_server: AppServer, socks_proxy: tuple[str, int]) -> None:
     host, port = socks_proxy
     proxy = f"socks5h://{host}:{port}"

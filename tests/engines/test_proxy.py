@@ -89,11 +89,6 @@ async def test_refused_proxy_is_named(
     assert str(info.value).endswith(f"Connection refused by proxy 127.0.0.1:{closed_port}")
 
 
-def _known_bug(request: pytest.FixtureRequest, engine: str, reason: str) -> None:
-    if "curl" in engine:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 @pytest.fixture(scope="module")
 def socks_auth_proxy() -> Iterator[tuple[str, int]]:
     """pproxy as a SOCKS5 proxy that demands a user name and password."""
@@ -126,16 +121,13 @@ def _pproxy(listen: str, *options: str) -> Iterator[tuple[str, int]]:
         yield "127.0.0.1", port
 
 
-@pytest.mark.squall_only("simple")
+@pytest.mark.squall_only  # Tornado's curl client: a 599
 async def test_https_connect_refused_is_407_with_the_proxy_response(
     client: Any,
     app_server: AppServer,
     http_proxy: tuple[str, int],
     certs: Certs,
-    engine: str,
-    request: pytest.FixtureRequest,
 ) -> None:
-    _known_bug(request, engine, "curl engine: a refused CONNECT is a 599, not the 407")
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(
             app_server.https_url + "/echo", ca_certs=certs.ca, **_proxy(http_proxy, auth=False)
@@ -215,10 +207,7 @@ async def test_https_proxy(
     https_proxy: tuple[str, int],
     certs: Certs,
     origin: str,
-    engine: str,
-    request: pytest.FixtureRequest,
 ) -> None:
-    _known_bug(request, engine, "curl engine: ca_certs is not applied to the proxy (PROXY_CAINFO)")
     # TLS to the proxy; for an https URL, TLS to the origin inside it (TLS in TLS).
     url = (app_server.https_url if origin == "https" else app_server.http_url) + "/echo"
     response = await client.fetch(
@@ -227,16 +216,13 @@ async def test_https_proxy(
     assert echoed(response)["method"] == "GET"
 
 
-@pytest.mark.squall_only("simple")
+@pytest.mark.squall_only  # Tornado's curl client checks the proxy with its default CAs
 async def test_https_proxy_certificate_is_checked(
     client: Any,
     app_server: AppServer,
     https_proxy: tuple[str, int],
     certs: Certs,
-    engine: str,
-    request: pytest.FixtureRequest,
 ) -> None:
-    _known_bug(request, engine, "curl engine: the proxy's certificate error does not name it")
     with pytest.raises(HTTPCertificateError, match="proxy"):
         await client.fetch(
             app_server.http_url + "/echo",

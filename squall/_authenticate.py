@@ -1,9 +1,11 @@
-"""Digest auth on the simple engine: the round trips around squall._digest.
+"""Digest auth on both engines: the round trips around squall._digest.
 
 For origins (``auth_mode="digest"``: 401, WWW-Authenticate, Authorization)
 and for plain http forwarded to an HTTP proxy (``proxy_auth_mode="digest"``:
 407, Proxy-Authenticate, Proxy-Authorization; a CONNECT is answered in
-``tunnel.py``).
+``_http1/tunnel.py`` and ``_curl/tunnel.py``). Each engine's ``fetch`` is the
+hop: libcurl's own digest (which a reset handle forgets, so it would answer a
+fresh challenge every time) is not used.
 
 ``DigestAuthenticator.fetch`` wraps one hop. The first request to an origin
 goes without credentials; a ``401`` with a Digest challenge is answered once,
