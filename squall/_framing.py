@@ -142,7 +142,7 @@ def length_too_long(length: int | str, limit: int) -> str:
 def decoded_too_long(limit: int) -> str:
     """The message when a decoded body outgrows the limit (Tornado's "decompressed body
     too large")."""
-    return f"Decompressed body too large (over max_body_size of {limit} bytes)"
+    return f"decompressed body too large (over max_body_size of {limit} bytes)"
 
 
 def head_too_long(limit: int) -> str:

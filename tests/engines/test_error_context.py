@@ -178,7 +178,7 @@ async def test_decoded_body_over_max_body_size(
     server = scripted(reply_once(response(coded, headers=["Content-Encoding: gzip"]), close=False))
     client = make_client(max_body_size=LIMIT)
     error = await _error(client.fetch(server.url + "/"), ResponseTooLargeError)
-    assert error.message == f"Decompressed body too large (over max_body_size of {LIMIT} bytes)"
+    assert error.message == f"decompressed body too large (over max_body_size of {LIMIT} bytes)"
     assert (error.option, error.limit) == ("max_body_size", LIMIT)
 
 

@@ -31,6 +31,11 @@ REFUSED = {
     "Response with code 204 should not have body": (
         b"HTTP/1.1 204 No Content\r\nContent-Length: 2\r\n\r\nok"
     ),
+    "decompressed body too large": (
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+        % len(gzip.compress(b"x" * 5000))
+        + gzip.compress(b"x" * 5000)
+    ),
     "invalid gzip data": (
         b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\n"
         + gzip.compress(b"hello")[:2]

@@ -61,7 +61,7 @@ def test_identity_and_unknown_codings_pass_through(header: str) -> None:
 def test_limit_counts_decoded_bytes(coding: str) -> None:
     decoder = make_decoder(coding, len(PLAIN) - 1)
     assert decoder is not None
-    with pytest.raises(ResponseTooLargeError, match="Decompressed body"):
+    with pytest.raises(ResponseTooLargeError, match="decompressed body"):
         decode_in_pieces(decoder, compress(coding, PLAIN), size=len(PLAIN))
 
 
