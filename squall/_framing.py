@@ -22,6 +22,9 @@ from squall._headers import HTTPHeaders
 __all__ = [
     "BOTH_LENGTH_AND_CODING",
     "CHUNKED",
+    "CLOSED_IN_BODY",
+    "CLOSED_IN_HEAD",
+    "CLOSED_WITHOUT_RESPONSE",
     "FIELD_BLOCK",
     "FIELD_LINE",
     "IDEMPOTENT_METHODS",
@@ -127,6 +130,12 @@ def content_length(values: list[str]) -> int:
 def malformed(where: str, reason: str) -> str:
     """The message of a RemoteProtocolError for a response from ``where`` (host:port)."""
     return f"Malformed HTTP response from {where}: {reason}"
+
+
+# A connection that closed early, in the words of both engines (each names the phase).
+CLOSED_WITHOUT_RESPONSE: Final = "Connection closed without a response"
+CLOSED_IN_HEAD: Final = "Connection closed before the response headers were complete"
+CLOSED_IN_BODY: Final = "Connection closed before the response body was complete"
 
 
 def body_too_long(limit: int) -> str:

@@ -69,7 +69,9 @@ class BodyTooLargeError(ResponseTooLargeError, CurlError):  # type: ignore[misc]
     def __init__(self, errno: int, message: str | None = None) -> None:
         CurlError.__init__(self, errno, message)
 
-    __str__ = CurlError.__str__
+    # Worded as on the simple engine (no "HTTP 599: " prefix): the same error there.
+    __str__ = ResponseTooLargeError.__str__
+    __repr__ = ResponseTooLargeError.__repr__
 
 
 def body_too_large(limit: int, message: str | None = None) -> BodyTooLargeError:

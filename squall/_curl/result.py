@@ -33,7 +33,7 @@ from squall._errors import (
     connection_refused,
     timeout_option,
 )
-from squall._framing import NOT_HTTP, malformed
+from squall._framing import CLOSED_IN_BODY, CLOSED_WITHOUT_RESPONSE, NOT_HTTP, malformed
 
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
@@ -152,17 +152,13 @@ _ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
     pycurl.E_COULDNT_RESOLVE_PROXY: _resolve_failed("Could not resolve the proxy: {message}"),
     pycurl.E_PEER_FAILED_VERIFICATION: _verification_failed,
     51: _verification_failed,  # CURLE_PEER_FAILED_VERIFICATION before libcurl 7.62 merged it
-    pycurl.E_GOT_NOTHING: _simple(
-        HTTPStreamClosedError, "Connection to {where} closed without a response"
-    ),
-    pycurl.E_PARTIAL_FILE: _simple(
-        HTTPStreamClosedError, "Connection to {where} closed before the body was complete"
-    ),
+    pycurl.E_GOT_NOTHING: _simple(HTTPStreamClosedError, CLOSED_WITHOUT_RESPONSE),
+    pycurl.E_PARTIAL_FILE: _simple(HTTPStreamClosedError, CLOSED_IN_BODY),
     pycurl.E_SEND_FAIL_REWIND: _simple(
         # libcurl would send the request again (its kept-alive connection closed
         # unanswered) but cannot rewind a body_producer's body.
         HTTPStreamClosedError,
-        "Connection to {where} closed without a response; the body cannot be sent again",
+        CLOSED_WITHOUT_RESPONSE,
     ),
     92: _simple(  # CURLE_HTTP2_STREAM
         HTTPStreamClosedError, "HTTP/2 stream to {where} closed: {message}"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pycurl
 
 from squall._errors import HTTPStreamClosedError
+from squall._framing import CLOSED_WITHOUT_RESPONSE
 from squall._resend import IDLE_CLOSES
 
 if TYPE_CHECKING:
@@ -68,10 +69,5 @@ class SendOnce:
         if self._sent_at != len(transfer.head.lines):
             return False
         if transfer.error is None:
-            request = transfer.request
-            transfer.error = HTTPStreamClosedError(
-                f"Connection to {request.host}:{request.port} closed without a response;"
-                f" the {request.method} request is not sent again (the server may have"
-                " acted on it)"
-            )
+            transfer.error = HTTPStreamClosedError(CLOSED_WITHOUT_RESPONSE)
         return True

@@ -45,7 +45,9 @@ from squall._errors import (
     HTTPStreamClosedError,
     HTTPTimeoutError,
     ResponseTooLargeError,
+    timeout_option,
 )
+from squall._framing import CLOSED_IN_HEAD
 from squall._headers import HTTPHeaders
 
 if TYPE_CHECKING:
@@ -261,7 +263,7 @@ class Transfer:
         if not errno and not head.complete and self.error is None:
             # libcurl accepts a connection closed inside the header block as
             # the end of the response (HTTP/1.0 leniency); we do not.
-            self.error = HTTPStreamClosedError("connection closed before the end of the headers")
+            self.error = HTTPStreamClosedError(CLOSED_IN_HEAD)
         self.result = (errno, message)
         if errno:
             self._pieces = None
@@ -343,7 +345,14 @@ class Transfer:
         # Python 3.11+ counts cancellations: ours must not leak into the caller's,
         # and should someone else have cancelled too, theirs wins.
         if fired and (sys.version_info < (3, 11) or task.uncancel() == 0):
-            self.fail(HTTPTimeoutError("Timeout during request", phase="request"))
+            option, limit = timeout_option(
+                "request", self.request.connect_timeout, self.request.request_timeout
+            )
+            self.fail(
+                HTTPTimeoutError(
+                    "Timeout during request", phase="request", option=option, limit=limit
+                )
+            )
         elif error is not None:
             if cancelled_by_its_task(error):
                 raise error  # the fetch itself is cancelled: the base reports it

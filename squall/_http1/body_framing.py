@@ -31,6 +31,7 @@ from typing import Final
 import httptools
 
 from squall._errors import HTTPStreamClosedError
+from squall._framing import CLOSED_IN_BODY, CLOSED_IN_HEAD, CLOSED_WITHOUT_RESPONSE
 from squall._http1.events import END_OF_MESSAGE, Event, Response
 from squall._http1.leniency import ChunkLines
 from squall._http1.protocol_state import ProtocolState
@@ -95,12 +96,10 @@ class BodyFraming(ProtocolState):
             self._done = True
             return [END_OF_MESSAGE]
         if not self.response_started:
-            raise HTTPStreamClosedError("Connection closed without a response")
+            raise HTTPStreamClosedError(CLOSED_WITHOUT_RESPONSE)
         if self._headers is None:
-            raise HTTPStreamClosedError(
-                "Connection closed before the response headers were complete"
-            )
-        raise HTTPStreamClosedError("Connection closed before the response body was complete")
+            raise HTTPStreamClosedError(CLOSED_IN_HEAD)
+        raise HTTPStreamClosedError(CLOSED_IN_BODY)
 
     # -- httptools callbacks (called from inside feed_data) ------------------
 
