@@ -37,8 +37,10 @@ import asyncio
 import contextlib
 import functools
 import http.cookiejar
+import inspect
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -374,6 +376,7 @@ class AsyncHTTPClient(ConfigurableClient):
                 # and the failure is logged, not left in a task nobody reads.
                 app_log.error("Exception after Future was cancelled", exc_info=exc)
                 raise asyncio.CancelledError from exc
+            _clear_frames(exc)
             response = _failed(original, exc, hops.start_time, started)
         else:
             response = hops.finish(original, response)
@@ -381,7 +384,10 @@ class AsyncHTTPClient(ConfigurableClient):
             self._admission.release()
         if self._closed and response.error is not None:
             _retrieve_when_done()  # ended by close(): the caller may never look
-        return _outcome(response, raise_error, deliver_errors)
+        try:
+            return _outcome(response, raise_error, deliver_errors)
+        finally:
+            del response  # a raised error's traceback keeps this frame
 
     async def _hop_with_extras(
         self,
@@ -438,6 +444,37 @@ def _cancel_requested(exc: BaseException) -> bool:
     )
 
 
+def _clear_frames(exc: BaseException) -> None:
+    """Clear the locals of squall's and asyncio's finished frames in ``exc``'s
+    tracebacks (its causes' too): they hold the engine's objects, which hold the
+    error or its cause (a failed future, a transfer), so the error, the fetch's
+    task and its response would wait for the collector. The traceback itself
+    (files, lines, functions) is kept; only those locals are lost."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        tb = error.__traceback__
+        # The first frame caught the error: a coroutine there may still run, and
+        # clearing a suspended coroutine's frame would close it. The error left
+        # every later frame, so they are done.
+        first = True
+        while tb is not None:
+            frame = tb.tb_frame
+            if frame.f_globals.get("__name__", "").startswith(_OWN_FRAMES) and not (
+                first and frame.f_code.co_flags & _RESUMABLE
+            ):
+                with contextlib.suppress(RuntimeError):  # a frame still running
+                    frame.clear()
+            first = False
+            tb = tb.tb_next
+        error = error.__cause__ or error.__context__
+
+
+_OWN_FRAMES = ("squall.", "asyncio.")
+_RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+
+
 def _retrieve_when_done() -> None:
     """Mark the running task's exception as retrieved once it is set: asyncio
     then never logs "Task exception was never retrieved" for it."""
@@ -452,12 +489,16 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 
 def _outcome(response: HTTPResponse, raise_error: bool, deliver_errors: bool) -> HTTPResponse:
+    if deliver_errors or (not raise_error and response._error_is_response_code):
+        return response  # a status error is not even made
     error = response.error
-    if error is None or deliver_errors:
+    if error is None:
         return response
-    if raise_error or not response._error_is_response_code:
+    try:
         raise error
-    return response
+    finally:
+        # The error's traceback keeps this frame, and a 599 response holds its error.
+        del error, response
 
 
 class _Hops:
@@ -498,16 +539,41 @@ def _failed(
     original: HTTPRequest, exc: Exception, start_time: float | None, started: float
 ) -> HTTPResponse:
     """The 599 response that carries an error (Tornado: ``HTTPResponse(code=599)``)."""
-    response = HTTPResponse(
-        original,
-        NO_RESPONSE,
-        error=exc,
-        request_time=time.perf_counter() - started,
-        start_time=start_time,
-    )
+    link = _ResponseLink(original, time.perf_counter() - started, start_time)
     if isinstance(exc, HTTPClientError) and exc.response is None:
-        exc.response = response
-    return response
+        exc.__dict__["_response_link"] = link  # read by the ``response`` property
+    return link(exc)
+
+
+class _ResponseLink:
+    """``error.response`` of a failure without a response: the 599 response holds
+    the error, and the error reaches it through this weak reference, so they form
+    no cycle. Once the response died (only the error was kept: a raised error),
+    an equal one is made again from the request and the timings."""
+
+    __slots__ = ("_ref", "request", "request_time", "start_time")
+
+    def __init__(self, request: HTTPRequest, request_time: float, start_time: float | None) -> None:
+        self.request = request
+        self.request_time = request_time
+        self.start_time = start_time
+        self._ref: weakref.ref[HTTPResponse] | None = None
+
+    def __call__(self, error: BaseException) -> HTTPResponse:
+        response = self._ref() if self._ref is not None else None
+        if response is None:
+            response = HTTPResponse(
+                self.request,
+                NO_RESPONSE,
+                error=error,
+                request_time=self.request_time,
+                start_time=self.start_time,
+            )
+            self._ref = weakref.ref(response)
+        return response
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_ResponseLink, (self.request, self.request_time, self.start_time))
 
 
 def _run_callback(
