@@ -91,7 +91,7 @@ class HTTPClientError(Exception):
     def response(self) -> HTTPResponse | None:
         """The response, if any (see the class docstring)."""
         # A failure's 599 response holds its error, which reaches it through a
-        # weak link (squall.httpclient._ResponseLink), so they form no cycle.
+        # weak link (squall._failure.ResponseLink), so they form no cycle.
         fields = self.__dict__
         link = fields.get("_response_link")
         return link(self) if link is not None else fields.get("_response")

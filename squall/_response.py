@@ -14,7 +14,7 @@ its own data if it died (nobody held it, so nobody can tell):
   first use (it holds the response; the response holds it weakly);
 - a failure without a response (599): the error holds the cause, the response
   holds it, and ``error.response`` is remade from the request and timings
-  when only the error was kept (``squall.httpclient._ResponseLink``).
+  when only the error was kept (``squall._failure.ResponseLink``).
 """
 
 from __future__ import annotations

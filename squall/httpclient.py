@@ -37,10 +37,8 @@ import asyncio
 import contextlib
 import functools
 import http.cookiejar
-import inspect
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -52,7 +50,6 @@ from squall._cookies import receive_cookies, send_cookies
 from squall._engine import Engine
 from squall._errors import (
     CLIENT_CLOSED,
-    NO_RESPONSE,
     CurlError,
     HTTPCertificateError,
     HTTPClientError,
@@ -67,7 +64,9 @@ from squall._errors import (
     RemoteProtocolError,
     ResponseTooLargeError,
 )
-from squall._loop_driver import LoopDriver
+from squall._failure import failed_response
+from squall._frames import clear_own_frames
+from squall._loop_driver import ClosedDuringCall, LoopDriver
 from squall._redirects import REDIRECT_CODES, next_request, redirect_target, will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
@@ -344,7 +343,9 @@ class AsyncHTTPClient(ConfigurableClient):
             request = original.resolved(self.defaults)
             queue_time = await self._admission.acquire(_queue_timeout(request))
         except Exception as exc:
-            return _outcome(_failed(original, exc, None, started), raise_error, deliver_errors)
+            return _outcome(
+                failed_response(original, exc, None, started), raise_error, deliver_errors
+            )
         hops = _Hops(queue_time)
         hop = (
             self.fetch_once
@@ -376,8 +377,8 @@ class AsyncHTTPClient(ConfigurableClient):
                 # and the failure is logged, not left in a task nobody reads.
                 app_log.error("Exception after Future was cancelled", exc_info=exc)
                 raise asyncio.CancelledError from exc
-            _clear_frames(exc)
-            response = _failed(original, exc, hops.start_time, started)
+            clear_own_frames(exc)
+            response = failed_response(original, exc, hops.start_time, started)
         else:
             response = hops.finish(original, response)
         finally:
@@ -444,37 +445,6 @@ def _cancel_requested(exc: BaseException) -> bool:
     )
 
 
-def _clear_frames(exc: BaseException) -> None:
-    """Clear the locals of squall's and asyncio's finished frames in ``exc``'s
-    tracebacks (its causes' too): they hold the engine's objects, which hold the
-    error or its cause (a failed future, a transfer), so the error, the fetch's
-    task and its response would wait for the collector. The traceback itself
-    (files, lines, functions) is kept; only those locals are lost."""
-    seen: set[int] = set()
-    error: BaseException | None = exc
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        tb = error.__traceback__
-        # The first frame caught the error: a coroutine there may still run, and
-        # clearing a suspended coroutine's frame would close it. The error left
-        # every later frame, so they are done.
-        first = True
-        while tb is not None:
-            frame = tb.tb_frame
-            if frame.f_globals.get("__name__", "").startswith(_OWN_FRAMES) and not (
-                first and frame.f_code.co_flags & _RESUMABLE
-            ):
-                with contextlib.suppress(RuntimeError):  # a frame still running
-                    frame.clear()
-            first = False
-            tb = tb.tb_next
-        error = error.__cause__ or error.__context__
-
-
-_OWN_FRAMES = ("squall.", "asyncio.")
-_RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
-
-
 def _retrieve_when_done() -> None:
     """Mark the running task's exception as retrieved once it is set: asyncio
     then never logs "Task exception was never retrieved" for it."""
@@ -533,47 +503,6 @@ class _Hops:
             info["retries"] = self.retries
         response.request = original
         return response
-
-
-def _failed(
-    original: HTTPRequest, exc: Exception, start_time: float | None, started: float
-) -> HTTPResponse:
-    """The 599 response that carries an error (Tornado: ``HTTPResponse(code=599)``)."""
-    link = _ResponseLink(original, time.perf_counter() - started, start_time)
-    if isinstance(exc, HTTPClientError) and exc.response is None:
-        exc.__dict__["_response_link"] = link  # read by the ``response`` property
-    return link(exc)
-
-
-class _ResponseLink:
-    """``error.response`` of a failure without a response: the 599 response holds
-    the error, and the error reaches it through this weak reference, so they form
-    no cycle. Once the response died (only the error was kept: a raised error),
-    an equal one is made again from the request and the timings."""
-
-    __slots__ = ("_ref", "request", "request_time", "start_time")
-
-    def __init__(self, request: HTTPRequest, request_time: float, start_time: float | None) -> None:
-        self.request = request
-        self.request_time = request_time
-        self.start_time = start_time
-        self._ref: weakref.ref[HTTPResponse] | None = None
-
-    def __call__(self, error: BaseException) -> HTTPResponse:
-        response = self._ref() if self._ref is not None else None
-        if response is None:
-            response = HTTPResponse(
-                self.request,
-                NO_RESPONSE,
-                error=error,
-                request_time=self.request_time,
-                start_time=self.start_time,
-            )
-            self._ref = weakref.ref(response)
-        return response
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_ResponseLink, (self.request, self.request_time, self.start_time))
 
 
 def _run_callback(
@@ -646,12 +575,21 @@ class HTTPClient:
 
         Raises:
             HTTPClientError: a non-2xx status (unless ``raise_error=False``)
-                or a failure without a response (code 599).
+                or a failure without a response (code 599); a fetch running
+                when another thread calls close() fails with
+                ``HTTPStreamClosedError("The client was closed")``, as in the
+                async API.
+            RuntimeError: the client is closed.
         """
         if self._closed:
             raise RuntimeError("fetch() called on closed HTTPClient")
         # No coroutine of our own around the fetch's task: it would cost a loop iteration.
-        return self._driver.run(functools.partial(self._async_client.fetch, request, **kwargs))
+        try:
+            return self._driver.run(functools.partial(self._async_client.fetch, request, **kwargs))
+        except ClosedDuringCall:
+            # The fetch outlived close()'s grace (it fails such fetches itself): the
+            # same error as the fetches close() ended.
+            raise HTTPStreamClosedError(CLIENT_CLOSED) from None
 
     def close(self) -> None:
         """Close the client and its private loop (idempotent)."""

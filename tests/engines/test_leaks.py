@@ -286,6 +286,35 @@ async def test_a_failed_fetch_leaves_no_cycle(
         gc.enable()
 
 
+@pytest.mark.parametrize("what", ["status", "refused"])
+def test_a_failed_blocking_fetch_leaves_no_cycle(
+    blocking_client: Any, app_server: AppServer, dead_url: str, what: str
+) -> None:
+    # The blocking client's driver frames are in the raised error's traceback too.
+    url = app_server.http_url + "/status/404" if what == "status" else dead_url
+    blocking_client.fetch(app_server.http_url + "/echo")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(FAILED_ROUNDS):
+            try:
+                blocking_client.fetch(url)
+            except HTTPClientError as exc:
+                error = exc
+            _check_shape(error, error.response, what)
+            refs = weakref.ref(error), weakref.ref(error.response)
+            del error
+            assert [ref() for ref in refs] == [None, None], "held by a cycle"
+            response = blocking_client.fetch(url, raise_error=False) if what == "status" else None
+            if response is not None:
+                _check_shape(response.error, response, what)
+                refs = weakref.ref(response), weakref.ref(response.buffer)
+                del response
+                assert [ref() for ref in refs] == [None, None], "held by a cycle"
+    finally:
+        gc.enable()
+
+
 async def test_a_closed_client_is_freed_without_the_collector(
     engine: str, app_server: AppServer, request: pytest.FixtureRequest
 ) -> None:

@@ -14,13 +14,8 @@ from io import BytesIO
 
 import pytest
 
-from squall.httpclient import (
-    HTTPClientError,
-    HTTPRequest,
-    HTTPResponse,
-    HTTPTimeoutError,
-    _failed,
-)
+from squall._failure import failed_response as _failed
+from squall.httpclient import HTTPClientError, HTTPRequest, HTTPResponse, HTTPTimeoutError
 
 
 @pytest.fixture(autouse=True)
