@@ -285,6 +285,11 @@ class ClientProtocol:
         self.keep_alive = False  # bytes beyond the response: nobody asked for them
         return [data[:remaining], END_OF_MESSAGE] if remaining else [END_OF_MESSAGE]
 
+    def connection_ended(self) -> None:
+        """Let go of the parser once the connection is gone: its callbacks are this
+        protocol's methods, a cycle that would wait for the garbage collector."""
+        self._parser = None
+
     def receive_eof(self) -> list[Event]:
         """The server closed its side.
 
