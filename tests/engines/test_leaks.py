@@ -9,6 +9,7 @@ object freed only by ``gc.collect()`` was held by a reference cycle.
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import re
 import weakref
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from squall.httpclient import HTTPClientError
+from squall.httpclient import HTTPClientError, HTTPConnectionRefusedError, HTTPTimeoutError
 from tests.conftest import import_object
 from tests.engines.resources import curl_handles, settle, sockets_connected_to, tasks
 from tests.servers.app import AppServer
@@ -232,9 +233,16 @@ def _check_shape(error: Any, response: Any, what: str) -> None:
             "Not Found",
         )
         assert response.body == b"" or response.buffer is not None
+    elif what == "refused":
+        assert isinstance(error, HTTPConnectionRefusedError) and error.errno == errno.ECONNREFUSED
+        assert str(error).startswith("[Errno 111] Connection refused")
+        assert error.__cause__ is not None  # what the socket or libcurl said
     else:
-        assert error.__cause__ is not None or error.__context__ is not None or what == "timeout"
-        assert response.body == b"" and response.request.url == error.url
+        assert isinstance(error, HTTPTimeoutError) and error.phase == "request"
+    if what != "status":
+        assert response.body == b"" and response.buffer is None and response.headers == {}
+        assert response.request.url == error.url == response.effective_url
+        assert response.request_time is not None and response.request_time >= 0
     with pytest.raises(HTTPClientError) as raised:
         response.rethrow()
     assert raised.value is error
