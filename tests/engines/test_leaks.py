@@ -164,6 +164,9 @@ PATHS: dict[str, tuple[str, dict[str, Any]]] = {
     "redirect": ("/redirect?to=/echo", {}),
     "streamed": ("/large?size=200000", {"streaming_callback": len}),
     "head": ("/echo", {"method": "HEAD"}),
+    "http2": ("/echo", {"http_version": "2"}),  # h2c
+    "http2-404": ("/status/404", {"http_version": "2", "raise_error": False}),
+    "404": ("/status/404", {"raise_error": False}),
 }
 
 

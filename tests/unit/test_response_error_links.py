@@ -139,3 +139,10 @@ def test_an_error_given_a_response_holds_it() -> None:
     started = time.perf_counter()
     assert _failed(HTTPRequest("http://example.com/"), error, None, started).error is error
     assert error.response.code == 599  # already linked: kept
+
+
+def test_the_error_fields_are_tornados() -> None:
+    response = _status_response()
+    error = response.error
+    assert isinstance(error, HTTPClientError)
+    assert vars(error) == {"code": 404, "message": "Not Found", "response": response}
