@@ -377,7 +377,7 @@ class AsyncHTTPClient(ConfigurableClient):
                 # and the failure is logged, not left in a task nobody reads.
                 app_log.error("Exception after Future was cancelled", exc_info=exc)
                 raise asyncio.CancelledError from exc
-            clear_own_frames(exc)
+            clear_own_frames(exc)  # the engine's frames would keep its objects, and exc, alive
             response = failed_response(original, exc, hops.start_time, started)
         else:
             response = hops.finish(original, response)
