@@ -97,6 +97,21 @@ class HTTPClientError(Exception):
     __repr__ = __str__
 
     @property
+    def response(self) -> HTTPResponse | None:
+        """The response, if any (see the class docstring)."""
+        # A failure's 599 response holds its error, which reaches it through a
+        # weak link (squall._failure.ResponseLink), so they form no cycle.
+        # A held response stays in __dict__ under its name, as in Tornado.
+        fields = self.__dict__
+        link = fields.get("_response_link")
+        return link(self) if link is not None else fields.get("response")
+
+    @response.setter
+    def response(self, response: HTTPResponse | None) -> None:
+        self.__dict__["response"] = response
+        self.__dict__.pop("_response_link", None)
+
+    @property
     def url(self) -> str | None:
         """The URL that failed (the last hop's, after redirects), when known."""
         response = self.response

@@ -33,16 +33,26 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import functools
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
 from typing import Any, TypeVar
 
-__all__ = ["LoopDriver"]
+from squall._frames import clear_own_frames
+
+__all__ = ["ClosedDuringCall", "LoopDriver"]
 
 T = TypeVar("T")
+
+#: How long close() lets the work it ended finish before cancelling what is left
+#: (a safety net: a closed client ends its fetches within a few loop iterations).
+ENDING_TIMEOUT = 2.0
+
+
+class ClosedDuringCall(RuntimeError):
+    """``close()`` cancelled the work of a running ``LoopDriver.run()`` call."""
 
 
 class LoopDriver:
@@ -62,7 +72,7 @@ class LoopDriver:
         self._waiting = 0  # threads waiting in _follow() or close()
         self._closed = False  # no new work is accepted
         self._helper: threading.Thread | None = None
-        self._helped: collections.deque[Future[Any]] = collections.deque()
+        self._helped: collections.deque[concurrent.futures.Future[Any]] = collections.deque()
 
     # -- running work ----------------------------------------------------------
 
@@ -74,16 +84,16 @@ class LoopDriver:
         (``AsyncHTTPClient.fetch`` or a coroutine function).
 
         Raises:
-            RuntimeError: called after close() or cancelled by it, or called
-                from inside the loop itself.
+            ClosedDuringCall: close() cancelled the work (a RuntimeError).
+            RuntimeError: called after close(), or from inside the loop itself.
             Whatever the awaitable raises. If the caller is interrupted
             (KeyboardInterrupt), the work is cancelled and the exception raised.
         """
         try:
             return self._run(start, closing=False)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, concurrent.futures.CancelledError):
             if self._closed:  # close() cancels the work left on the loop
-                raise RuntimeError("the HTTPClient was closed during the call") from None
+                raise ClosedDuringCall("the HTTPClient was closed during the call") from None
             raise
 
     def _run(self, start: Callable[[], Awaitable[T]], closing: bool) -> T:
@@ -117,25 +127,31 @@ class LoopDriver:
                 self._leave()
         # Outside the lock: the callback runs at once if the work is already done.
         future.add_done_callback(self._wake)
-        if running is None:
-            return self._follow(future)
         try:
-            return future.result()
-        except BaseException:
-            future.cancel()  # e.g. KeyboardInterrupt in the caller: stop the work too
-            raise
+            if running is None:
+                return self._follow(future)
+            try:
+                return future.result()
+            except BaseException:
+                future.cancel()  # e.g. KeyboardInterrupt in the caller: stop the work too
+                raise
+        finally:
+            del future  # it holds the raised error, whose traceback keeps this frame
 
     def _drive(self, start: Callable[[], Awaitable[T]]) -> T:
         """Run the loop until ``start()``'s work is done (the caller is the driver)."""
         task = asyncio.ensure_future(start(), loop=self.loop)
         try:
             return self.loop.run_until_complete(task)
-        except BaseException:
+        except BaseException as exc:
             if not task.done():
                 task.cancel()  # interrupted: the next driver runs the cancellation
+            clear_own_frames(exc)  # run_until_complete's frame holds the task, which holds exc
             raise
+        finally:
+            del task  # it holds the raised error, whose traceback keeps this frame
 
-    def _follow(self, future: Future[T]) -> T:
+    def _follow(self, future: concurrent.futures.Future[T]) -> T:
         """Wait for submitted work, driving the loop whenever no one else does."""
         try:
             while not future.done():
@@ -159,10 +175,11 @@ class LoopDriver:
             future.cancel()  # e.g. KeyboardInterrupt in the caller: stop the work too
             raise
         finally:
+            del future  # it holds the raised error, whose traceback keeps this frame
             with self._lock:
                 self._waiting -= 1
 
-    def _drive_until(self, future: Future[Any]) -> None:
+    def _drive_until(self, future: concurrent.futures.Future[Any]) -> None:
         """Run the loop until submitted work is done, whatever its outcome."""
         # Plain futures, no task: close() cancels every task, and must not cancel this wait.
         waiter = asyncio.wrap_future(future, loop=self.loop)
@@ -278,13 +295,21 @@ class LoopDriver:
                 self.loop.close()
 
     async def _shutdown(self, last: Callable[[], object] | None, executor: bool) -> None:
-        """On the loop: ``last()``, then cancel and await every other task."""
+        """On the loop: ``last()``, then cancel and await every other task.
+
+        The work ``last()`` ends (the fetches a client's close() fails) is given
+        its turn to end first, so that its callers see how it ended; only what
+        is still running after that is cancelled.
+        """
         try:
             if last is not None:
                 last()
         finally:
             me = asyncio.current_task()
             tasks = [task for task in asyncio.all_tasks() if task is not me]
+            if last is not None and tasks:
+                _, tasks_left = await asyncio.wait(tasks, timeout=ENDING_TIMEOUT)
+                tasks = list(tasks_left)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -3,14 +3,27 @@
 A response holds only data (code, headers, body buffer, timings, error), so
 it can cross threads safely: with the blocking client, whichever thread is
 running the private loop builds it, and the caller's thread gets it.
+
+A response and its error refer to each other (``response.error.response is
+response``), as in Tornado, without forming a reference cycle, so that a failed
+fetch's response and body are freed by reference counting alone. One side of
+each pair holds the other; the other side holds it weakly and rebuilds it from
+its own data if it died (nobody held it, so nobody can tell):
+
+- a status error (404): the response holds the data, and its error is made on
+  first use (it holds the response; the response holds it weakly);
+- a failure without a response (599): the error holds the cause, the response
+  holds it, and ``error.response`` is remade from the request and timings
+  when only the error was kept (``squall._failure.ResponseLink``).
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from http.client import responses
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from squall._errors import HTTPClientError
 from squall._headers import HTTPHeaders
@@ -46,6 +59,10 @@ class HTTPResponse:
     # Set when ``error`` was made from the status code alone (raise_error=False
     # suppresses exactly these).
     _error_is_response_code = False
+    #: Set for those (unless ``error`` was assigned): ``error`` is then missing
+    #: from the instance's ``__dict__`` and made by ``__getattr__``.
+    _status_error: weakref.ref[HTTPClientError] | None = None
+    error: BaseException | None
     #: True for a redirect returned because ``max_redirects`` ran out (curl's
     #: "Maximum redirects followed", exit code 47).
     too_many_redirects = False
@@ -70,11 +87,12 @@ class HTTPResponse:
         self.buffer = buffer
         self._body: bytes | None = None
         self.effective_url = request.url if effective_url is None else effective_url
-        self._error_is_response_code = False
         if error is None and not 200 <= code < 300:
             self._error_is_response_code = True
-            error = HTTPClientError(code, message=self.reason, response=self)
-        self.error = error
+            self._status_error = None  # ``error`` is made on first use: no cycle
+        else:
+            self._error_is_response_code = False
+            self.error = error
         self.start_time = start_time
         self.request_time = request_time
         self.time_info = time_info if time_info is not None else {}
@@ -112,20 +130,40 @@ class HTTPResponse:
         """
         return json.loads(self.body.decode("utf-8-sig"))
 
+    if not TYPE_CHECKING:  # mypy still checks every other attribute's name
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached when normal lookup fails: ``error`` of a status error
+            # response that nobody assigned. The error is made again if the last
+            # one died (nothing held it, so its identity cannot be compared).
+            fields = self.__dict__
+            if name != "error" or "_status_error" not in fields:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            ref = fields["_status_error"]
+            error = ref() if ref is not None else None
+            if error is None:
+                error = HTTPClientError(self.code, message=self.reason, response=self)
+                fields["_status_error"] = weakref.ref(error)
+            return error
+
     def rethrow(self) -> None:
         """Raise ``error`` if the request failed; otherwise do nothing."""
-        if self.error is not None:
-            raise self.error
+        error = self.error
+        if error is not None:
+            try:
+                raise error
+            finally:
+                del error, self  # the traceback keeps this frame: no cycle through it
 
     def __repr__(self) -> str:
-        fields = ",".join(
-            f"{name}={value!r}"
-            for name, value in sorted(vars(self).items())
-            if not name.startswith("_")
-        )
-        return f"{type(self).__name__}({fields})"
+        fields = {name: value for name, value in vars(self).items() if not name.startswith("_")}
+        fields.setdefault("error", self.error)
+        text = ",".join(f"{name}={value!r}" for name, value in sorted(fields.items()))
+        return f"{type(self).__name__}({text})"
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(vars(self))
         state["_body"] = self.body
+        if "_status_error" in state:
+            state["_status_error"] = None  # a weak reference: the error is remade on use
         return state

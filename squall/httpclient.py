@@ -50,7 +50,6 @@ from squall._cookies import receive_cookies, send_cookies
 from squall._engine import Engine
 from squall._errors import (
     CLIENT_CLOSED,
-    NO_RESPONSE,
     CurlError,
     HTTPCertificateError,
     HTTPClientError,
@@ -66,7 +65,9 @@ from squall._errors import (
     ResponseTooLargeError,
     timeout_option,
 )
-from squall._loop_driver import LoopDriver
+from squall._failure import failed_response
+from squall._frames import clear_own_frames
+from squall._loop_driver import ClosedDuringCall, LoopDriver
 from squall._redirects import REDIRECT_CODES, next_request, redirect_target, will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
@@ -343,7 +344,9 @@ class AsyncHTTPClient(ConfigurableClient):
             request = original.resolved(self.defaults)
             queue_time = await self._admission.acquire(*_queue_timeout(request))
         except Exception as exc:
-            return _outcome(_failed(original, exc, None, started), raise_error, deliver_errors)
+            return _outcome(
+                failed_response(original, exc, None, started), raise_error, deliver_errors
+            )
         hops = _Hops(queue_time)
         hop = (
             self.fetch_once
@@ -375,14 +378,18 @@ class AsyncHTTPClient(ConfigurableClient):
                 # and the failure is logged, not left in a task nobody reads.
                 app_log.error("Exception after Future was cancelled", exc_info=exc)
                 raise asyncio.CancelledError from exc
-            response = _failed(original, exc, hops.start_time, started)
+            clear_own_frames(exc)  # the engine's frames would keep its objects, and exc, alive
+            response = failed_response(original, exc, hops.start_time, started)
         else:
             response = hops.finish(original, response)
         finally:
             self._admission.release()
         if self._closed and response.error is not None:
             _retrieve_when_done()  # ended by close(): the caller may never look
-        return _outcome(response, raise_error, deliver_errors)
+        try:
+            return _outcome(response, raise_error, deliver_errors)
+        finally:
+            del response  # a raised error's traceback keeps this frame
 
     async def _hop_with_extras(
         self,
@@ -453,12 +460,16 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 
 def _outcome(response: HTTPResponse, raise_error: bool, deliver_errors: bool) -> HTTPResponse:
+    if deliver_errors or (not raise_error and response._error_is_response_code):
+        return response  # a status error is not even made
     error = response.error
-    if error is None or deliver_errors:
+    if error is None:
         return response
-    if raise_error or not response._error_is_response_code:
+    try:
         raise error
-    return response
+    finally:
+        # The error's traceback keeps this frame, and a 599 response holds its error.
+        del error, response
 
 
 class _Hops:
@@ -493,22 +504,6 @@ class _Hops:
             info["retries"] = self.retries
         response.request = original
         return response
-
-
-def _failed(
-    original: HTTPRequest, exc: Exception, start_time: float | None, started: float
-) -> HTTPResponse:
-    """The 599 response that carries an error (Tornado: ``HTTPResponse(code=599)``)."""
-    response = HTTPResponse(
-        original,
-        NO_RESPONSE,
-        error=exc,
-        request_time=time.perf_counter() - started,
-        start_time=start_time,
-    )
-    if isinstance(exc, HTTPClientError) and exc.response is None:
-        exc.response = response
-    return response
 
 
 def _run_callback(
@@ -581,12 +576,21 @@ class HTTPClient:
 
         Raises:
             HTTPClientError: a non-2xx status (unless ``raise_error=False``)
-                or a failure without a response (code 599).
+                or a failure without a response (code 599); a fetch running
+                when another thread calls close() fails with
+                ``HTTPStreamClosedError("The client was closed")``, as in the
+                async API.
+            RuntimeError: the client is closed.
         """
         if self._closed:
             raise RuntimeError("fetch() called on closed HTTPClient")
         # No coroutine of our own around the fetch's task: it would cost a loop iteration.
-        return self._driver.run(functools.partial(self._async_client.fetch, request, **kwargs))
+        try:
+            return self._driver.run(functools.partial(self._async_client.fetch, request, **kwargs))
+        except ClosedDuringCall:
+            # The fetch outlived close()'s grace (it fails such fetches itself): the
+            # same error as the fetches close() ended.
+            raise HTTPStreamClosedError(CLIENT_CLOSED) from None
 
     def close(self) -> None:
         """Close the client and its private loop (idempotent)."""

@@ -106,11 +106,6 @@ def test_threads_timeouts_and_a_racing_close(engine: str, scripted: Any) -> None
     assert _event_polls() == polls
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a blocking fetch running when another thread calls close() raises "
-    "a CancelledError instead of an HTTPClientError",
-)
 @pytest.mark.timeout(120)
 def test_close_from_another_thread_fails_fetches_with_an_http_error(
     engine: str, scripted: Any

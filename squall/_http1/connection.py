@@ -235,6 +235,7 @@ class HTTP1Connection(asyncio.BufferedProtocol):
         self.transport = None
         self._target = None
         self._wake_writers()
+        self.protocol.connection_ended()
         sink = self._sink
         if sink is None:
             return

@@ -192,6 +192,11 @@ class ClientProtocol(Reparse):
             self._parser = None  # left mid-body; the next response gets a fresh one
         return events
 
+    def connection_ended(self) -> None:
+        """Let go of the parser once the connection is gone: its callbacks are this
+        protocol's methods, a cycle that would wait for the garbage collector."""
+        self._parser = None
+
     # -- httptools callbacks (called from inside feed_data) ------------------
 
     def on_message_begin(self) -> None:

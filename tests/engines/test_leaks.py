@@ -9,6 +9,7 @@ object freed only by ``gc.collect()`` was held by a reference cycle.
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import re
 import weakref
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from squall.httpclient import HTTPClientError
+from squall.httpclient import HTTPClientError, HTTPConnectionRefusedError, HTTPTimeoutError
 from tests.conftest import import_object
 from tests.engines.resources import curl_handles, settle, sockets_connected_to, tasks
 from tests.servers.app import AppServer
@@ -163,19 +164,16 @@ PATHS: dict[str, tuple[str, dict[str, Any]]] = {
     "redirect": ("/redirect?to=/echo", {}),
     "streamed": ("/large?size=200000", {"streaming_callback": len}),
     "head": ("/echo", {"method": "HEAD"}),
+    "http2": ("/echo", {"http_version": "2"}),  # h2c
+    "http2-404": ("/status/404", {"http_version": "2", "raise_error": False}),
+    "404": ("/status/404", {"raise_error": False}),
 }
 
 
 @pytest.mark.parametrize("kind", list(PATHS))
 async def test_a_finished_fetch_leaves_no_cycle(
-    make_client: Any, app_server: AppServer, kind: str, request: pytest.FixtureRequest
+    make_client: Any, app_server: AppServer, kind: str
 ) -> None:
-    if kind == "redirect":
-        _xfail(
-            request,
-            "each redirect hop's 3xx response and its HTTPClientError refer to "
-            "each other (see test_an_error_response_leaves_no_cycle)",
-        )
     path, options = PATHS[kind]
     client = make_client()
     await client.fetch(app_server.http_url + path, **options)  # the connection, the caches
@@ -196,54 +194,165 @@ async def test_a_finished_fetch_leaves_no_cycle(
         gc.enable()
 
 
-async def test_an_error_response_leaves_no_cycle(
-    make_client: Any, app_server: AppServer, request: pytest.FixtureRequest
+# -- a failed fetch: its response and its error refer to each other (Tornado's shape),
+# with no cycle: whichever the caller keeps, the other is reachable from it, and both
+# go when the caller lets go. Each case: (what fails, how the caller gets it).
+FAILED_ROUNDS = 5
+FAILURES = [
+    ("status", "returned"),  # raise_error=False
+    ("status", "raised"),
+    ("status", "callback"),
+    ("refused", "raised"),
+    ("refused", "callback"),
+    ("timeout", "raised"),
+    ("timeout", "callback"),
+]
+
+
+async def _failure(client: Any, url: str, how: str) -> Any:
+    """The response (returned, or given to the callback) or the raised error."""
+    if how == "raised":
+        try:
+            await client.fetch(url, request_timeout=0.2)
+        except HTTPClientError as exc:
+            return exc
+        raise AssertionError("the fetch did not fail")
+    if how == "returned":
+        return await client.fetch(url, raise_error=False)
+    got: list[Any] = []
+    await client.fetch(url, callback=got.append, request_timeout=0.2)
+    return got[0]
+
+
+def _check_shape(error: Any, response: Any, what: str) -> None:
+    """What Tornado code reads on a failed fetch."""
+    assert isinstance(error, HTTPClientError)
+    assert response.error is error and error.response is response
+    assert error.code == response.code == (404 if what == "status" else 599)
+    if what == "status":
+        assert (error.message, str(error), response.reason) == (
+            "Not Found",
+            "HTTP 404: Not Found",
+            "Not Found",
+        )
+        assert response.body == b"" or response.buffer is not None
+    elif what == "refused":
+        assert isinstance(error, HTTPConnectionRefusedError) and error.errno == errno.ECONNREFUSED
+        assert str(error).startswith("[Errno 111] Connection refused")
+        assert error.__cause__ is not None  # what the socket or libcurl said
+    else:
+        assert isinstance(error, HTTPTimeoutError) and error.phase == "request"
+    if what != "status":
+        assert response.body == b"" and response.buffer is None and response.headers == {}
+        assert response.request.url == error.url == response.effective_url
+        assert response.request_time is not None and response.request_time >= 0
+    with pytest.raises(HTTPClientError) as raised:
+        response.rethrow()
+    assert raised.value is error
+    # That traceback keeps this frame, whose locals hold the error: the test's own cycle.
+    error.with_traceback(None)
+    del raised
+
+
+@pytest.mark.parametrize(("what", "how"), FAILURES, ids=["-".join(case) for case in FAILURES])
+async def test_a_failed_fetch_leaves_no_cycle(
+    make_client: Any,
+    app_server: AppServer,
+    dead_url: str,
+    silent: SilentServer,
+    what: str,
+    how: str,
 ) -> None:
-    _xfail(
-        request,
-        "an error response and its error refer to each other (response.error, "
-        "error.response): each failed fetch leaves a cycle for the collector",
-    )
+    url = {
+        "status": app_server.http_url + "/status/404",
+        "refused": dead_url,
+        "timeout": silent.url + "/",
+    }[what]
     client = make_client()
+    await client.fetch(app_server.http_url + "/echo")  # the caches
     gc.collect()
     gc.disable()
     try:
-        response = await client.fetch(app_server.http_url + "/status/404", raise_error=False)
-        ref = weakref.ref(response)
-        del response
-        await settle()
-        assert ref() is None
+        before = _squall_objects()
+        for _ in range(FAILED_ROUNDS):
+            held = await _failure(client, url, how)
+            if how == "raised":
+                _check_shape(held, held.response, what)
+                assert held.response.code == held.code  # only the error is kept
+                error_ref, response_ref = weakref.ref(held), weakref.ref(held.response)
+            else:
+                _check_shape(held.error, held, what)
+                error_ref, response_ref = weakref.ref(held.error), weakref.ref(held)
+            buffer = held.response.buffer if how == "raised" else held.buffer
+            buffer_ref = weakref.ref(buffer) if buffer is not None else lambda: None
+            del held, buffer
+            await settle()
+            assert response_ref() is None, "the response is held by a cycle"
+            assert buffer_ref() is None, "the body is held by a cycle"
+            assert error_ref() is None, "the error is held by a cycle"
+        # Nor the engine's objects (a transfer, a connection, the error's cause).
+        grown = {name: n - before[name] for name, n in _squall_objects().items()}
+        assert {name: n for name, n in grown.items() if n >= FAILED_ROUNDS} == {}
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("what", ["status", "refused"])
+def test_a_failed_blocking_fetch_leaves_no_cycle(
+    blocking_client: Any, app_server: AppServer, dead_url: str, what: str
+) -> None:
+    # The blocking client's driver frames are in the raised error's traceback too.
+    url = app_server.http_url + "/status/404" if what == "status" else dead_url
+    blocking_client.fetch(app_server.http_url + "/echo")
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(FAILED_ROUNDS):
+            try:
+                blocking_client.fetch(url)
+            except HTTPClientError as exc:
+                error = exc
+            _check_shape(error, error.response, what)
+            refs = weakref.ref(error), weakref.ref(error.response)
+            del error
+            assert [ref() for ref in refs] == [None, None], "held by a cycle"
+            response = blocking_client.fetch(url, raise_error=False) if what == "status" else None
+            if response is not None:
+                _check_shape(response.error, response, what)
+                refs = weakref.ref(response), weakref.ref(response.buffer)
+                del response
+                assert [ref() for ref in refs] == [None, None], "held by a cycle"
     finally:
         gc.enable()
 
 
 async def test_a_closed_client_is_freed_without_the_collector(
-    engine: str, app_server: AppServer, request: pytest.FixtureRequest
+    engine: str, app_server: AppServer
 ) -> None:
-    if "simple" in engine:
-        # Not strict: whether a cycle is left depends on which paths the fetches took.
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=False,
-                reason="simple engine: the client, its engine, pool, dialer and connections "
-                "may refer to each other: a closed client can wait for the collector",
-            )
-        )
-    before = set(_squall_objects())
-    client = import_object(engine)(force_instance=True)
-    await client.fetch(app_server.http_url + "/echo")
+    cls = import_object(engine)
+    # A first client imports what the engine imports on first use (its module-level objects).
+    first = cls(force_instance=True)
+    await first.fetch(app_server.http_url + "/echo")
+    first.close()
+    del first
+    await settle()
     gc.collect()
-    gc.disable()
-    try:
-        client.close()
-        await settle()
-        ref = weakref.ref(client)
-        del client
-        assert ref() is None
-        left = {name for name in _squall_objects() if "._http1." in name or "._curl." in name}
-        assert left - before == set()
-    finally:
-        gc.enable()
+    before = set(_squall_objects())
+    for path in ("/echo", "/chunked", "/large?size=200000", "/status/404"):
+        client = cls(force_instance=True)
+        await client.fetch(app_server.http_url + path, raise_error=False)
         gc.collect()
-    left = {name for name in _squall_objects() if "._http1." in name or "._curl." in name}
-    assert left - before == set()  # and nothing at all after a collection
+        gc.disable()
+        try:
+            client.close()
+            await settle()
+            ref = weakref.ref(client)
+            del client
+            assert ref() is None
+            left = {name for name in _squall_objects() if "._http1." in name or "._curl." in name}
+            assert left - before == set(), path
+        finally:
+            gc.enable()
+            gc.collect()
+        left = {name for name in _squall_objects() if "._http1." in name or "._curl." in name}
+        assert left - before == set()  # and nothing at all after a collection
