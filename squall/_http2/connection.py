@@ -39,6 +39,7 @@ from jh2.hyperframe.frame import GoAwayFrame
 from jh2.settings import SettingCodes, Settings
 
 from squall._errors import HTTPStreamClosedError, RemoteProtocolError
+from squall._http2.headers import LenientDecoder
 from squall._http2.stream import NeedsHTTP1, Refused, Stream
 
 __all__ = ["CONNECTION_WINDOW", "STREAM_WINDOW", "Connection"]
@@ -86,6 +87,7 @@ class Connection(asyncio.Protocol):
             normalize_outbound_headers=False,
         )
         self.h2: Any = jh2.connection.H2Connection(config=config)
+        self.h2.decoder = LenientDecoder(self.h2.decoder)
         self.h2.local_settings = Settings(
             client=True,
             initial_values={
@@ -299,7 +301,8 @@ class Connection(asyncio.Protocol):
             self.answered += 1
             if stream.outbox or stream.end_after:
                 # Answered before the upload ended (RFC 9113 §8.1): stop sending it.
-                self.h2.reset_stream(event.stream_id, error_code=ErrorCodes.NO_ERROR)
+                with contextlib.suppress(jh2.exceptions.StreamClosedError):  # reset already
+                    self.h2.reset_stream(event.stream_id, error_code=ErrorCodes.NO_ERROR)
             self._changed()
 
     def _on_reset(self, event: Any) -> None:
