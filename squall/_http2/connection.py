@@ -38,7 +38,7 @@ from jh2.hpack import NeverIndexedHeaderTuple
 from jh2.hyperframe.frame import GoAwayFrame
 from jh2.settings import SettingCodes, Settings
 
-from squall._errors import HTTPStreamClosedError, RemoteProtocolError
+from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
 from squall._http2.headers import LenientDecoder
 from squall._http2.stream import NeedsHTTP1, Refused, Stream
 
@@ -211,6 +211,11 @@ class Connection(asyncio.Protocol):
         h2 = self.h2
         try:
             events = h2.receive_data(data)
+        except jh2.exceptions.DenialOfServiceError as exc:
+            # jh2's only one: a header list over SETTINGS_MAX_HEADER_LIST_SIZE, the
+            # max_header_size error of HTTP/1.1. The HPACK state is lost with it.
+            self._fail(ResponseTooLargeError(f"HTTP/2 header list from {self.where}: {exc}"))
+            return
         except Exception as exc:  # jh2's ProtocolError family, its HPACK errors
             self._fail(RemoteProtocolError(f"HTTP/2 protocol error from {self.where}: {exc!r}"))
             return
