@@ -223,3 +223,14 @@ async def test_credentials_and_cookies(client: Any, h2: H2) -> None:
     assert response.code == 200
     data = echoed(await h2.fetch(client, "/echo", headers={"Cookie": "a=1"}))
     assert echoed_headers(data, "cookie") == ["a=1"]
+
+
+async def test_request_header_values_lose_surrounding_whitespace(client: Any, h2: H2) -> None:
+    # RFC 9113 §8.2.1 makes a value with whitespace at either end malformed; the
+    # whitespace is not part of the value (RFC 9110 §5.5), so both engines drop it.
+    headers = {"X-Trail": "v ", "X-Lead": " v", "X-Tab": "v\t", "X-Blank": " "}
+    data = echoed(await h2.fetch(client, "/echo", headers=headers))
+    assert data["http_version"] == "2"
+    for name in ("x-trail", "x-lead", "x-tab"):
+        assert echoed_headers(data, name) == ["v"], name
+    assert echoed_headers(data, "x-blank") == [""]
