@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from jh2.exceptions import StreamClosedError
 
 from squall._body_setup import body_decoder
+from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._decoding import Decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._framing import body_too_long
@@ -214,17 +215,31 @@ class Stream:
         if self.streaming is None:
             await self.done
             return
-        pending = self.pending
         while True:
-            while pending:
-                awaitable, consumed = pending.popleft()
-                await awaitable
+            while self.pending:
+                awaitable, consumed = self.pending.popleft()
+                try:
+                    await awaitable
+                except (Exception, asyncio.CancelledError) as exc:
+                    self._give_up()
+                    if cancelled_by_its_task(exc):
+                        raise
+                    raise callback_failed(exc, "streaming_callback") from exc
                 self.conn.consumed(self.stream_id, consumed)
             if self.done.done():
                 self.done.result()
                 return
             signal = self.signal = self.conn.loop.create_future()
             await signal
+
+    def _give_up(self) -> None:
+        # The awaitables after a failed one never run: close them, unawaited, quietly.
+        # (The engine resets the stream.)
+        pending, self.pending = self.pending, deque()
+        for awaitable, _consumed in pending:
+            close = getattr(awaitable, "close", None)
+            if close is not None:
+                close()
 
     def _poke(self) -> None:
         signal = self.signal
@@ -251,8 +266,11 @@ class Stream:
             return
         callback = request.header_callback
         if callback is not None:
-            for line in head.header_lines():
-                callback(line)
+            try:
+                for line in head.header_lines():
+                    callback(line)
+            except Exception as exc:
+                raise callback_failed(exc, "header_callback") from exc
         self.decoder = body_decoder(request, head.status_code, headers, self.limit)
 
     def on_data(self, data: bytes, flow_length: int) -> None:
@@ -286,7 +304,10 @@ class Stream:
         if callback is None:
             self.chunks.append(data)
             return False
-        result = callback(data)
+        try:
+            result = callback(data)
+        except Exception as exc:
+            raise callback_failed(exc, "streaming_callback") from exc
         if result is not None and inspect.isawaitable(result):
             self.pending.append((result, flow_length))
             self._poke()
