@@ -237,18 +237,7 @@ async def test_streams_counted_against_the_servers_limit(make_client: Any, scrip
     assert server.connections == 1
 
 
-@pytest.mark.parametrize(
-    "method",
-    [
-        pytest.param(
-            "GET",
-            marks=pytest.mark.known_gap(
-                "curl", reason="libcurl reports the lost HTTP/2 connection (E_HTTP2), no resend"
-            ),
-        ),
-        "POST",
-    ],
-)
+@pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_connection_lost_before_an_answer(client: Any, scripted: Any, method: str) -> None:
     # The server answers once, then drops the kept connection on the next request:
     # a GET is sent again on a new connection (as on HTTP/1.1); a POST is not.
