@@ -214,10 +214,10 @@ class Connection(asyncio.Protocol):
         except jh2.exceptions.DenialOfServiceError as exc:
             # jh2's only one: a header list over SETTINGS_MAX_HEADER_LIST_SIZE, the
             # max_header_size error of HTTP/1.1. The HPACK state is lost with it.
-            self._fail(ResponseTooLargeError(f"HTTP/2 header list from {self.where}: {exc}"))
+            self.abort(ResponseTooLargeError(f"HTTP/2 header list from {self.where}: {exc}"))
             return
         except Exception as exc:  # jh2's ProtocolError family, its HPACK errors
-            self._fail(RemoteProtocolError(f"HTTP/2 protocol error from {self.where}: {exc!r}"))
+            self.abort(RemoteProtocolError(f"HTTP/2 protocol error from {self.where}: {exc!r}"))
             return
         reading: dict[int, int] = {}
         self._reading = reading
@@ -256,7 +256,7 @@ class Connection(asyncio.Protocol):
 
     # -- events ------------------------------------------------------------------------------
 
-    def _fail(self, error: BaseException) -> None:
+    def abort(self, error: BaseException) -> None:
         """The connection is unusable: fail every stream and close it."""
         streams = list(self.streams.values())
         self.streams.clear()

@@ -30,7 +30,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, cast
 
 from squall._arguments import ClientSettings
-from squall._errors import HTTPStreamClosedError
+from squall._errors import CLIENT_CLOSED, HTTPStreamClosedError
 from squall._framing import IDEMPOTENT_METHODS
 from squall._http1.connect import Dialer, Timings
 from squall._http1.deadlines import Deadlines, HopTimer
@@ -276,12 +276,12 @@ class HTTP2Engine:
             self._expiry.cancel()
             self._expiry = None
         self._deadlines.close()
-        error = HTTPStreamClosedError("The client was closed")
+        error = HTTPStreamClosedError(CLIENT_CLOSED)
         for origin in self._origins.values():
             if origin.dialing is not None:
                 origin.dialing.cancel()
             for conn in origin.conns:
-                conn.close()
+                conn.abort(error)  # its streams fail now, not at the close's callback
             for waiter in origin.waiters:
                 if not waiter.done():
                     waiter.set_exception(error)

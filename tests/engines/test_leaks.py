@@ -166,6 +166,7 @@ PATHS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+@pytest.mark.over_http2
 @pytest.mark.parametrize("kind", list(PATHS))
 async def test_a_finished_fetch_leaves_no_cycle(
     make_client: Any, app_server: AppServer, kind: str, request: pytest.FixtureRequest
@@ -196,6 +197,7 @@ async def test_a_finished_fetch_leaves_no_cycle(
         gc.enable()
 
 
+@pytest.mark.over_http2
 async def test_an_error_response_leaves_no_cycle(
     make_client: Any, app_server: AppServer, request: pytest.FixtureRequest
 ) -> None:
@@ -217,6 +219,7 @@ async def test_an_error_response_leaves_no_cycle(
         gc.enable()
 
 
+@pytest.mark.over_http2
 async def test_a_closed_client_is_freed_without_the_collector(
     engine: str, app_server: AppServer, request: pytest.FixtureRequest
 ) -> None:
