@@ -47,27 +47,6 @@ from squall._urls import bracket as _bracket
 __all__ = ["CurlEngine"]
 
 
-#: libcurl's errors for an HTTP/2 connection that failed under a stream
-#: (CURLE_HTTP2, CURLE_HTTP2_STREAM).
-_H2_LOST = frozenset({pycurl.E_HTTP2, 92})
-
-
-class _LostUnanswered(Exception):
-    """A reused HTTP/2 connection was lost before any byte of the response."""
-
-
-def _resendable_over_h2(request: HTTPRequest) -> bool:
-    # The simple engine's HTTP/2 rule (squall._http2.engine): an idempotent request
-    # without a producer, once (libcurl does not resend it); "None" over TLS may be h2.
-    h2 = request.http_version == "2" or (request.http_version is None and request.scheme == "https")
-    return h2 and request.method in IDEMPOTENT_METHODS and request.body_producer is None
-
-
-def _lost_unanswered(curl: Any, transfer: Transfer, errno: int) -> bool:
-    # NUM_CONNECTS 0: the transfer made no connection, so it ran on a reused one.
-    return errno in _H2_LOST and not transfer.code and curl.getinfo(pycurl.NUM_CONNECTS) == 0
-
-
 class CurlEngine:
     """The libcurl engine behind CurlAsyncHTTPClient.
 
@@ -103,14 +82,6 @@ class CurlEngine:
         route = (
             await self._route(request) if settings.resolver or settings.hostname_mapping else None
         )
-        try:
-            return await self._exchange(request, route, _resendable_over_h2(request))
-        except _LostUnanswered:
-            return await self._exchange(request, route, False)
-
-    async def _exchange(
-        self, request: HTTPRequest, route: tuple[int, list[str]] | None, resendable: bool
-    ) -> HTTPResponse:
         loop = self.loop
         bridge = self.bridge
         curl = bridge.acquire()
@@ -133,8 +104,6 @@ class CurlEngine:
                 errno, message = transfer.result
                 if errno:
                     error = curl_error(curl, request, errno, message)
-                    if resendable and _lost_unanswered(curl, transfer, errno):
-                        raise _LostUnanswered from error
             if error is not None:
                 if self._closed:  # close() ended it
                     raise HTTPStreamClosedError(CLIENT_CLOSED) from error

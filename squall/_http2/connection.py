@@ -142,7 +142,6 @@ class Connection(asyncio.Protocol):
         sid = stream.stream_id = h2.get_next_available_stream_id()
         h2.send_headers(sid, _protect(header_list), end_stream=end)
         self.streams[sid] = stream
-        stream.reused = self.answered > 0
         self.flush_soon()
 
     def cancel(self, stream: Stream) -> None:
@@ -242,7 +241,6 @@ class Connection(asyncio.Protocol):
         if self.streams:
             error = HTTPStreamClosedError(f"HTTP/2 connection to {self.where} closed")
             for stream in self.streams.values():
-                stream.lost = True
                 stream.on_error(error)
             self.streams.clear()
         self._changed()

@@ -79,11 +79,9 @@ class Stream:
         "first_byte",
         "head",
         "limit",
-        "lost",
         "outbox",
         "pending",
         "request",
-        "reused",
         "signal",
         "size",
         "stream_id",
@@ -110,8 +108,6 @@ class Stream:
         self.end_after = False
         self.drained: asyncio.Future[None] | None = None
         self.first_byte = 0.0
-        self.lost = False  # the connection closed under it
-        self.reused = False  # its connection had answered another stream before
 
     # -- sending -------------------------------------------------------------------
 
