@@ -9,6 +9,10 @@ Every engine test takes the ``engine`` fixture (directly or through
 ``client``/``make_client``/``blocking_client``), so it runs once per engine,
 with ids ``simple`` and ``curl``.
 
+A test marked ``over_http2`` also runs over HTTP/2 (the ``http_version``
+fixture, ids ``h1``/``h2``): its clients then default to ``http_version="2"``,
+which is prior knowledge (h2c) on the app's http:// URLs and ALPN on https://.
+
 Setting ``SQUALL_TEST_AGAINST_TORNADO=1`` runs the same tests against Tornado's
 own clients instead (ids ``tornado-simple``/``tornado-curl``), to check the
 tests themselves where Tornado has the feature: ``squall.httpclient`` and
@@ -35,6 +39,7 @@ import pytest
 from tests.servers.app import AppServer
 from tests.servers.helpers import PROXY_PASSWORD as PROXY_PASSWORD  # re-exported for unit tests
 from tests.servers.helpers import PROXY_USER as PROXY_USER
+from tests.servers.nginx import NginxServer
 from tests.servers.scripted import Handler, ScriptedServer
 from tests.servers.tls import Certs, make_certs
 
@@ -54,6 +59,8 @@ if AGAINST_TORNADO:
         "tornado-simple": "tornado.simple_httpclient.SimpleAsyncHTTPClient",
         "tornado-curl": "tornado.curl_httpclient.CurlAsyncHTTPClient",
     }
+
+HTTP_VERSIONS = ["1.1", "2"]
 
 _CURL = {name: dotted for name, dotted in ENGINES.items() if name.endswith("curl")}
 _SIMPLE = {name: dotted for name, dotted in ENGINES.items() if name.endswith("simple")}
@@ -95,16 +102,29 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "known_gap(*kinds, reason): a gap that exists today, on the engines of those kinds"
-        " (all if none), run as a strict xfail: the fix makes it XPASS, which fails the suite"
+        "over_http2: an HTTP-level test that also runs over HTTP/2 (the http_version fixture);"
+        " it must meet only servers that speak HTTP/2 (the app, nginx)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "known_gap(*kinds, reason, http_version=None): a gap that exists today, on the engines"
+        " of those kinds (all if none; over that http_version of an over_http2 test only, if"
+        " given), run as a strict xfail: the fix makes it XPASS, which fails the suite"
         " until the marker goes",
     )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Tornado's clients have no HTTP/2: the reference run keeps HTTP/1.1 only.
+    marked = metafunc.definition.get_closest_marker("over_http2") is not None
+    if marked and not AGAINST_TORNADO and "http_version" in metafunc.fixturenames:
+        metafunc.parametrize("http_version", HTTP_VERSIONS, indirect=True, ids=["h1", "h2"])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         gap = item.get_closest_marker("known_gap")
-        if gap is not None and (not gap.args or _engine_kind(item) in gap.args):
+        if gap is not None and (not gap.args or _engine_kind(item) in gap.args) and _on(gap, item):
             item.add_marker(pytest.mark.xfail(strict=True, reason=gap.kwargs["reason"]))
     if AGAINST_TORNADO:
         skip = pytest.mark.skip(reason="squall-only API")
@@ -116,6 +136,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for item in items:
             if item.get_closest_marker("timeout") is None:
                 item.add_marker(pytest.mark.timeout(SYNC_TEST_TIMEOUT))
+
+
+def _on(gap: pytest.Mark, item: pytest.Item) -> bool:
+    """Whether a known_gap with ``http_version=`` applies to this case of the test."""
+    version = gap.kwargs.get("http_version")
+    callspec = getattr(item, "callspec", None)
+    return version is None or (
+        callspec is not None and callspec.params.get("http_version") == version
+    )
 
 
 def _engine_kind(item: pytest.Item) -> str | None:
@@ -185,7 +214,33 @@ def _settle(loop: asyncio.AbstractEventLoop) -> None:
 
 
 @pytest.fixture
-def make_client(engine: str, event_loop: asyncio.AbstractEventLoop) -> Iterator[Callable[..., Any]]:
+def http_version(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The HTTP version an ``over_http2`` test's clients ask for ("1.1" or "2");
+    None (the engine's own choice) for any other test.
+
+    Over HTTP/2 the app must have served no HTTP/1.1 request during the test: a
+    test that fell back to HTTP/1.1 by mistake fails.
+    """
+    version: str | None = getattr(request, "param", None)
+    app = (
+        request.getfixturevalue("app_server").app if "app_server" in request.fixturenames else None
+    )
+    before = app.served["1.1"] if app is not None else 0
+    yield version
+    if app is not None and version == "2":
+        assert app.served["1.1"] == before, "an over_http2 test reached the app over HTTP/1.1"
+
+
+def _with_version(kwargs: dict[str, Any], version: str | None) -> dict[str, Any]:
+    if version is None:
+        return kwargs
+    return {**kwargs, "defaults": {"http_version": version, **kwargs.get("defaults", {})}}
+
+
+@pytest.fixture
+def make_client(
+    engine: str, event_loop: asyncio.AbstractEventLoop, http_version: str | None
+) -> Iterator[Callable[..., Any]]:
     """A factory ``make_client(**kwargs)`` of force_instance clients of the engine.
 
     Call it from inside the test's loop (an ``async def`` test); every client it
@@ -195,7 +250,7 @@ def make_client(engine: str, event_loop: asyncio.AbstractEventLoop) -> Iterator[
     cls = import_object(engine)
 
     def make(**kwargs: Any) -> Any:
-        client = cls(force_instance=True, **kwargs)
+        client = cls(force_instance=True, **_with_version(kwargs, http_version))
         made.append(client)
         return client
 
@@ -206,12 +261,14 @@ def make_client(engine: str, event_loop: asyncio.AbstractEventLoop) -> Iterator[
 
 
 @pytest.fixture
-def client(engine: str, event_loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+def client(
+    engine: str, event_loop: asyncio.AbstractEventLoop, http_version: str | None
+) -> Iterator[Any]:
     """An AsyncHTTPClient of the engine (force_instance), built inside the test's loop."""
     cls = import_object(engine)
 
     async def build() -> Any:
-        return cls(force_instance=True)
+        return cls(force_instance=True, **_with_version({}, http_version))
 
     instance = event_loop.run_until_complete(build())
     yield instance
@@ -241,6 +298,13 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 def app_server(certs: Certs) -> Iterator[AppServer]:
     """The hypercorn test app: http_url, other_url (another origin), https_url."""
     with AppServer(certs) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def nginx(certs: Certs) -> Iterator[NginxServer]:
+    """Debian's nginx: h1_url, h2c_url (HTTP/2 prior knowledge only), tls_url (ALPN h2)."""
+    with NginxServer(certs) as server:
         yield server
 
 

@@ -154,6 +154,9 @@ def _build_header_lines(request: HTTPRequest) -> list[str | bytes]:
     headers = request.headers
     lines: list[str | bytes] = []
     for name, value in headers.get_all():
+        # Whitespace around a value is not part of it (RFC 9110 §5.5); libcurl
+        # would send it, and over HTTP/2 that is a malformed request (RFC 9113 §8.2.1).
+        value = value.strip(" \t")
         # "Name:" would make libcurl *remove* the header; "Name;" sends it empty.
         lines.append(f"{name}: {value}" if value else f"{name};")
     # libcurl adds "Expect: 100-continue" on its own for big or unknown-size

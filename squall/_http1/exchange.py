@@ -28,10 +28,11 @@ from itertools import chain
 from typing import Any
 
 from squall._bodies import presized_body
+from squall._body_setup import body_decoder
 from squall._callbacks import callback_failed, cancelled_by_its_task
-from squall._decoding import Decoder, make_decoder
+from squall._decoding import Decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
-from squall._framing import body_too_long, length_too_long
+from squall._framing import body_too_long
 from squall._http1.connect import Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.events import InformationalResponse, Response
@@ -284,22 +285,7 @@ class Exchange:
                     callback(line)
             except Exception as exc:
                 raise callback_failed(exc, "header_callback") from exc
-        if request.decompress_response and "Content-Encoding" in headers:
-            coding = headers["Content-Encoding"]
-            self.decoder = make_decoder(coding, self.limit)
-            if self.decoder is not None:
-                # Tornado's convention: the body is no longer encoded.
-                headers.add("X-Consumed-Content-Encoding", coding)
-                del headers["Content-Encoding"]
-        length = headers.get("Content-Length")
-        if self.decoder is None and length is not None and length.isdigit():
-            has_body = request.method != "HEAD" and event.status_code not in (204, 304)
-            if has_body and int(length) > self.limit:
-                raise ResponseTooLargeError(
-                    length_too_long(length, self.limit),
-                    option="max_body_size",
-                    limit=self.limit,
-                )
+        self.decoder = body_decoder(request, event.status_code, headers, self.limit)
 
     def on_data(self, data: bytes) -> None:
         decoder = self.decoder

@@ -39,6 +39,8 @@ from jh2.hyperframe.frame import GoAwayFrame
 from jh2.settings import SettingCodes, Settings
 
 from squall._errors import HTTPStreamClosedError, RemoteProtocolError, ResponseTooLargeError
+from squall._framing import head_too_long
+from squall._http2.headers import LenientDecoder
 from squall._http2.stream import NeedsHTTP1, Refused, Stream
 
 __all__ = ["CONNECTION_WINDOW", "STREAM_WINDOW", "Connection"]
@@ -86,6 +88,7 @@ class Connection(asyncio.Protocol):
             normalize_outbound_headers=False,
         )
         self.h2: Any = jh2.connection.H2Connection(config=config)
+        self.h2.decoder = LenientDecoder(self.h2.decoder)
         self.h2.local_settings = Settings(
             client=True,
             initial_values={
@@ -140,7 +143,6 @@ class Connection(asyncio.Protocol):
         sid = stream.stream_id = h2.get_next_available_stream_id()
         h2.send_headers(sid, _protect(header_list), end_stream=end)
         self.streams[sid] = stream
-        stream.reused = self.answered > 0
         self.flush_soon()
 
     def cancel(self, stream: Stream) -> None:
@@ -209,13 +211,15 @@ class Connection(asyncio.Protocol):
         h2 = self.h2
         try:
             events = h2.receive_data(data)
+        except jh2.exceptions.DenialOfServiceError:
+            # jh2's only one: a header list over SETTINGS_MAX_HEADER_LIST_SIZE, the
+            # max_header_size error of HTTP/1.1. The HPACK state is lost with it.
+            limit = h2.decoder.max_header_list_size
+            text = head_too_long(limit)  # worded as for HTTP/1.1 and on the curl engine
+            self.abort(ResponseTooLargeError(text, option="max_header_size", limit=limit))
+            return
         except Exception as exc:  # jh2's ProtocolError family, its HPACK errors
-            text = f"HTTP/2 protocol error from {self.where}: {exc!r}"
-            if isinstance(exc, jh2.exceptions.DenialOfServiceError):  # a header list too long
-                limit = h2.decoder.max_header_list_size
-                self._fail(ResponseTooLargeError(text, option="max_header_size", limit=limit))
-            else:
-                self._fail(RemoteProtocolError(text))
+            self.abort(RemoteProtocolError(f"HTTP/2 protocol error from {self.where}: {exc!r}"))
             return
         reading: dict[int, int] = {}
         self._reading = reading
@@ -240,7 +244,6 @@ class Connection(asyncio.Protocol):
         if self.streams:
             error = HTTPStreamClosedError(f"HTTP/2 connection to {self.where} closed")
             for stream in self.streams.values():
-                stream.lost = True
                 stream.on_error(error)
             self.streams.clear()
         self._changed()
@@ -254,7 +257,7 @@ class Connection(asyncio.Protocol):
 
     # -- events ------------------------------------------------------------------------------
 
-    def _fail(self, error: BaseException) -> None:
+    def abort(self, error: BaseException) -> None:
         """The connection is unusable: fail every stream and close it."""
         streams = list(self.streams.values())
         self.streams.clear()
@@ -304,7 +307,8 @@ class Connection(asyncio.Protocol):
             self.answered += 1
             if stream.outbox or stream.end_after:
                 # Answered before the upload ended (RFC 9113 §8.1): stop sending it.
-                self.h2.reset_stream(event.stream_id, error_code=ErrorCodes.NO_ERROR)
+                with contextlib.suppress(jh2.exceptions.StreamClosedError):  # reset already
+                    self.h2.reset_stream(event.stream_id, error_code=ErrorCodes.NO_ERROR)
             self._changed()
 
     def _on_reset(self, event: Any) -> None:

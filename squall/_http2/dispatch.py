@@ -18,10 +18,16 @@ from squall._request import HTTPRequest
 from squall._response import HTTPResponse
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.11
+
     from squall._engine import Engine
     from squall._http2.engine import HTTP2Engine
 
-__all__ = ["SimpleEngine"]
+__all__ = ["EngineArguments", "SimpleEngine"]
+
+#: What each of the simple engine's engines is built from: the client's loop,
+#: its checked settings, ``max_connections_per_host`` and ``idle_timeout``.
+EngineArguments = tuple[asyncio.AbstractEventLoop, ClientSettings, int | None, float]
 
 MISSING_EXTRA = (
     "http_version '2' on SimpleAsyncHTTPClient needs the jh2 library: "
@@ -36,18 +42,10 @@ class SimpleEngine:
         http1: the HTTP/1.1 engine (its ``pool`` is the client's repr).
     """
 
-    def __init__(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        settings: ClientSettings,
-        max_connections_per_host: int | None,
-        idle_timeout: float,
-    ) -> None:
-        self.loop = loop
-        self.settings = settings
-        self.max_connections_per_host = max_connections_per_host
-        self.idle_timeout = idle_timeout
-        self.http1 = HTTP1Engine(loop, settings, max_connections_per_host, idle_timeout)
+    def __init__(self, *arguments: Unpack[EngineArguments]) -> None:
+        # The HTTP/2 engine, made on first use, takes the very same arguments.
+        self.arguments = arguments
+        self.http1 = HTTP1Engine(*arguments)
         self.pool = self.http1.pool
         self._http2: HTTP2Engine | None = None
         self._fallback: type[Exception] = Exception
@@ -71,9 +69,7 @@ class SimpleEngine:
         except ImportError as exc:
             raise ValueError(MISSING_EXTRA) from exc
         self._fallback = engine.FallBack
-        http2 = self._http2 = engine.HTTP2Engine(
-            self.loop, self.settings, self.max_connections_per_host, self.idle_timeout
-        )
+        http2 = self._http2 = engine.HTTP2Engine(*self.arguments)
         return http2
 
     def close(self) -> None:

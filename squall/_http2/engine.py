@@ -16,9 +16,9 @@ wakes the waiters, which look again.
 A server that picks ``http/1.1`` by ALPN, or answers HTTP_1_1_REQUIRED, is
 remembered: the request, and later ones to that origin, go over HTTP/1.1
 (``FallBack``), as libcurl falls back. A stream the server never processed
-(``Refused``) is sent again on another connection, a few times at most; so is,
-once, an idempotent request whose kept-alive connection closed before any
-answer (the HTTP/1.1 engine's rule).
+(``Refused``) is sent again on another connection, a few times at most. A
+stream lost with its connection is not: its HEADERS were written, so the
+server may have acted on it (``squall._resend``, rule 3, as on HTTP/1.1).
 """
 
 from __future__ import annotations
@@ -30,8 +30,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any, cast
 
 from squall._arguments import ClientSettings
-from squall._errors import HTTPStreamClosedError
-from squall._framing import IDEMPOTENT_METHODS
+from squall._errors import CLIENT_CLOSED, HTTPStreamClosedError
 from squall._http1.connect import Dialer, Timings
 from squall._http1.deadlines import Deadlines, HopTimer
 from squall._http1.engine import request_headers
@@ -155,12 +154,6 @@ class HTTP2Engine:
                     if resends > _MAX_RESENDS or request.body_producer is not None:
                         raise
                     continue
-                except HTTPStreamClosedError:
-                    conn.cancel(stream)
-                    if resends or self._closed or not _resendable(request, stream):
-                        raise
-                    resends += 1  # the server closed a kept connection as we used it: once more
-                    continue
                 except BaseException:
                     conn.cancel(stream)
                     raise
@@ -276,12 +269,12 @@ class HTTP2Engine:
             self._expiry.cancel()
             self._expiry = None
         self._deadlines.close()
-        error = HTTPStreamClosedError("The client was closed")
+        error = HTTPStreamClosedError(CLIENT_CLOSED)
         for origin in self._origins.values():
             if origin.dialing is not None:
                 origin.dialing.cancel()
             for conn in origin.conns:
-                conn.close()
+                conn.abort(error)  # its streams fail now, not at the close's callback
             for waiter in origin.waiters:
                 if not waiter.done():
                     waiter.set_exception(error)
@@ -292,14 +285,6 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
     # Every requester that waited saw the error; none may have waited.
     if not task.cancelled():
         task.exception()
-
-
-def _resendable(request: HTTPRequest, stream: Stream) -> bool:
-    # As on HTTP/1.1: a stream on a connection already used, lost before any
-    # answer, of an idempotent request whose body can be sent again.
-    if not stream.lost or not stream.reused or stream.head is not None:
-        return False
-    return request.method in IDEMPOTENT_METHODS and request.body_producer is None
 
 
 def _check_supported(request: HTTPRequest) -> None:

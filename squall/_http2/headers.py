@@ -9,11 +9,13 @@ header lines a ``header_callback`` sees, written as libcurl writes them
 
 from __future__ import annotations
 
+from typing import Any
+
 from squall._errors import RemoteProtocolError
 from squall._headers import HTTPHeaders
 from squall._request import HTTPRequest
 
-__all__ = ["ResponseHead", "request_header_list", "response_head"]
+__all__ = ["LenientDecoder", "ResponseHead", "request_header_list", "response_head"]
 
 # RFC 9113 §8.2.2: connection-specific fields are never sent ("host" is carried
 # by :authority instead, §8.3.1).
@@ -91,3 +93,37 @@ def response_head(header_list: list[tuple[bytes, bytes]], where: str) -> Respons
     if len(status) != 3 or not status.isdigit():
         raise RemoteProtocolError(f"HTTP/2 response from {where} has no valid :status")
     return ResponseHead(int(status), headers, raw)
+
+
+_OWS = (0x20, 0x09)  # SP, HTAB
+
+
+class LenientDecoder:
+    """jh2's HPACK decoder, with SP/HTAB around field values stripped.
+
+    RFC 9113 §8.2.1 calls a value with whitespace at either end malformed and jh2
+    refuses the whole response; but servers send them (nginx's ``add_header`` keeps
+    a trailing space), libcurl takes them, and over HTTP/1.1 such whitespace is
+    optional and dropped (RFC 9112 §5.1): the value is stripped instead, before
+    jh2 validates the list. Everything else is the wrapped decoder's.
+    """
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Any) -> None:
+        object.__setattr__(self, "_inner", inner)
+
+    def decode(self, data: bytes, raw: bool = False) -> list[Any]:
+        fields = list(self._inner.decode(data, raw))
+        for index, field in enumerate(fields):
+            value = field[1]
+            if value and (value[0] in _OWS or value[-1] in _OWS):
+                # The tuple's shape (a never-indexed flag may follow) is kept.
+                fields[index] = (field[0], value.strip(b" \t"), *field[2:])
+        return fields
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._inner, name, value)

@@ -28,9 +28,13 @@ from collections.abc import Awaitable
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
-from squall._decoding import Decoder, make_decoder
+from jh2.exceptions import StreamClosedError
+
+from squall._body_setup import body_decoder
+from squall._callbacks import callback_failed, cancelled_by_its_task
+from squall._decoding import Decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
-from squall._framing import body_too_long, length_too_long
+from squall._framing import body_too_long
 from squall._http2.headers import ResponseHead, response_head
 from squall._redirects import will_follow
 from squall._request import HTTPRequest
@@ -75,11 +79,9 @@ class Stream:
         "first_byte",
         "head",
         "limit",
-        "lost",
         "outbox",
         "pending",
         "request",
-        "reused",
         "signal",
         "size",
         "stream_id",
@@ -106,8 +108,6 @@ class Stream:
         self.end_after = False
         self.drained: asyncio.Future[None] | None = None
         self.first_byte = 0.0
-        self.lost = False  # the connection closed under it
-        self.reused = False  # its connection had answered another stream before
 
     # -- sending -------------------------------------------------------------------
 
@@ -127,21 +127,29 @@ class Stream:
         if sid not in conn.streams or conn.closed:
             outbox.clear()  # reset, answered or broken: nothing more to send
             self.end_after = False
-        while outbox and not conn.writing_paused:
-            chunk = outbox[0]
-            size = min(len(chunk), h2.local_flow_control_window(sid), h2.max_outbound_frame_size)
-            if size <= 0:
-                break
-            h2.send_data(sid, chunk[:size].tobytes())
-            if size == len(chunk):
-                outbox.popleft()
-            else:
-                outbox[0] = chunk[size:]
-        if not outbox:
-            if self.end_after:
+        try:
+            while outbox and not conn.writing_paused:
+                chunk = outbox[0]
+                window = h2.local_flow_control_window(sid)
+                size = min(len(chunk), window, h2.max_outbound_frame_size)
+                if size <= 0:
+                    break
+                h2.send_data(sid, chunk[:size].tobytes())
+                if size == len(chunk):
+                    outbox.popleft()
+                else:
+                    outbox[0] = chunk[size:]
+            if not outbox and self.end_after:
                 self.end_after = False
                 if sid in conn.streams:
                     h2.end_stream(sid)
+        except StreamClosedError:
+            # jh2 takes in a whole read before its events are handled: a reset
+            # later in the read has closed the stream while an earlier
+            # WINDOW_UPDATE is pumping it. Nothing more to send.
+            outbox.clear()
+            self.end_after = False
+        if not outbox:
             drained = self.drained
             if drained is not None and not drained.done() and not conn.writing_paused:
                 drained.set_result(None)
@@ -203,17 +211,31 @@ class Stream:
         if self.streaming is None:
             await self.done
             return
-        pending = self.pending
         while True:
-            while pending:
-                awaitable, consumed = pending.popleft()
-                await awaitable
+            while self.pending:
+                awaitable, consumed = self.pending.popleft()
+                try:
+                    await awaitable
+                except (Exception, asyncio.CancelledError) as exc:
+                    self._give_up()
+                    if cancelled_by_its_task(exc):
+                        raise
+                    raise callback_failed(exc, "streaming_callback") from exc
                 self.conn.consumed(self.stream_id, consumed)
             if self.done.done():
                 self.done.result()
                 return
             signal = self.signal = self.conn.loop.create_future()
             await signal
+
+    def _give_up(self) -> None:
+        # The awaitables after a failed one never run: close them, unawaited, quietly.
+        # (The engine resets the stream.)
+        pending, self.pending = self.pending, deque()
+        for awaitable, _consumed in pending:
+            close = getattr(awaitable, "close", None)
+            if close is not None:
+                close()
 
     def _poke(self) -> None:
         signal = self.signal
@@ -240,23 +262,12 @@ class Stream:
             return
         callback = request.header_callback
         if callback is not None:
-            for line in head.header_lines():
-                callback(line)
-        if request.decompress_response and "Content-Encoding" in headers:
-            coding = headers["Content-Encoding"]
-            self.decoder = make_decoder(coding, self.limit)
-            if self.decoder is not None:
-                headers.add("X-Consumed-Content-Encoding", coding)
-                del headers["Content-Encoding"]
-        length = headers.get("Content-Length")
-        if self.decoder is None and length is not None and length.isdigit():
-            has_body = request.method != "HEAD" and head.status_code not in (204, 304)
-            if has_body and int(length) > self.limit:
-                raise ResponseTooLargeError(
-                    length_too_long(length, self.limit),
-                    option="max_body_size",
-                    limit=self.limit,
-                )
+            try:
+                for line in head.header_lines():
+                    callback(line)
+            except Exception as exc:
+                raise callback_failed(exc, "header_callback") from exc
+        self.decoder = body_decoder(request, head.status_code, headers, self.limit)
 
     def on_data(self, data: bytes, flow_length: int) -> None:
         """A DATA frame's payload; ``flow_length`` (padding included) is what to hand back."""
@@ -291,7 +302,10 @@ class Stream:
         if callback is None:
             self.chunks.append(data)
             return False
-        result = callback(data)
+        try:
+            result = callback(data)
+        except Exception as exc:
+            raise callback_failed(exc, "streaming_callback") from exc
         if result is not None and inspect.isawaitable(result):
             self.pending.append((result, flow_length))
             self._poke()

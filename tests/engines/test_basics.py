@@ -25,6 +25,7 @@ TIME_INFO_KEYS = {
 }
 
 
+@pytest.mark.over_http2
 @pytest.mark.parametrize("method", ["GET", "DELETE", "OPTIONS"])
 async def test_bodyless_methods(client: Any, app_server: AppServer, method: str) -> None:
     response = await client.fetch(app_server.http_url + "/echo?a=1", method=method)
@@ -34,6 +35,7 @@ async def test_bodyless_methods(client: Any, app_server: AppServer, method: str)
     assert data["body"] == ""
 
 
+@pytest.mark.over_http2
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
 async def test_methods_with_body(client: Any, app_server: AppServer, method: str) -> None:
     response = await client.fetch(app_server.http_url + "/echo", method=method, body=b"payload")
@@ -42,6 +44,7 @@ async def test_methods_with_body(client: Any, app_server: AppServer, method: str
     assert echoed_headers(data, "Content-Length") == ["7"]
 
 
+@pytest.mark.over_http2
 async def test_head_has_headers_but_no_body(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/echo", method="HEAD")
     assert response.code == 200
@@ -49,17 +52,20 @@ async def test_head_has_headers_but_no_body(client: Any, app_server: AppServer) 
     assert int(response.headers["Content-Length"]) > 0
 
 
+@pytest.mark.over_http2
 async def test_str_body_is_sent_as_utf8(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/echo", method="POST", body="héllo ☃")
     assert echoed(response)["body"].encode("latin-1") == "héllo ☃".encode()
 
 
+@pytest.mark.over_http2
 async def test_large_request_body(client: Any, app_server: AppServer) -> None:
     body = b"x" * (3 * 1024 * 1024 + 7)
     response = await client.fetch(app_server.http_url + "/echo", method="PUT", body=body)
     assert len(echoed(response)["body"]) == len(body)
 
 
+@pytest.mark.over_http2
 async def test_request_headers_are_sent(client: Any, app_server: AppServer) -> None:
     from squall.httputil import HTTPHeaders
 
@@ -74,6 +80,7 @@ async def test_request_headers_are_sent(client: Any, app_server: AppServer) -> N
     assert echoed_headers(data, "Host") == [app_server.http_url.removeprefix("http://")]
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only
 async def test_default_request_headers_are_the_same_on_both_engines(
     client: Any, app_server: AppServer
@@ -89,6 +96,7 @@ async def test_default_request_headers_are_the_same_on_both_engines(
     assert echoed_headers(echoed(mine), "Accept-Encoding") == ["br"]
 
 
+@pytest.mark.over_http2
 async def test_plain_dict_headers_and_bytes_values(client: Any, app_server: AppServer) -> None:
     headers = {"X-Bytes": b"raw-value", "X-Str": "text"}
     response = await client.fetch(app_server.http_url + "/echo", headers=headers)
@@ -97,12 +105,14 @@ async def test_plain_dict_headers_and_bytes_values(client: Any, app_server: AppS
     assert echoed_headers(data, "X-Str") == ["text"]
 
 
+@pytest.mark.over_http2
 async def test_caller_headers_are_not_mutated(client: Any, app_server: AppServer) -> None:
     headers = {"X-Mine": "1"}
     await client.fetch(app_server.http_url + "/echo", headers=headers)
     assert headers == {"X-Mine": "1"}
 
 
+@pytest.mark.over_http2
 async def test_response_headers_multi_valued(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/cookies")
     assert response.headers.get_list("Set-Cookie") == ["a=1; Path=/", "b=2; Path=/"]
@@ -110,6 +120,7 @@ async def test_response_headers_multi_valued(client: Any, app_server: AppServer)
     assert response.headers["Content-Type"] == "text/plain"
 
 
+@pytest.mark.over_http2
 async def test_status_error_raises_with_response(client: Any, app_server: AppServer) -> None:
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(app_server.http_url + "/status/404")
@@ -120,6 +131,7 @@ async def test_status_error_raises_with_response(client: Any, app_server: AppSer
     assert str(info.value) == "HTTP 404: Not Found"
 
 
+@pytest.mark.over_http2
 async def test_raise_error_false_returns_error_response(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/status/503", raise_error=False)
     assert response.code == 503
@@ -130,18 +142,21 @@ async def test_raise_error_false_returns_error_response(client: Any, app_server:
         response.rethrow()
 
 
+@pytest.mark.over_http2
 async def test_success_has_no_error(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/status/204")
     assert (response.code, response.error, response.body) == (204, None, b"")
     response.rethrow()
 
 
+@pytest.mark.over_http2
 async def test_reason_defaults_to_standard_phrase(client: Any, app_server: AppServer) -> None:
     # hypercorn sends an empty reason phrase; the standard one is used then.
     response = await client.fetch(app_server.http_url + "/status/202")
     assert response.reason == "Accepted"
 
 
+@pytest.mark.over_http2
 async def test_effective_url_and_request(client: Any, app_server: AppServer) -> None:
     url = app_server.http_url + "/echo?x=1"
     request = HTTPRequest(url)
@@ -150,12 +165,14 @@ async def test_effective_url_and_request(client: Any, app_server: AppServer) -> 
     assert response.request is request
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only
 async def test_timing_fields_on_success(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/echo")
     _check_timing(response)
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only
 async def test_timing_fields_on_status_error(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/status/500", raise_error=False)
@@ -169,6 +186,7 @@ def _check_timing(response: HTTPResponse) -> None:
     assert all(value >= 0 for value in response.time_info.values())
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only
 async def test_callback_form_success(client: Any, app_server: AppServer) -> None:
     got: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -177,6 +195,7 @@ async def test_callback_form_success(client: Any, app_server: AppServer) -> None
     assert response.code == 200 and response.error is None
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only
 async def test_callback_form_gets_error_in_response(client: Any, app_server: AppServer) -> None:
     got: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -197,18 +216,21 @@ async def test_callback_form_transport_error(client: Any, closed_port: int) -> N
     assert isinstance(response.error, HTTPClientError)
 
 
+@pytest.mark.over_http2
 async def test_basic_auth(client: Any, app_server: AppServer) -> None:
     url = app_server.http_url + "/auth?user=alice&password=s3cr%C3%A9t"
     response = await client.fetch(url, auth_username="alice", auth_password="s3crét")
     assert response.body == b"authenticated"
 
 
+@pytest.mark.over_http2
 async def test_basic_auth_from_url_userinfo(client: Any, app_server: AppServer) -> None:
     url = app_server.http_url.replace("//", "//bob:pw%3A1@") + "/auth?user=bob&password=pw:1"
     response = await client.fetch(url)
     assert response.body == b"authenticated"
 
 
+@pytest.mark.over_http2
 async def test_wrong_credentials_give_401(client: Any, app_server: AppServer) -> None:
     url = app_server.http_url + "/auth?user=alice&password=right"
     with pytest.raises(HTTPClientError) as info:
@@ -216,16 +238,19 @@ async def test_wrong_credentials_give_401(client: Any, app_server: AppServer) ->
     assert info.value.code == 401
 
 
+@pytest.mark.over_http2
 async def test_user_agent(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/echo", user_agent="squall-test/1")
     assert echoed_headers(echoed(response), "User-Agent") == ["squall-test/1"]
 
 
+@pytest.mark.over_http2
 async def test_default_user_agent_present(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/echo")
     assert echoed_headers(echoed(response), "User-Agent") != []
 
 
+@pytest.mark.over_http2
 async def test_if_modified_since_not_modified(client: Any, app_server: AppServer) -> None:
     later = LAST_MODIFIED + timedelta(days=1)
     response = await client.fetch(
@@ -237,6 +262,7 @@ async def test_if_modified_since_not_modified(client: Any, app_server: AppServer
     assert info.value.code == 304
 
 
+@pytest.mark.over_http2
 async def test_if_modified_since_modified(client: Any, app_server: AppServer) -> None:
     earlier = datetime(2019, 6, 1, tzinfo=timezone.utc)
     response = await client.fetch(app_server.http_url + "/ims", if_modified_since=earlier)
@@ -244,6 +270,7 @@ async def test_if_modified_since_modified(client: Any, app_server: AppServer) ->
     assert "Last-Modified" in response.headers
 
 
+@pytest.mark.over_http2
 async def test_nonstandard_method_allowed(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(
         app_server.http_url + "/echo", method="PROPFIND", allow_nonstandard_methods=True
@@ -251,16 +278,19 @@ async def test_nonstandard_method_allowed(client: Any, app_server: AppServer) ->
     assert echoed(response)["method"] == "PROPFIND"
 
 
+@pytest.mark.over_http2
 async def test_nonstandard_method_refused(client: Any, app_server: AppServer) -> None:
     with pytest.raises((ValueError, KeyError)):
         await client.fetch(app_server.http_url + "/echo", method="PROPFIND")
 
 
+@pytest.mark.over_http2
 async def test_post_without_body_refused(client: Any, app_server: AppServer) -> None:
     with pytest.raises(ValueError):
         await client.fetch(app_server.http_url + "/echo", method="POST")
 
 
+@pytest.mark.over_http2
 async def test_post_without_body_allowed_nonstandard(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(
         app_server.http_url + "/echo", method="POST", allow_nonstandard_methods=True
@@ -268,6 +298,7 @@ async def test_post_without_body_allowed_nonstandard(client: Any, app_server: Ap
     assert echoed(response)["method"] == "POST"
 
 
+@pytest.mark.over_http2
 @pytest.mark.parametrize(
     "headers",
     [{"X-Bad": "a\r\nX-Injected: 1"}, {"X-Bad": "a\nb"}, {"X-Bad\r\nX-Evil": "1"}],

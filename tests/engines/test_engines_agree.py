@@ -31,6 +31,7 @@ def _known_gap(request: pytest.FixtureRequest, engine: str, on: str, reason: str
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
+@pytest.mark.over_http2
 async def test_decoded_body_drops_its_content_encoding(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/encoded?coding=gzip")
     assert response.headers.get("X-Encoded") == "gzip"  # the server did compress it
@@ -38,6 +39,7 @@ async def test_decoded_body_drops_its_content_encoding(client: Any, app_server: 
     assert response.headers["X-Consumed-Content-Encoding"] == "gzip"
 
 
+@pytest.mark.over_http2
 async def test_undecoded_body_keeps_its_content_encoding(
     client: Any, app_server: AppServer
 ) -> None:
@@ -47,6 +49,7 @@ async def test_undecoded_body_keeps_its_content_encoding(
     assert "X-Consumed-Content-Encoding" not in response.headers
 
 
+@pytest.mark.over_http2
 async def test_body_producer_writing_str_is_encoded(client: Any, app_server: AppServer) -> None:
     async def produce(write: Callable[[Any], Awaitable[None]]) -> None:
         await write("caf\u00e9 ")
@@ -72,6 +75,7 @@ async def test_name_resolution_failure_carries_errno(client: Any) -> None:
     assert info.value.strerror
 
 
+@pytest.mark.over_http2
 async def test_close_fails_fetches_in_flight(
     make_client: Any, app_server: AppServer, engine: str, request: pytest.FixtureRequest
 ) -> None:

@@ -45,6 +45,7 @@ async def test_name_resolution_failure(client: Any) -> None:
     assert "nonexistent.invalid" in str(info.value)
 
 
+@pytest.mark.over_http2
 async def test_certificate_verification_failure(client: Any, app_server: AppServer) -> None:
     # The default trust store does not know the test CA.
     with pytest.raises(HTTPClientError) as info:

@@ -28,6 +28,7 @@ async def _wait(server: ScriptedServer, name: str) -> None:
     assert await loop.run_in_executor(None, server.event(name).wait, 5)
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only
 async def test_fetch_returns_a_future_with_done_callbacks(
     client: Any, app_server: AppServer
@@ -72,6 +73,7 @@ async def test_close_with_a_fetch_in_flight_fails_it(make_client: Any, scripted:
     server.event("go").set()
 
 
+@pytest.mark.over_http2
 async def test_client_defaults_apply_where_the_request_is_silent(
     make_client: Any, app_server: AppServer
 ) -> None:
@@ -82,6 +84,7 @@ async def test_client_defaults_apply_where_the_request_is_silent(
     assert echoed_headers(data, "User-Agent") == ["mine"]
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only
 async def test_redirect_time_is_reported(client: Any, app_server: AppServer) -> None:
     result: HTTPResponse = await client.fetch(app_server.http_url + "/chain/2")

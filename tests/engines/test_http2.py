@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 from typing import Any
 
 import pytest
 
-from squall._errors import HTTPClientError, HTTPTimeoutError, ResponseTooLargeError
+from squall._errors import (
+    HTTPClientError,
+    HTTPStreamClosedError,
+    HTTPTimeoutError,
+    ResponseTooLargeError,
+)
 from tests.servers.app import AppServer
 from tests.servers.helpers import client_port, echoed, echoed_headers
 from tests.servers.routes import large_body
@@ -223,3 +229,54 @@ async def test_credentials_and_cookies(client: Any, h2: H2) -> None:
     assert response.code == 200
     data = echoed(await h2.fetch(client, "/echo", headers={"Cookie": "a=1"}))
     assert echoed_headers(data, "cookie") == ["a=1"]
+
+
+async def test_request_header_values_lose_surrounding_whitespace(client: Any, h2: H2) -> None:
+    # RFC 9113 §8.2.1 makes a value with whitespace at either end malformed; the
+    # whitespace is not part of the value (RFC 9110 §5.5), so both engines drop it.
+    headers = {"X-Trail": "v ", "X-Lead": " v", "X-Tab": "v\t", "X-Blank": " "}
+    data = echoed(await h2.fetch(client, "/echo", headers=headers))
+    assert data["http_version"] == "2"
+    for name in ("x-trail", "x-lead", "x-tab"):
+        assert echoed_headers(data, name) == ["v"], name
+    assert echoed_headers(data, "x-blank") == [""]
+
+
+class Boom(Exception):
+    """The user's own error."""
+
+
+def _raises(_data: Any) -> None:
+    raise Boom("from the callback")
+
+
+async def _coroutine_raises(_data: bytes) -> None:
+    await asyncio.sleep(0)
+    raise Boom("from the callback")
+
+
+@pytest.mark.parametrize(
+    ("option", "callback"),
+    [
+        ("header_callback", _raises),
+        ("streaming_callback", _raises),
+        ("streaming_callback", _coroutine_raises),
+    ],
+    ids=["header", "streaming", "streaming-coroutine"],
+)
+async def test_callback_error_fails_the_stream_and_is_logged_once(
+    client: Any, h2: H2, caplog: pytest.LogCaptureFixture, option: str, callback: Any
+) -> None:
+    # As over HTTP/1.1 (test_callback_errors.py): HTTPStreamClosedError caused by
+    # the user's error, logged once; the stream is reset, the connection goes on.
+    with caplog.at_level(logging.ERROR):
+        with pytest.raises(HTTPStreamClosedError) as info:
+            await h2.fetch(client, "/large?size=300000", **{option: callback})
+        await asyncio.sleep(0.05)  # anything logged late would show below
+    assert type(info.value) is HTTPStreamClosedError and info.value.code == 599
+    assert isinstance(info.value.__cause__, Boom), repr(info.value.__cause__)
+    records = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [(r.name, r.getMessage()) for r in records] == [
+        ("squall.application", "Uncaught exception")
+    ]
+    assert echoed(await h2.fetch(client, "/echo"))["http_version"] == "2"

@@ -170,6 +170,7 @@ PATHS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+@pytest.mark.over_http2
 @pytest.mark.parametrize("kind", list(PATHS))
 async def test_a_finished_fetch_leaves_no_cycle(
     make_client: Any, app_server: AppServer, kind: str
@@ -326,6 +327,7 @@ def test_a_failed_blocking_fetch_leaves_no_cycle(
         gc.enable()
 
 
+@pytest.mark.over_http2
 async def test_a_closed_client_is_freed_without_the_collector(
     engine: str, app_server: AppServer
 ) -> None:

@@ -27,6 +27,7 @@ def _parts(data: dict[str, Any]) -> list[Any]:
     return list(message.iter_parts())
 
 
+@pytest.mark.over_http2
 async def test_json_body(client: Any, app_server: AppServer) -> None:
     value = {"name": "caf\xe9", "n": [1, 2.5, None, True]}
     response = await client.fetch(app_server.http_url + "/echo", method="POST", json=value)
@@ -38,6 +39,7 @@ async def test_json_body(client: Any, app_server: AppServer) -> None:
     assert response.json() == data  # the response side: .json() of the echo
 
 
+@pytest.mark.over_http2
 async def test_params_merge_with_the_query(client: Any, app_server: AppServer) -> None:
     url = app_server.http_url + "/echo?a=1#frag"
     response = await client.fetch(url, params={"b": "x y", "c": ["1", "2"], "d": 3})
@@ -46,6 +48,7 @@ async def test_params_merge_with_the_query(client: Any, app_server: AppServer) -
     assert echoed(pairs)["query"] == "k=v&k=w"
 
 
+@pytest.mark.over_http2
 async def test_form_body(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(
         app_server.http_url + "/echo", method="POST", form={"q": "a&b", "r": ["1", "2"]}
@@ -55,6 +58,7 @@ async def test_form_body(client: Any, app_server: AppServer) -> None:
     assert data["body"] == "q=a%26b&r=1&r=2"
 
 
+@pytest.mark.over_http2
 async def test_files_streamed_with_a_length(
     client: Any, app_server: AppServer, tmp_path: Path
 ) -> None:
@@ -85,6 +89,7 @@ async def test_files_streamed_with_a_length(
     assert memo.get_content() == "hello"
 
 
+@pytest.mark.over_http2
 async def test_a_filename_cannot_inject_a_header(client: Any, app_server: AppServer) -> None:
     evil = 'x"\r\nX-Injected: 1\r\n\r\n.txt'
     response = await client.fetch(
@@ -110,6 +115,7 @@ def test_one_body_source_at_most() -> None:
         HTTPRequest("http://x/", params={"a": object()})
 
 
+@pytest.mark.over_http2
 async def test_text_uses_the_charset(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/echo", method="POST", body="caf\xe9")
     assert "caf" in response.text

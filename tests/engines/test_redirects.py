@@ -16,6 +16,7 @@ def redirect_to(server: AppServer, to: str, status: int = 302, base: str | None 
     return f"{base or server.http_url}/redirect?status={status}&to={quote(to, safe='')}"
 
 
+@pytest.mark.over_http2
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 async def test_follows_get(client: Any, app_server: AppServer, status: int) -> None:
     url = redirect_to(app_server, "/echo?landed=1", status)
@@ -26,22 +27,26 @@ async def test_follows_get(client: Any, app_server: AppServer, status: int) -> N
     assert response.request.url == url
 
 
+@pytest.mark.over_http2
 async def test_absolute_location(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(redirect_to(app_server, app_server.http_url + "/echo"))
     assert response.effective_url == app_server.http_url + "/echo"
 
 
+@pytest.mark.over_http2
 async def test_path_relative_location(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/redirect/sub?to=../echo%3Fr%3D1")
     assert response.effective_url == app_server.http_url + "/echo?r=1"
 
 
+@pytest.mark.over_http2
 async def test_chain_within_limit(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/chain/3", max_redirects=3)
     assert response.code == 200
     assert response.effective_url.startswith(app_server.http_url + "/chain/0")
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only
 async def test_max_redirects_exceeded(client: Any, app_server: AppServer) -> None:
     with pytest.raises(HTTPClientError) as info:
@@ -54,6 +59,7 @@ async def test_max_redirects_exceeded(client: Any, app_server: AppServer) -> Non
     assert (info.value.url or "").startswith(app_server.http_url + "/chain/2")
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only
 async def test_an_unfollowed_redirect_is_not_too_many(client: Any, app_server: AppServer) -> None:
     with pytest.raises(HTTPClientError) as info:
@@ -63,6 +69,7 @@ async def test_an_unfollowed_redirect_is_not_too_many(client: Any, app_server: A
     assert not within.too_many_redirects
 
 
+@pytest.mark.over_http2
 async def test_follow_redirects_false(client: Any, app_server: AppServer) -> None:
     url = redirect_to(app_server, "/echo", 301)
     with pytest.raises(HTTPClientError) as info:
@@ -74,12 +81,14 @@ async def test_follow_redirects_false(client: Any, app_server: AppServer) -> Non
     assert (response.code, response.effective_url) == (301, url)
 
 
+@pytest.mark.over_http2
 async def test_redirect_without_location_is_returned(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(app_server.http_url + "/no-location", raise_error=False)
     assert response.code == 302
     assert response.body == b"nowhere"
 
 
+@pytest.mark.over_http2
 @pytest.mark.parametrize("status", [301, 302, 303])
 async def test_post_becomes_get(client: Any, app_server: AppServer, status: int) -> None:
     response = await client.fetch(
@@ -90,6 +99,7 @@ async def test_post_becomes_get(client: Any, app_server: AppServer, status: int)
     assert echoed_headers(data, "Content-Length") in ([], ["0"])
 
 
+@pytest.mark.over_http2
 @pytest.mark.parametrize("status", [307, 308])
 async def test_method_and_body_kept(client: Any, app_server: AppServer, status: int) -> None:
     response = await client.fetch(
@@ -99,6 +109,7 @@ async def test_method_and_body_kept(client: Any, app_server: AppServer, status: 
     assert (data["method"], data["body"]) == ("PUT", "kept")
 
 
+@pytest.mark.over_http2
 async def test_credentials_kept_same_origin(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(
         redirect_to(app_server, "/echo"), headers={"Authorization": "Bearer t", "Cookie": "c=1"}
@@ -108,6 +119,7 @@ async def test_credentials_kept_same_origin(client: Any, app_server: AppServer) 
     assert echoed_headers(data, "Cookie") == ["c=1"]
 
 
+@pytest.mark.over_http2
 async def test_sensitive_headers_dropped_cross_origin(client: Any, app_server: AppServer) -> None:
     headers = {
         "Authorization": "Bearer secret",
@@ -125,6 +137,7 @@ async def test_sensitive_headers_dropped_cross_origin(client: Any, app_server: A
         assert echoed_headers(data, name) == [], name
 
 
+@pytest.mark.over_http2
 async def test_auth_options_dropped_cross_origin(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(
         redirect_to(app_server, app_server.other_url + "/echo"),
@@ -134,18 +147,21 @@ async def test_auth_options_dropped_cross_origin(client: Any, app_server: AppSer
     assert echoed_headers(echoed(response), "Authorization") == []
 
 
+@pytest.mark.over_http2
 async def test_url_credentials_dropped_cross_origin(client: Any, app_server: AppServer) -> None:
     url = redirect_to(app_server, app_server.other_url + "/echo")
     response = await client.fetch(url.replace("http://", "http://user:secret@"))
     assert echoed_headers(echoed(response), "Authorization") == []
 
 
+@pytest.mark.over_http2
 async def test_auth_options_kept_same_origin(client: Any, app_server: AppServer) -> None:
     url = redirect_to(app_server, "/auth?user=u&password=p")
     response = await client.fetch(url, auth_username="u", auth_password="p")
     assert response.body == b"authenticated"
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only("curl")  # Tornado's curl client raises libcurl's CurlError instead
 @pytest.mark.parametrize("target", ["ftp://127.0.0.1/file", "file:///etc/passwd", "h:5"])
 @pytest.mark.parametrize("raise_error", [True, False])
@@ -158,6 +174,7 @@ async def test_redirect_to_another_scheme_fails(
         await client.fetch(redirect_to(app_server, target), raise_error=raise_error)
 
 
+@pytest.mark.over_http2
 async def test_header_callback_sees_final_response_only(
     client: Any, app_server: AppServer, engine: str
 ) -> None:
@@ -173,6 +190,7 @@ async def test_header_callback_sees_final_response_only(
     assert b"".join(chunks) == b"aaaa"
 
 
+@pytest.mark.over_http2
 async def test_redirect_across_schemes_to_https(
     client: Any, app_server: AppServer, certs: Any
 ) -> None:
@@ -186,6 +204,7 @@ async def test_redirect_across_schemes_to_https(
     assert echoed_headers(echoed(response), "Authorization") == []
 
 
+@pytest.mark.over_http2
 async def test_head_stays_head_after_303(client: Any, app_server: AppServer) -> None:
     response = await client.fetch(redirect_to(app_server, "/echo", 303), method="HEAD")
     assert (response.code, response.body) == (200, b"")

@@ -49,6 +49,7 @@ async def test_connect_timeout_covers_tls_handshake(client: Any, scripted: Any) 
     assert getattr(info.value, "phase", "tls") in ("tls", "connect")
 
 
+@pytest.mark.over_http2
 async def test_request_timeout_slow_server(client: Any, app_server: AppServer) -> None:
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(app_server.http_url + "/slow?delay=10", request_timeout=0.3)
@@ -94,6 +95,7 @@ async def test_trickled_response_completes(client: Any, scripted: Any) -> None:
     assert result.body == b"slowly but surely"
 
 
+@pytest.mark.over_http2
 async def test_zero_means_no_timeout(client: Any, app_server: AppServer) -> None:
     result = await client.fetch(
         app_server.http_url + "/slow?delay=0.2", request_timeout=0, connect_timeout=0
@@ -101,6 +103,7 @@ async def test_zero_means_no_timeout(client: Any, app_server: AppServer) -> None
     assert result.body == b"slow"
 
 
+@pytest.mark.over_http2
 async def test_timeout_from_client_defaults(make_client: Any, app_server: AppServer) -> None:
     client = make_client(defaults={"request_timeout": 0.3})
     with pytest.raises(HTTPClientError) as info:
@@ -108,6 +111,7 @@ async def test_timeout_from_client_defaults(make_client: Any, app_server: AppSer
     _assert_timeout(info.value)
 
 
+@pytest.mark.over_http2
 @pytest.mark.squall_only
 async def test_queue_timeout(make_client: Any, app_server: AppServer) -> None:
     client = make_client(max_clients=1)
@@ -121,6 +125,7 @@ async def test_queue_timeout(make_client: Any, app_server: AppServer) -> None:
     blocker.cancel()
 
 
+@pytest.mark.over_http2
 async def test_timeout_leaves_client_usable(client: Any, app_server: AppServer) -> None:
     with pytest.raises(HTTPClientError):
         await client.fetch(app_server.http_url + "/slow?delay=10", request_timeout=0.2)
@@ -128,6 +133,7 @@ async def test_timeout_leaves_client_usable(client: Any, app_server: AppServer) 
     assert result.code == 200
 
 
+@pytest.mark.over_http2
 async def test_timeout_error_has_response(client: Any, app_server: AppServer) -> None:
     with pytest.raises(HTTPClientError) as info:
         await client.fetch(app_server.http_url + "/slow?delay=10", request_timeout=0.2)

@@ -31,6 +31,7 @@ import asyncio
 import base64
 import email.utils
 import json
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -203,6 +204,9 @@ class App:
 
     def __init__(self) -> None:
         self.inflight: dict[str, int] = {}
+        #: Requests served by HTTP version ("1.1", "2", "3"): how a test run over
+        #: HTTP/2 proves that nothing fell back to HTTP/1.1.
+        self.served: Counter[str] = Counter()
         self.most_inflight: dict[str, int] = {}
         self.routes: dict[str, Callable[[Request], Response]] = {
             "echo": echo,
@@ -233,6 +237,7 @@ class App:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        self.served[scope["http_version"]] += 1
         req = Request(scope, bytes(body))
         response = await self.dispatch(req)
         await _send_response(req, response, send)
