@@ -10,8 +10,9 @@ Every engine test takes the ``engine`` fixture (directly or through
 with ids ``simple`` and ``curl``.
 
 A test marked ``over_http2`` also runs over HTTP/2 (the ``http_version``
-fixture, ids ``h1``/``h2``): its clients then default to ``http_version="2"``,
-which is prior knowledge (h2c) on the app's http:// URLs and ALPN on https://.
+fixture, ids ``default``/``h2``): its ``h2`` clients default to
+``http_version="2"``, which is prior knowledge (h2c) on the app's http:// URLs
+and ALPN on https://; its ``default`` case is the test as any other runs.
 
 Setting ``SQUALL_TEST_AGAINST_TORNADO=1`` runs the same tests against Tornado's
 own clients instead (ids ``tornado-simple``/``tornado-curl``), to check the
@@ -60,7 +61,8 @@ if AGAINST_TORNADO:
         "tornado-curl": "tornado.curl_httpclient.CurlAsyncHTTPClient",
     }
 
-HTTP_VERSIONS = ["1.1", "2"]
+#: An over_http2 test's cases: as any other test (the engine's own choice), then HTTP/2.
+HTTP_VERSIONS = [None, "2"]
 
 _CURL = {name: dotted for name, dotted in ENGINES.items() if name.endswith("curl")}
 _SIMPLE = {name: dotted for name, dotted in ENGINES.items() if name.endswith("simple")}
@@ -118,7 +120,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Tornado's clients have no HTTP/2: the reference run keeps HTTP/1.1 only.
     marked = metafunc.definition.get_closest_marker("over_http2") is not None
     if marked and not AGAINST_TORNADO and "http_version" in metafunc.fixturenames:
-        metafunc.parametrize("http_version", HTTP_VERSIONS, indirect=True, ids=["h1", "h2"])
+        metafunc.parametrize("http_version", HTTP_VERSIONS, indirect=True, ids=["default", "h2"])
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -215,8 +217,8 @@ def _settle(loop: asyncio.AbstractEventLoop) -> None:
 
 @pytest.fixture
 def http_version(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """The HTTP version an ``over_http2`` test's clients ask for ("1.1" or "2");
-    None (the engine's own choice) for any other test.
+    """The HTTP version an ``over_http2`` test's clients ask for: "2", or None
+    (the engine's own choice, as for any other test).
 
     Over HTTP/2 the app must have served no HTTP/1.1 request during the test: a
     test that fell back to HTTP/1.1 by mistake fails.

@@ -68,6 +68,10 @@ class Connection(asyncio.Protocol):
         on_change: called when a stream slot frees up or the connection closes.
     """
 
+    #: jh2's error for a stream it has closed (stream.py catches it; only this
+    #: module and the engine import jh2).
+    StreamClosed = jh2.exceptions.StreamClosedError
+
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,

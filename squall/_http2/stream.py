@@ -28,8 +28,6 @@ from collections.abc import Awaitable
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
-from jh2.exceptions import StreamClosedError
-
 from squall._body_setup import body_decoder
 from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._decoding import Decoder
@@ -143,7 +141,7 @@ class Stream:
                 self.end_after = False
                 if sid in conn.streams:
                     h2.end_stream(sid)
-        except StreamClosedError:
+        except conn.StreamClosed:
             # jh2 takes in a whole read before its events are handled: a reset
             # later in the read has closed the stream while an earlier
             # WINDOW_UPDATE is pumping it. Nothing more to send.
