@@ -22,7 +22,11 @@ __all__ = ["ResponseLink", "failed_response"]
 
 
 def failed_response(
-    original: HTTPRequest, exc: Exception, start_time: float | None, started: float
+    original: HTTPRequest,
+    exc: Exception,
+    start_time: float | None,
+    started: float,
+    time_info: dict[str, float] | None = None,
 ) -> HTTPResponse:
     """The 599 response that carries ``exc`` (Tornado: ``HTTPResponse(code=599)``).
 
@@ -32,8 +36,9 @@ def failed_response(
             linked to this one (``exc.response``).
         start_time: ``time.time()`` when the HTTP work started, if it did.
         started: ``time.perf_counter()`` when the fetch started.
+        time_info: what the response's ``time_info`` says (the retries made).
     """
-    link = ResponseLink(original, time.perf_counter() - started, start_time)
+    link = ResponseLink(original, time.perf_counter() - started, start_time, time_info)
     if isinstance(exc, HTTPClientError) and exc.response is None:
         exc.__dict__["_response_link"] = link  # read by the ``response`` property
     return link(exc)
@@ -45,12 +50,19 @@ class ResponseLink:
     no cycle. Once the response died (only the error was kept: a raised error),
     an equal one is made again from the request and the timings."""
 
-    __slots__ = ("_ref", "request", "request_time", "start_time")
+    __slots__ = ("_ref", "request", "request_time", "start_time", "time_info")
 
-    def __init__(self, request: HTTPRequest, request_time: float, start_time: float | None) -> None:
+    def __init__(
+        self,
+        request: HTTPRequest,
+        request_time: float,
+        start_time: float | None,
+        time_info: dict[str, float] | None = None,
+    ) -> None:
         self.request = request
         self.request_time = request_time
         self.start_time = start_time
+        self.time_info = time_info
         self._ref: weakref.ref[HTTPResponse] | None = None
 
     def __call__(self, error: BaseException) -> HTTPResponse:
@@ -62,9 +74,10 @@ class ResponseLink:
                 error=error,
                 request_time=self.request_time,
                 start_time=self.start_time,
+                time_info=dict(self.time_info) if self.time_info else None,
             )
             self._ref = weakref.ref(response)
         return response
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (ResponseLink, (self.request, self.request_time, self.start_time))
+        return (ResponseLink, (self.request, self.request_time, self.start_time, self.time_info))

@@ -4,7 +4,8 @@
 statuses, which methods, how long to wait. A fetch with a policy runs each
 attempt as its own hop, so each attempt has the whole ``request_timeout``
 (and ``connect_timeout``) to itself; the waits between attempts are not
-counted against them. ``time_info["retries"]`` tells how many were made.
+counted against them. ``time_info["retries"]`` tells how many were made (on a
+failure's 599 response too).
 
 What is retried:
 - a failure to connect (refused, name not resolved, a timeout while resolving

@@ -379,7 +379,8 @@ class AsyncHTTPClient(ConfigurableClient):
                 app_log.error("Exception after Future was cancelled", exc_info=exc)
                 raise asyncio.CancelledError from exc
             clear_own_frames(exc)  # the engine's frames would keep its objects, and exc, alive
-            response = failed_response(original, exc, hops.start_time, started)
+            info: dict[str, float] | None = {"retries": hops.retries} if hops.retries else None
+            response = failed_response(original, exc, hops.start_time, started, info)
         else:
             response = hops.finish(original, response)
         finally:
@@ -411,6 +412,7 @@ class AsyncHTTPClient(ConfigurableClient):
                     or retry >= policy.total
                     or not policy.retries_error(request, exc)
                 ):
+                    hops.retries += retry  # the 599 response tells them too
                     raise
                 wait = policy.wait(retry, None)
             else:

@@ -133,6 +133,21 @@ async def test_a_dropped_connection_is_retried_for_get(
     assert len(server.requests) == 3
 
 
+async def test_a_failure_after_retries_tells_how_many(client: Any) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    policy = Retry(total=2, backoff=0)
+    with pytest.raises(HTTPClientError) as info:
+        await client.fetch(url, retries=policy)
+    assert info.value.code == 599
+    assert info.value.response is not None
+    assert info.value.response.time_info["retries"] == 2
+    given: list[Any] = []  # a callback gets the 599 response itself
+    await client.fetch(url, retries=policy, callback=given.append)
+    assert given[0].code == 599 and given[0].time_info["retries"] == 2
+
+
 async def test_retries_from_the_client_defaults(
     engine: str, scripted: Callable[..., ScriptedServer]
 ) -> None:
