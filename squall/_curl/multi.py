@@ -74,6 +74,8 @@ from squall._resend import IDLE_CLOSES
 
 __all__ = ["CLIENT_CLOSED", "CurlMultiBridge", "TransferSink"]
 
+_NO_STREAM_CAP = 2**31 - 1  # CURLMOPT_MAX_CONCURRENT_STREAMS' largest value
+
 # Idle easy handles kept for reuse; more than this are closed when released.
 _MAX_IDLE_HANDLES = 128
 
@@ -126,6 +128,10 @@ class CurlMultiBridge:
             self._multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
         self._multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
         self._multi.setopt(pycurl.M_PIPELINING, pycurl.PIPE_MULTIPLEX)
+        # libcurl caps streams per HTTP/2 connection at 100 on its own; the simple
+        # engine lets the server's SETTINGS_MAX_CONCURRENT_STREAMS decide, and so
+        # does this (libcurl still honours the server's, whichever is lower).
+        self._multi.setopt(pycurl.M_MAX_CONCURRENT_STREAMS, _NO_STREAM_CAP)
         if max_host_connections:
             self._multi.setopt(pycurl.M_MAX_HOST_CONNECTIONS, max_host_connections)
         self._fds: dict[int, int] = {}
