@@ -34,19 +34,17 @@ exchange, plus ``close()``), built from the checked, frozen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import http.cookiejar
-import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from squall._admission import Admission
 from squall._arguments import BASE_ARGUMENTS, MAX_BUFFER_SIZE, client_settings
-from squall._configurable import ConfigurableClient, _import_class
-from squall._cookies import receive_cookies, send_cookies
+from squall._blocking import HTTPClient
+from squall._configurable import ConfigurableClient
 from squall._engine import Engine
 from squall._errors import (
     CLIENT_CLOSED,
@@ -63,20 +61,28 @@ from squall._errors import (
     HTTPTLSError,
     RemoteProtocolError,
     ResponseTooLargeError,
-    timeout_option,
 )
 from squall._failure import failed_response
+from squall._fetch_flow import (
+    Hops,
+    cancel_requested,
+    hop_with_extras,
+    outcome,
+    queue_timeout,
+    retrieve_when_done,
+    run_callback,
+)
 from squall._frames import clear_own_frames
-from squall._loop_driver import ClosedDuringCall, LoopDriver
+from squall._logging import app_log
 from squall._redirects import REDIRECT_CODES, next_request, redirect_target, will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
-from squall._retries import Retry, checked_retries
+from squall._retries import Retry
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from squall._options import BlockingFetchOptions, RequestOptions
+    from squall._options import RequestOptions
 
 __all__ = [
     "AsyncHTTPClient",
@@ -107,6 +113,7 @@ for _public in (
     HTTPResponse,
     CurlError,
     HTTPCertificateError,
+    HTTPClient,
     HTTPClientError,
     HTTPConnectionError,
     HTTPConnectionRefusedError,
@@ -120,15 +127,6 @@ for _public in (
     Retry,
 ):
     _public.__module__ = __name__
-
-app_log = logging.getLogger("squall.application")
-
-
-def _queue_timeout(request: HTTPRequest) -> tuple[float, str | None]:
-    """Tornado's rule: the smaller non-zero of connect_timeout and request_timeout
-    (0 for none), and the option's name for the error."""
-    option, limit = timeout_option("queue", request.connect_timeout, request.request_timeout)
-    return limit or 0.0, option
 
 
 class AsyncHTTPClient(ConfigurableClient):
@@ -327,7 +325,7 @@ class AsyncHTTPClient(ConfigurableClient):
         # ``await`` is paid again on every resumption of the innermost frame.
         task = self.loop.create_task(self._fetch(request, raise_error, callback is not None))
         if callback is not None:
-            task.add_done_callback(functools.partial(_run_callback, callback))
+            task.add_done_callback(functools.partial(run_callback, callback))
         return task
 
     async def _fetch(
@@ -342,12 +340,12 @@ class AsyncHTTPClient(ConfigurableClient):
         started = time.perf_counter()
         try:
             request = original.resolved(self.defaults)
-            queue_time = await self._admission.acquire(*_queue_timeout(request))
+            queue_time = await self._admission.acquire(*queue_timeout(request))
         except Exception as exc:
-            return _outcome(
+            return outcome(
                 failed_response(original, exc, None, started), raise_error, deliver_errors
             )
-        hops = _Hops(queue_time)
+        hops = Hops(queue_time)
         hop = (
             self.fetch_once
             if self._custom_fetch_once or self._engine is None
@@ -362,7 +360,7 @@ class AsyncHTTPClient(ConfigurableClient):
                 if sent.retries is None and self.cookies is None:
                     response = await hop(sent)
                 else:
-                    response = await self._hop_with_extras(hop, sent, hops)
+                    response = await hop_with_extras(self.cookies, hop, sent, hops)
                 if not will_follow(request, response.code, response.headers):
                     if response.code in REDIRECT_CODES and request.follow_redirects:
                         response.too_many_redirects = not request.max_redirects and (
@@ -372,7 +370,7 @@ class AsyncHTTPClient(ConfigurableClient):
                 hops.add(response)
                 request = next_request(request, response.code, response.headers)
         except Exception as exc:
-            if _cancel_requested(exc):
+            if cancel_requested(exc):
                 # The caller cancelled and then the fetch failed (a callback raised
                 # on its way out, say): the Future stays cancelled, as in Tornado,
                 # and the failure is logged, not left in a task nobody reads.
@@ -386,248 +384,11 @@ class AsyncHTTPClient(ConfigurableClient):
         finally:
             self._admission.release()
         if self._closed and response.error is not None:
-            _retrieve_when_done()  # ended by close(): the caller may never look
+            retrieve_when_done()  # ended by close(): the caller may never look
         try:
-            return _outcome(response, raise_error, deliver_errors)
+            return outcome(response, raise_error, deliver_errors)
         finally:
             del response  # a raised error's traceback keeps this frame
-
-    async def _hop_with_extras(
-        self,
-        hop: Callable[[HTTPRequest], Awaitable[HTTPResponse]],
-        request: HTTPRequest,
-        hops: _Hops,
-    ) -> HTTPResponse:
-        """One hop with the opt-in extras: the cookie jar and the retry policy."""
-        jar = self.cookies
-        policy = checked_retries(request.retries)
-        retry = 0
-        while True:
-            added = jar is not None and send_cookies(jar, request)
-            try:
-                response = await hop(request)
-            except Exception as exc:
-                if (
-                    policy is None
-                    or retry >= policy.total
-                    or not policy.retries_error(request, exc)
-                ):
-                    hops.retries += retry  # the 599 response tells them too
-                    raise
-                wait = policy.wait(retry, None)
-            else:
-                if jar is not None:
-                    receive_cookies(jar, request, response)
-                if (
-                    policy is None
-                    or retry >= policy.total
-                    or not policy.retries_status(request, response.code)
-                ):
-                    break
-                wait = policy.wait(retry, response.headers)
-                if wait is None:
-                    break
-            finally:
-                if added:
-                    del request.headers["Cookie"]  # the next hop asks the jar again
-            retry += 1
-            await asyncio.sleep(wait or 0)
-        hops.retries += retry
-        return response
-
-
-def _cancel_requested(exc: BaseException) -> bool:
-    """True if the running fetch's task was cancelled before ``exc`` ended it."""
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    if cancelling is not None:  # Python 3.11+ counts the cancel requests not withdrawn
-        return bool(cancelling())
-    # Python 3.10: only the exception tells (a timeout is raised from a CancelledError too).
-    return isinstance(exc.__context__, asyncio.CancelledError) and not isinstance(
-        exc, HTTPTimeoutError
-    )
-
-
-def _retrieve_when_done() -> None:
-    """Mark the running task's exception as retrieved once it is set: asyncio
-    then never logs "Task exception was never retrieved" for it."""
-    task = asyncio.current_task()
-    if task is not None:
-        task.add_done_callback(_retrieve)
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
-def _outcome(response: HTTPResponse, raise_error: bool, deliver_errors: bool) -> HTTPResponse:
-    if deliver_errors or (not raise_error and response._error_is_response_code):
-        return response  # a status error is not even made
-    error = response.error
-    if error is None:
-        return response
-    try:
-        raise error
-    finally:
-        # The error's traceback keeps this frame, and a 599 response holds its error.
-        del error, response
-
-
-class _Hops:
-    """Adds up the timings of a redirect chain into the final response."""
-
-    __slots__ = ("queue", "redirect", "retries", "start_time")
-
-    def __init__(self, queue: float) -> None:
-        self.queue = queue
-        self.retries = 0
-        self.redirect = 0.0
-        self.start_time: float | None = None
-
-    def add(self, response: HTTPResponse) -> None:
-        if self.start_time is None:
-            self.start_time = response.start_time
-        self.redirect += response.request_time or 0.0
-
-    def finish(self, original: HTTPRequest, response: HTTPResponse) -> HTTPResponse:
-        info = response.time_info
-        redirect = self.redirect
-        if redirect:
-            for key in ("namelookup", "connect", "appconnect", "pretransfer", "starttransfer"):
-                if key in info:
-                    info[key] += redirect
-            info["total"] = info.get("total", 0.0) + redirect
-            response.request_time = (response.request_time or 0.0) + redirect
-            response.start_time = self.start_time
-        info["queue"] = self.queue
-        info["redirect"] = redirect
-        if self.retries:
-            info["retries"] = self.retries
-        response.request = original
-        return response
-
-
-def _run_callback(
-    callback: Callable[[HTTPResponse], Any], task: asyncio.Task[HTTPResponse]
-) -> None:
-    if task.cancelled():
-        return
-    try:
-        callback(task.result())
-    except Exception:
-        app_log.exception("Exception in callback %r", callback)
-
-
-class HTTPClient:
-    """A blocking HTTP client: each ``fetch`` waits for its response.
-
-    It runs an AsyncHTTPClient on a private event loop, which the calling
-    thread runs itself for the duration of the call. It works from any thread,
-    from several at once on one instance (they take turns running the loop,
-    and their requests run concurrently), and from code that is itself running
-    inside an event loop (a helper thread then runs the private loop).
-    Connections are reused across calls.
-
-    Example::
-
-        with HTTPClient() as client:
-            try:
-                response = client.fetch("http://127.0.0.1:8000/")
-                print(response.body)
-            except HTTPError as e:
-                print("Error:", e)
-
-    Args:
-        async_client_class: the engine, a subclass of AsyncHTTPClient or its
-            dotted name (default: the configured one).
-        **kwargs: constructor arguments of the async client.
-
-    Raises:
-        TypeError, ValueError: a bad argument (named in the message).
-    """
-
-    def __init__(
-        self, async_client_class: type[AsyncHTTPClient] | str | None = None, **kwargs: Any
-    ) -> None:
-        self._closed = True
-        cls = _checked_client_class(async_client_class)
-        self._driver = LoopDriver()
-
-        async def make() -> AsyncHTTPClient:
-            # Made on the private loop, so that it belongs to it. Not the loop's
-            # shared instance: that one's close() needs the per-loop weak cache,
-            # which the garbage collector may clear before __del__ runs.
-            return cls(**{"force_instance": True, **kwargs})
-
-        try:
-            self._async_client = self._driver.run(make)
-        except BaseException:
-            self._driver.close()
-            raise
-        self._closed = False
-
-    def fetch(
-        self, request: str | HTTPRequest, **kwargs: Unpack[BlockingFetchOptions]
-    ) -> HTTPResponse:
-        """Fetch and return the response.
-
-        Args:
-            request: a URL or an HTTPRequest.
-            **kwargs: HTTPRequest options (with a URL), and ``raise_error``.
-
-        Raises:
-            HTTPClientError: a non-2xx status (unless ``raise_error=False``)
-                or a failure without a response (code 599); a fetch running
-                when another thread calls close() fails with
-                ``HTTPStreamClosedError("The client was closed")``, as in the
-                async API.
-            RuntimeError: the client is closed.
-        """
-        if self._closed:
-            raise RuntimeError("fetch() called on closed HTTPClient")
-        # No coroutine of our own around the fetch's task: it would cost a loop iteration.
-        try:
-            return self._driver.run(functools.partial(self._async_client.fetch, request, **kwargs))
-        except ClosedDuringCall:
-            # The fetch outlived close()'s grace (it fails such fetches itself): the
-            # same error as the fetches close() ended.
-            raise HTTPStreamClosedError(CLIENT_CLOSED) from None
-
-    def close(self) -> None:
-        """Close the client and its private loop (idempotent)."""
-        if self._closed:
-            return
-        self._driver.close(self._async_client.close)
-        self._closed = True
-
-    def __enter__(self) -> HTTPClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # Quietly, even at interpreter exit (close() then never waits).
-        with contextlib.suppress(Exception):
-            self.close()
-
-
-def _checked_client_class(cls: object) -> type[AsyncHTTPClient]:
-    """HTTPClient's ``async_client_class``: None, an AsyncHTTPClient class or its dotted name."""
-    if cls is None:
-        return AsyncHTTPClient
-    if isinstance(cls, str):
-        try:
-            cls = _import_class(cls)
-        except (ImportError, ValueError) as exc:
-            raise ValueError(f"async_client_class: {exc}") from exc
-    if not (isinstance(cls, type) and issubclass(cls, AsyncHTTPClient)):
-        raise TypeError(
-            "async_client_class must be AsyncHTTPClient, a subclass or its dotted name, "
-            f"got {cls!r}"
-        )
-    return cls
 
 
 def main(argv: list[str] | None = None) -> int:

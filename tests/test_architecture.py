@@ -38,6 +38,22 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "_redirects.py": ("squall.httpclient", "squall._http1", "squall._curl"),
     "_admission.py": ("squall.httpclient", "squall._http1", "squall._curl"),
     "httpclient.py": ("squall._http1", "squall._curl", "squall.simple_httpclient", "pycurl"),
+    # The blocking client and the fetch's steps sit beside the interface, on no engine.
+    "_blocking.py": (
+        "squall._http1",
+        "squall._http2",
+        "squall._curl",
+        "squall.simple_httpclient",
+        "squall.curl_httpclient",
+        "pycurl",
+    ),
+    "_fetch_flow.py": (
+        "squall.httpclient",
+        "squall._http1",
+        "squall._http2",
+        "squall._curl",
+        "pycurl",
+    ),
 }
 
 

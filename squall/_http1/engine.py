@@ -45,6 +45,7 @@ from squall._http1.proxied import (
     proxy_digest_applies,
     refused_response,
 )
+from squall._http1.request_sending import send_request
 from squall._http1.tunnel import ProxyRefused
 from squall._logging import log_malformed
 from squall._request import HTTPRequest
@@ -172,7 +173,7 @@ class HTTP1Engine:
                 exchange = Exchange(loop, self.settings.body_limit(request), wire, conn)
                 exchange.pretransfer = time.monotonic()
                 try:
-                    sent = exchange.send(fields)
+                    sent = send_request(exchange, fields)
                     if sent and exchange.streaming is None:
                         await exchange.done
                     else:

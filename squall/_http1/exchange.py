@@ -1,13 +1,14 @@
 """One request/response exchange on a connection: the ``ResponseSink``.
 
-``Exchange.send`` writes a request that needs no waiting, synchronously;
-``Exchange.run`` writes the others (after a ``100 Continue``, or from a
-``body_producer`` with flow control) and waits for the response. The
-connection calls ``on_response``/``on_data``/``on_end`` synchronously from
-``data_received``; they apply, in order: the redirect rule (a response the
-base client will follow is read and dropped, with no callbacks, as Tornado's
-simple client does), ``header_callback``, content decoding, the body size
-limit (on decoded bytes), then ``streaming_callback`` or the buffer.
+The request is written by ``request_sending.py``: ``send_request`` at once
+when nothing needs waiting, else ``Exchange.run`` has ``send_rest`` write it
+(after a ``100 Continue``, or from a ``body_producer`` with flow control)
+before it waits for the response. The connection calls
+``on_response``/``on_data``/``on_end`` synchronously from ``data_received``;
+they apply, in order: the redirect rule (a response the base client will
+follow is read and dropped, with no callbacks, as Tornado's simple client
+does), ``header_callback``, content decoding, the body size limit (on decoded
+bytes), then ``streaming_callback`` or the buffer.
 
 A ``streaming_callback`` that returns an awaitable gets back-pressure: reading
 pauses and ``run`` awaits it; until then nothing more is delivered. What the
@@ -31,19 +32,17 @@ from squall._bodies import presized_body
 from squall._body_setup import body_decoder
 from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._decoding import Decoder
-from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
+from squall._errors import ResponseTooLargeError
 from squall._framing import body_too_long
 from squall._http1.connect import Timings
 from squall._http1.connection import HTTP1Connection
 from squall._http1.events import InformationalResponse, Response
+from squall._http1.request_sending import send_rest
 from squall._redirects import will_follow
 from squall._request import HTTPRequest
 from squall._response import HTTPResponse
 
 __all__ = ["Exchange"]
-
-# Bodies up to this size are sent in the same buffer as the head (one send).
-_JOIN_LIMIT = 64 * 1024
 
 
 class Exchange:
@@ -112,98 +111,22 @@ class Exchange:
         self.pretransfer = 0.0
         self.first_byte = 0.0
 
-    # -- sending -------------------------------------------------------------------
-
-    def send(self, fields: list[tuple[str, str]]) -> bool:
-        """Write the whole request now if nothing needs awaiting (no ``body_producer``,
-        no ``100 Continue`` wait); True if it did. The caller then awaits ``done``
-        (when not streaming) or ``run(fields, True)``.
-
-        Raises:
-            ValueError: a field that could split the message.
-        """
-        request, conn = self.request, self.conn
-        headers = request.headers
-        if "Connection" in headers and "close" in headers["Connection"].lower():
-            self.must_close = True  # RFC 9112 §9.6: we said this is the last request
-        body = request.body
-        if request.body_producer is not None or (request.expect_100_continue and body):
-            return False
-        start_request = conn.protocol.start_request
-        if body is not None and len(body) > _JOIN_LIMIT:
-            # A large body goes in its own write: copying it behind the head costs more
-            # than the extra send.
-            conn.start(self, start_request(request.method, request.target, fields))
-            conn.write(body)
-        else:
-            conn.start(self, start_request(request.method, request.target, fields, body))
-        return True
+    # -- waiting -------------------------------------------------------------------
 
     async def run(self, fields: list[tuple[str, str]], sent: bool) -> None:
-        """Finish sending (unless ``send`` did) and wait until the response is complete.
+        """Finish sending (unless ``send_request`` did) and wait until the response
+        is complete.
 
         Raises:
             HTTPClientError: a 599 leaf (the connection broke, the peer broke HTTP,
                 a limit was exceeded), or whatever a user callback raised.
         """
         if not sent:
-            request, conn = self.request, self.conn
-            start_request = conn.protocol.start_request
-            if request.body_producer is not None:
-                chunked = "Content-Length" not in request.headers
-                head = start_request(request.method, request.target, fields, None, chunked)
-                conn.start(self, head)
-                if self.done.done():
-                    await self.done  # closed before a byte was sent: the producer never ran
-                if not request.expect_100_continue or await self._wait_continue():
-                    await self._produce()
-            else:  # expect_100_continue with a body
-                conn.start(self, start_request(request.method, request.target, fields))
-                if await self._wait_continue():
-                    assert request.body is not None
-                    conn.write(request.body)
+            await send_rest(self, fields)
         if self.streaming is None:
             await self.done
         else:
             await self._pump()
-
-    async def _wait_continue(self) -> bool:
-        # RFC 9110 §10.1.1: send the body after a 100; a final response first means
-        # the body is not wanted, and the connection must then close.
-        waiter = self.continue_waiter = self.loop.create_future()
-        if await waiter:
-            return True
-        self.must_close = True
-        return False
-
-    async def _produce(self) -> None:
-        conn = self.conn
-        frame = conn.protocol.frame
-
-        def write(chunk: bytes | str) -> asyncio.Future[None]:
-            # Tornado's contract: the data is written now; the future says when
-            # to write more.
-            if isinstance(chunk, str):
-                chunk = chunk.encode("utf-8")
-            if conn.closed:
-                raise HTTPStreamClosedError(f"Connection to {conn.where} closed")
-            conn.write(frame(bytes(chunk)))
-            return conn.writable()
-
-        producer = self.request.body_producer
-        assert producer is not None
-        try:
-            result = producer(write)
-            if result is not None and inspect.isawaitable(result):
-                await result
-        except HTTPStreamClosedError:
-            if not self.done.done():
-                raise
-            # The server answered (and closed) before taking the whole body: that
-            # answer is the result, as with any early response.
-            self.must_close = True
-            return
-        conn.write(conn.protocol.end_request())
 
     async def _pump(self) -> None:
         while True:
