@@ -16,6 +16,7 @@ __all__ = [
     "PARTIAL_FILE",
     "READ_FAILED",
     "TOO_MANY_REDIRECTS",
+    "TUNNEL_FAILED",
     "USAGE",
     "WRITE_FAILED",
     "Failure",
@@ -28,6 +29,7 @@ HTTP_FAILED = 22  # --fail and a status >= 400
 WRITE_FAILED = 23
 READ_FAILED = 26
 TOO_MANY_REDIRECTS = 47
+TUNNEL_FAILED = 56  # curl: a proxy refused CONNECT ("CONNECT tunnel failed, response 407")
 INTERRUPTED = 130
 _NO_CONNECTION = 7
 
