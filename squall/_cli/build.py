@@ -175,7 +175,7 @@ def request_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.proxy_digest:
         kw["proxy_auth_mode"] = "digest"
     for name in removed:
-        del headers[name]  # HTTPHeaders is case-insensitive
+        headers.pop(name, None)  # HTTPHeaders is case-insensitive; absent is fine
     kw["headers"] = headers
     return {name: value for name, value in kw.items() if value is not None}
 

@@ -54,7 +54,8 @@ exit status (curl's numbers):
   6    could not resolve the host          28   timeout
   7    could not connect                   35   TLS error
   8    malformed HTTP response             47   too many redirects (-L)
-  18   connection closed mid-body          56   connection closed before a response
+  18   connection closed mid-body          56   closed before a response, or a
+                                                proxy refused CONNECT
   22   --fail and a status >= 400          60   certificate verification failed
   23   could not write the output          63   body over --max-filesize
   26   could not read a -d/-F @file        130  interrupted
