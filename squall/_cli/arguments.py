@@ -37,11 +37,12 @@ class Profile:
     decompress: bool | None  # None: the library's default (ask for compression)
     connect_timeout: float | None
     request_timeout: float | None
+    trust_env: bool = False  # *_proxy and no_proxy from the environment, as curl reads them
 
 
 SEED = Profile("python -m squall.httpclient", True, None, True, False, None, None, None)
 # curl: no redirects, 50 with -L, no overall timeout, 300 s to connect.
-SQUALL = Profile("squall", False, 50, False, True, False, 300.0, 0.0)
+SQUALL = Profile("squall", False, 50, False, True, False, 300.0, 0.0, trust_env=True)
 
 BOOLEAN_FLAGS = frozenset(
     {"print-headers", "print-body", "follow-redirects", "validate-cert", "compressed"}
@@ -123,8 +124,13 @@ def _add_request(c: argparse._ArgumentGroup, profile: Profile) -> None:
     add("--cert", dest="client_cert", metavar="FILE", help="client certificate (PEM)")
     add("--key", dest="client_key", metavar="FILE", help="client key (PEM)")
     add("-x", "--proxy", metavar="[SCHEME://]HOST[:PORT]", help="http, https, socks5h...")
-    add("-U", "--proxy-user", metavar="USER:PASSWORD", help="proxy credentials")
-    add("--noproxy", metavar="HOSTS", help="comma list of hosts to reach directly ('*': all)")
+    add("-U", "--proxy-user", metavar="USER:PASSWORD", help="proxy credentials (basic auth)")
+    add("--proxy-digest", action="store_true", help="digest auth to the proxy")
+    add(
+        "--noproxy",
+        metavar="HOSTS",
+        help="hosts reached directly, a comma list ('*': all; over no_proxy)",
+    )
     add("-m", "--max-time", dest="request_timeout", type=float, metavar="SECONDS",
         default=profile.request_timeout, help="the whole transfer (exit 28)")  # fmt: skip
     add("--connect-timeout", type=float, metavar="SECONDS", default=profile.connect_timeout,

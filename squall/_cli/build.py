@@ -19,10 +19,10 @@ from squall._cli.arguments import REMOTE_NAME
 from squall._cli.exits import READ_FAILED, USAGE, WRITE_FAILED, Failure
 from squall._cli.multipart import Form
 from squall._headers import HTTPHeaders
-from squall._proxy_env import NoProxy
+from squall._proxy_env import EnvProxies, NoProxy
 from squall.httpclient import HTTPRequest
 
-__all__ = ["Job", "make_jobs", "request_options"]
+__all__ = ["Job", "make_jobs", "request_options", "tunnelled"]
 
 # Options copied from the parsed arguments to HTTPRequest under the same name.
 PASSTHROUGH = (
@@ -172,8 +172,10 @@ def request_options(args: argparse.Namespace) -> dict[str, Any]:
         kw.update(_proxy(args.proxy))
     if args.proxy_user is not None:
         kw["proxy_username"], kw["proxy_password"] = _split_pair(args.proxy_user, "--proxy-user")
+    if args.proxy_digest:
+        kw["proxy_auth_mode"] = "digest"
     for name in removed:
-        del headers[name]  # HTTPHeaders is case-insensitive
+        headers.pop(name, None)  # HTTPHeaders is case-insensitive; absent is fine
     kw["headers"] = headers
     return {name: value for name, value in kw.items() if value is not None}
 
@@ -213,24 +215,54 @@ def _cookie_jar(args: argparse.Namespace, headers: HTTPHeaders) -> Any:
     return jar
 
 
-_PROXY_OPTIONS = ("proxy_host", "proxy_port", "proxy_username", "proxy_password")
+_PROXY_OPTIONS = ("proxy_host", "proxy_port", "proxy_username", "proxy_password", "proxy_auth_mode")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _bypass(noproxy: str | None, url: str, options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` without the proxy when ``url``'s host is in --noproxy's list
-    (curl's: host names and their subdomains, addresses, CIDR ranges, ``*`` for all).
-    It decides for the URL given; a redirect from it keeps that choice."""
-    if not noproxy or "proxy_host" not in options:
-        return options
+def _environment(noproxy: str | None) -> EnvProxies | None:
+    """The proxies the environment names (curl's variables and rules); --noproxy,
+    given, replaces no_proxy/NO_PROXY, as it does for curl."""
+    environ = dict(os.environ)
+    if noproxy is not None:
+        environ.pop("NO_PROXY", None)
+        environ["no_proxy"] = noproxy
+    return EnvProxies.from_environ(environ)
+
+
+def _route(
+    args: argparse.Namespace, env: EnvProxies | None, url: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    """``options`` with the proxy ``url`` goes through: -x unless --noproxy lists
+    the host (curl's list: names and their subdomains, addresses, CIDR ranges,
+    ``*`` for all), else the environment's. -U and --proxy-digest apply to
+    either; with no proxy they are dropped, as curl ignores them. It decides for
+    the URL given; a redirect from it keeps that choice."""
     parts = urllib.parse.urlsplit(url)
     try:
         port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower(), 0)
     except ValueError:
         return options  # a bad port: the request's own check names it
-    if not NoProxy(noproxy).matches(parts.hostname or "", port):
+    host = parts.hostname or ""
+    proxied = "proxy_host" in options
+    if proxied and args.noproxy and NoProxy(args.noproxy).matches(host, port):
+        proxied = False
+    elif not proxied and env is not None:
+        proxy = env.proxy_for(parts.scheme.lower(), host, port)
+        if proxy is not None:
+            # The variable's user:password@, unless -U gives them.
+            options = {**_proxy(proxy), **options}
+            proxied = True
+    if proxied or not any(name in options for name in _PROXY_OPTIONS):
         return options
     return {name: value for name, value in options.items() if name not in _PROXY_OPTIONS}
+
+
+def tunnelled(options: dict[str, Any], url: str) -> bool:
+    """Whether the request opens a CONNECT tunnel: an https URL through an HTTP(S) proxy."""
+    proxy = str(options.get("proxy_host", ""))
+    scheme, sep, _ = proxy.partition("://")
+    kind = scheme.lower() if sep else "http"
+    return bool(proxy) and url.lower().startswith("https://") and kind in ("http", "https")
 
 
 def make_jobs(args: argparse.Namespace) -> list[Job]:
@@ -238,6 +270,7 @@ def make_jobs(args: argparse.Namespace) -> list[Job]:
     options = request_options(args)
     jar = _cookie_jar(args, options["headers"])
     query = _data(args.data) if args.get and args.data else None
+    env = _environment(args.noproxy) if args.profile.trust_env else None
     jobs = []
     for index, raw in enumerate(args.urls):
         url = _url(args, raw, query)
@@ -248,7 +281,7 @@ def make_jobs(args: argparse.Namespace) -> list[Job]:
             output = None
         if output is not None:
             _check_writable(output)
-        job = Job(url, _bypass(args.noproxy, url, options), output, jar, index)
+        job = Job(url, _route(args, env, url, options), output, jar, index)
         try:
             job.request().resolved({})  # the method/body and header rules, before any I/O
         except (ValueError, TypeError) as exc:

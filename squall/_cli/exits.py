@@ -16,6 +16,7 @@ __all__ = [
     "PARTIAL_FILE",
     "READ_FAILED",
     "TOO_MANY_REDIRECTS",
+    "TUNNEL_FAILED",
     "USAGE",
     "WRITE_FAILED",
     "Failure",
@@ -28,6 +29,7 @@ HTTP_FAILED = 22  # --fail and a status >= 400
 WRITE_FAILED = 23
 READ_FAILED = 26
 TOO_MANY_REDIRECTS = 47
+TUNNEL_FAILED = 56  # curl: a proxy refused CONNECT ("CONNECT tunnel failed, response 407")
 INTERRUPTED = 130
 _NO_CONNECTION = 7
 
@@ -52,7 +54,8 @@ exit status (curl's numbers):
   6    could not resolve the host          28   timeout
   7    could not connect                   35   TLS error
   8    malformed HTTP response             47   too many redirects (-L)
-  18   connection closed mid-body          56   connection closed before a response
+  18   connection closed mid-body          56   closed before a response, or a
+                                                proxy refused CONNECT
   22   --fail and a status >= 400          60   certificate verification failed
   23   could not write the output          63   body over --max-filesize
   26   could not read a -d/-F @file        130  interrupted

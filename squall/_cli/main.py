@@ -62,7 +62,8 @@ def _run(profile: Profile, argv: list[str] | None, engine: str | None) -> int:
     except SystemExit as exc:  # argparse: --help
         return exc.code if isinstance(exc.code, int) else USAGE
     except Failure as exc:
-        complain(str(exc))
+        # curl's number, as after a fetch; not on a usage error (curl gives none).
+        complain(str(exc) if exc.status == USAGE else f"({exc.status}) {exc}")
         return exc.status
     except KeyboardInterrupt:
         return INTERRUPTED

@@ -99,6 +99,7 @@ class Transfer:
         self.pending: list[bytes] = []
         self.pending_size = 0
         self.write_error: Failure | None = None
+        self.connect_code = 0  # the status of a proxy's refused CONNECT
 
     # -- the engine's callbacks ------------------------------------------------------
 
@@ -117,6 +118,15 @@ class Transfer:
         self.headers = HTTPHeaders.parse("".join(self.lines[1:]))
         self.header_size = sum(len(x) for x in self.lines)
         self._on_head()
+
+    def on_connect_refusal(self, code: int, reason: str, headers: HTTPHeaders) -> None:
+        """The proxy refused the tunnel: its head is written as a response's would be
+        (-i, -D), then no body; ``lines`` hold it for -v."""
+        head = [f"HTTP/1.1 {code} {reason}\r\n"]
+        head += [f"{name}: {value}\r\n" for name, value in headers.get_all()]
+        for line in [*head, "\r\n"]:
+            self.on_header(line)
+        self.connect_code, self.mode = code, "discard"
 
     def on_chunk(self, data: bytes) -> None:
         """streaming_callback: one body chunk."""

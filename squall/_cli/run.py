@@ -17,11 +17,12 @@ from typing import IO, Any
 
 from squall import _errors as errors
 from squall._cli import verbose
-from squall._cli.build import Job
+from squall._cli.build import Job, tunnelled
 from squall._cli.exits import (
     HTTP_FAILED,
     PARTIAL_FILE,
     TOO_MANY_REDIRECTS,
+    TUNNEL_FAILED,
     USAGE,
     Failure,
     exit_status,
@@ -151,7 +152,8 @@ class Runner:
             status, message = failed.status, str(failed)
         if message:
             prefix = f"{job.url}: " if len(self.args.urls) > 1 else ""
-            code = f"({status}) " if not args.profile.status_error_exit else ""
+            # curl's number, but not on the seed's own status 1 (an HTTP error status).
+            code = f"({status}) " if status != 1 or not args.profile.status_error_exit else ""
             self.complain(f"{prefix}{code}{message}")
         return status
 
@@ -185,6 +187,13 @@ class Runner:
             if not curl and (isinstance(exc, NotImplementedError) or named):
                 hint = " (try --engine curl)"
             raise Failure(USAGE, f"{exc}{hint}") from None
+        if _refused_tunnel(job, transfer, response):
+            # curl's: the proxy's head shows with -i/-v (and -D), and the URL failed (56).
+            transfer.on_connect_refusal(response.code, response.reason, response.headers)
+            if args.verbose:
+                verbose.print_lines("<", transfer.lines)
+            failure = Failure(TUNNEL_FAILED, f"CONNECT tunnel failed, response {response.code}")
+            return response, failure
         if args.verbose:
             verbose.print_lines("<", transfer.lines)
             times = " ".join(f"{k}={v:.6f}" for k, v in response.time_info.items())
@@ -224,6 +233,8 @@ class Runner:
             closed = type(error) in (errors.HTTPStreamClosedError, errors.HTTPConnectionResetError)
             if closed and transfer.head_done:  # curl's "transfer closed with bytes remaining"
                 return PARTIAL_FILE, str(error)
+            if isinstance(error, errors.ResponseTooLargeError) and error.option == "max_body_size":
+                return exit_status(error), "Maximum file size exceeded"  # curl's words
             return exit_status(error), str(error)
         if response is None:
             return 1, str(error)
@@ -247,7 +258,10 @@ class Runner:
         result.filename, result.num_retries = job.output or "", retries
         result.size_download, result.size_header = transfer.size, transfer.header_size
         result.status_line = transfer.status_line
-        if response is not None and response.code != errors.NO_RESPONSE:
+        if transfer.connect_code:  # curl: no response (000), the proxy's status apart
+            result.http_connect = transfer.connect_code
+            result.time_info = dict(response.time_info) if response is not None else {}
+        elif response is not None and response.code != errors.NO_RESPONSE:
             result.code, result.headers = response.code, response.headers
             result.effective_url = response.effective_url
             result.time_info = dict(response.time_info)
@@ -282,6 +296,18 @@ class Runner:
             jar.save(path, ignore_discard=True, ignore_expires=True)  # type: ignore[attr-defined]
         except OSError as exc:
             self.complain(f"can't write cookies to {path}: {exc.strerror}")
+
+
+def _refused_tunnel(job: Job, transfer: Transfer, response: HTTPResponse) -> bool:
+    """Whether ``response`` is the proxy's refusal of CONNECT, not the origin's answer.
+
+    Both engines return the proxy's answer as the response, but only the origin's
+    heads reach header_callback: a response whose head the transfer never saw,
+    on a request that asked for a tunnel, is the proxy's.
+    """
+    if response.code == errors.NO_RESPONSE or not tunnelled(job.options, response.effective_url):
+        return False
+    return not transfer.head_done or transfer.status != response.code
 
 
 def _format(write_out: str | None) -> str | None:

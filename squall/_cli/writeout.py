@@ -44,6 +44,7 @@ class Result:
     exitcode: int = 0
     errormsg: str = ""
     num_retries: int = 0
+    http_connect: int = 0  # the proxy's answer to CONNECT, when it refused the tunnel
 
 
 def _http_version(status_line: str) -> str:
@@ -63,8 +64,9 @@ _VARIABLES: dict[str, Callable[[Result], object]] = {
     "errormsg": lambda r: r.errormsg,
     "exitcode": lambda r: r.exitcode,
     "filename_effective": lambda r: r.filename,
-    "http_code": lambda r: r.code,
-    "response_code": lambda r: r.code,
+    "http_code": lambda r: f"{r.code:03d}",  # curl's 000 for no response
+    "response_code": lambda r: f"{r.code:03d}",
+    "http_connect": lambda r: f"{r.http_connect:03d}",
     "http_version": lambda r: _http_version(r.status_line),
     "method": lambda r: r.method,
     "num_headers": lambda r: len(list(r.headers.get_all())),
@@ -82,6 +84,9 @@ _VARIABLES: dict[str, Callable[[Result], object]] = {
 }
 
 
+_CODES = frozenset({"http_code", "response_code", "http_connect"})
+
+
 def _seconds(key: str) -> Callable[[Result], object]:
     return lambda r: f"{r.time_info.get(key, 0.0):.6f}"
 
@@ -94,7 +99,11 @@ def variables(result: Result) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, get in _VARIABLES.items():
         value = get(result)
-        values[name] = float(str(value)) if name.startswith("time_") else value
+        if name.startswith("time_"):
+            value = float(str(value))
+        elif name in _CODES:
+            value = int(str(value))
+        values[name] = value
     return values
 
 

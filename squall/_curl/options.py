@@ -76,6 +76,7 @@ def configure(curl: Any, request: HTTPRequest) -> None:
     setopt(pycurl.NOSIGNAL, 1)
     setopt(pycurl.PROTOCOLS, _HTTP_PROTOCOLS)
     setopt(pycurl.PROXY, "")  # ignore *_proxy environment variables, as the simple engine does
+    setopt(pycurl.NOPROXY, "")  # and no_proxy: a request's proxy_host is used as given
     # Fewer, larger body callbacks on big downloads (each costs a Python call and a bytes
     # object): 100 MiB measured 0.36x wrk at 128 KiB, 0.57x at 512 KiB, 0.62x from 2 MiB
     # up. Since libcurl 8.6 the receive buffer is one per multi handle, and only its

@@ -107,10 +107,10 @@ def test_broken_pipe_with_write_out(engine: str, scripted: Callable[..., Scripte
 def test_broken_pipe_on_the_seed_command(
     engine: str, scripted: Callable[..., ScriptedServer]
 ) -> None:
-    # The seed command prints its errors without curl's number.
+    # The seed command gives curl's number too (all but its own status 1).
     server = scripted(_send(MANY, after_close=True))
     status, err = _run_into_a_closed_pipe([*SEED, "--engine", engine, server.url + "/"], server)
-    assert (status, err) == (23, f"squall: {FAILED}\n")
+    assert (status, err) == (23, f"squall: (23) {FAILED}\n")
 
 
 def _small_chunks(conn: socket.socket, server: ScriptedServer) -> None:

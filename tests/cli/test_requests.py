@@ -46,6 +46,9 @@ def test_name_colon_removes_a_default_header(app_server: AppServer, cli_engine: 
     got = run(cli_engine, "--json", "{}", "-H", "Accept:", app_server.http_url + "/echo")
     assert header(got, "accept") in ([], ["*/*"])
     assert header(got, "content-type") == ["application/json"]
+    # A header the command did not add: nothing to remove (it crashed with a KeyError).
+    got = run(cli_engine, "-H", "X-Absent:", app_server.http_url + "/echo")
+    assert header(got, "x-absent") == []
 
 
 def test_data_variants(app_server: AppServer, cli_engine: str, tmp_path: Path) -> None:

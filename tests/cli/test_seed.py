@@ -239,7 +239,8 @@ def test_connection_refused(engine_name: str) -> None:
     result = cli("--engine", engine_name, f"http://127.0.0.1:{free_port()}/")
     assert result.returncode == 7
     assert result.stdout == b""
-    assert "refused" in assert_short_error(result).lower()
+    err = assert_short_error(result)
+    assert "refused" in err.lower() and err.startswith("squall: (7) ")  # curl's number, as squall
 
 
 def test_silent_hides_the_error(engine_name: str) -> None:
