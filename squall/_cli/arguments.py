@@ -137,9 +137,20 @@ def _add_request(c: argparse._ArgumentGroup, profile: Profile) -> None:
         help="DNS, TCP and TLS setup")  # fmt: skip
     add("--compressed", dest="decompress_response", action=argparse.BooleanOptionalAction,
         default=profile.decompress, help="ask for a compressed response and decode it")  # fmt: skip
-    for flag, version in (("--http1.1", "1.1"), ("--http2", "2"), ("--http3", "3")):
+    versions = (
+        ("--http1.1", "1.1", "HTTP/1.1 only"),
+        (
+            "--http2",
+            "2",
+            "HTTP/2: by ALPN over TLS (HTTP/1.1 if the server lacks it); on"
+            " http:// with prior knowledge (curl's --http2 would try an Upgrade)",
+        ),
+        ("--http2-prior-knowledge", "2", "HTTP/2 with prior knowledge on http:// (as --http2)"),
+        ("--http3", "3", "HTTP/3 over QUIC only (curl engine)"),
+    )
+    for flag, version, text in versions:
         add(flag, dest="http_version", action="store_const", const=version,
-            help=f"HTTP/{version} only")  # fmt: skip
+            help=text)  # fmt: skip
     add("--retry", type=int, default=0, metavar="N", help="retry transient failures N times")
     add("--retry-delay", type=float, metavar="SECONDS", help="fixed delay (default 1, 2, 4...)")
     add("--retry-connrefused", action="store_true", help="also retry a refused connection")

@@ -33,7 +33,10 @@ def print_sent_head(client: AsyncHTTPClient, request: HTTPRequest) -> None:
 
     resolved = request.resolved(client.defaults)
     fields = request_headers(resolved)
-    print_lines(">", [f"{resolved.method} {resolved.target} HTTP/1.1"])
+    # Written before the connection says which protocol it speaks: HTTP/2 when asked for
+    # (over TLS a server without it still gets HTTP/1.1).
+    version = "HTTP/2" if resolved.http_version == "2" else "HTTP/1.1"
+    print_lines(">", [f"{resolved.method} {resolved.target} {version}"])
     print_lines(">", [f"{name}: {value}" for name, value in fields] + [""])
 
 

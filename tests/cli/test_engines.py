@@ -104,6 +104,17 @@ def test_http2(app_server: AppServer, certs: Certs) -> None:
         assert json.loads(body + b"}")["http_version"] == "2" and version == b"2"
 
 
+def test_http2_prior_knowledge_and_its_verbose_head(app_server: AppServer) -> None:
+    url = app_server.http_url + "/echo"  # h2c: HTTP/2 in clear text, no Upgrade
+    for engine in ("curl", "simple"):
+        result = squall("--engine", engine, "--http2-prior-knowledge", "-v", url)
+        assert result.returncode == 0, result.stderr
+        assert echoed(result)["http_version"] == "2"
+        err = result.stderr.decode().splitlines()
+        assert "> GET /echo HTTP/2" in err, err
+        assert any(line.startswith("< HTTP/2 200") for line in err), err
+
+
 def test_verbose_shows_the_head_libcurl_sent(app_server: AppServer) -> None:
     result = squall("--engine", "curl", "-v", "-H", "X-Seen: yes", app_server.http_url + "/echo")
     sent = echoed(result)
