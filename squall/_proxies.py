@@ -25,7 +25,7 @@ from squall._urls import bracket
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
 
-__all__ = ["PROXY_SCHEMES", "Proxy", "request_proxy"]
+__all__ = ["PROXY_SCHEMES", "SOCKS_WORDS", "Proxy", "request_proxy"]
 
 #: Proxy schemes and whether the proxy speaks HTTP (else SOCKS).
 PROXY_SCHEMES = {
@@ -35,6 +35,20 @@ PROXY_SCHEMES = {
     "socks5h": False,
     "socks4": False,
     "socks4a": False,
+}
+
+
+#: How both engines word a SOCKS handshake's failures (``where`` is ``Proxy.where``,
+#: ``target`` the ``host:port`` asked for, ``version`` "SOCKS5" or "SOCKS4").
+SOCKS_WORDS = {
+    "closed": "{where} closed the connection during the handshake",
+    "credentials refused": "{where} refused the SOCKS5 user name and password",
+    "no method": "{where} accepts none of our SOCKS5 authentication methods",
+    "long credentials": "SOCKS5 credentials for {where} over 255 bytes",
+    "origin refused": "Connection refused by {target} (through {where})",
+    "failed": "{where} could not connect to {target}: {version} {reason}",
+    "malformed": "Malformed SOCKS reply from {where}: {reason}",
+    "cannot ask": "Cannot ask {where} for {target}: {reason}",
 }
 
 
@@ -69,8 +83,13 @@ class Proxy:
 
     @property
     def where(self) -> str:
-        """``proxy host:port``, for error messages."""
+        """``proxy host:port``, for error messages (never the credentials)."""
         return f"proxy {bracket(self.host)}:{self.port}"
+
+    @property
+    def socks_version(self) -> str:
+        """``"SOCKS5"`` or ``"SOCKS4"``, for error messages."""
+        return "SOCKS5" if self.scheme.startswith("socks5") else "SOCKS4"
 
     def forwards(self, scheme: str) -> bool:
         """True when a request of ``scheme`` is sent to the proxy as it is, with
