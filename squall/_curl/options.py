@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pycurl
 
-from squall._curl.tunnel import SUPPRESS_CONNECT_HEADERS
+from squall._curl.tunnel import SUPPRESS_CONNECT_HEADERS, tunnels
 from squall._grammar import has_control
 from squall._request import check_ssl_options
 from squall._request_defaults import DEFAULT_USER_AGENT, credentials, default_fields
@@ -337,6 +337,11 @@ def _set_proxy(setopt: Callable[..., None], request: HTTPRequest) -> None:
     # A proxy's CONNECT responses stay out of the header callback, so the heads
     # parsed are the origin's; a tunnel's are kept apart instead (tunnel.ConnectHeads).
     setopt(SUPPRESS_CONNECT_HEADERS, 1)
+    if tunnels(request):
+        # libcurl's CONNECT carries CURLOPT_USERAGENT (PycURL's own without it),
+        # the origin's request the User-Agent of our header list: the CONNECT
+        # gets the one the simple engine sends.
+        setopt(pycurl.USERAGENT, request.user_agent or DEFAULT_USER_AGENT)
     if tls_proxy(request):
         # The request's TLS settings check the proxy too, as on the simple engine
         # (its ca_certs, validate_cert, client certificate, versions).
