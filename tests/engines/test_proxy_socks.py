@@ -42,10 +42,13 @@ def _recv(conn: socket.socket, size: int) -> bytes:
     return data
 
 
-def _socks5(step: str, code: int = 0) -> Callable[[socket.socket, ScriptedServer], None]:
+def _socks5(
+    step: str, code: int = 0, seen: list[str] | None = None
+) -> Callable[[socket.socket, ScriptedServer], None]:
     """A SOCKS5 server that fails at ``step``: "methods" (none acceptable),
     "close" (drops the connection after the credentials), "credentials" (refuses
-    them), or "reply" (answers the CONNECT with reply ``code``)."""
+    them), or "reply" (answers the CONNECT with reply ``code``); ``seen`` gets
+    the addresses asked for."""
 
     def handler(conn: socket.socket, server: ScriptedServer) -> None:
         _version, count = _recv(conn, 2)
@@ -67,7 +70,11 @@ def _socks5(step: str, code: int = 0) -> Callable[[socket.socket, ScriptedServer
         else:
             conn.sendall(b"\x05\x00")
         _, _command, _, kind = _recv(conn, 4)
-        _recv(conn, (_recv(conn, 1)[0] if kind == 3 else {1: 4, 4: 16}[kind]) + 2)
+        address = _recv(conn, _recv(conn, 1)[0] if kind == 3 else {1: 4, 4: 16}[kind])
+        _recv(conn, 2)
+        if seen is not None:
+            family = {1: socket.AF_INET, 4: socket.AF_INET6}.get(kind)
+            seen.append(address.decode() if family is None else socket.inet_ntop(family, address))
         conn.sendall(b"\x05" + bytes([code]) + b"\x00\x01\x7f\x00\x00\x01\x00\x50")
         while code == 0 and server.read_request(conn):
             conn.sendall(response(b"socks"))
@@ -221,3 +228,38 @@ async def test_pproxy_refusing_socks5_credentials(
     # pproxy drops the connection rather than answering the credentials.
     text = f"proxy {host}:{port} closed the connection during the handshake"
     _check(info.value, HTTPStreamClosedError, text, engine)
+
+
+async def test_socks5_asks_for_the_first_address_of_the_system_resolver(
+    client: Any, scripted: Any
+) -> None:
+    # socks5:// resolves the origin's name here: both engines ask the proxy for
+    # the first address getaddrinfo gives (libcurl alone would answer
+    # "localhost" itself, ::1 first, though the hosts file may say 127.0.0.1).
+    seen: list[str] = []
+    server = scripted(_socks5("reply", 0, seen))
+    infos = socket.getaddrinfo("localhost", 8080, type=socket.SOCK_STREAM)
+    reply = await client.fetch(
+        "http://localhost:8080/", proxy_host=f"socks5://127.0.0.1:{server.port}"
+    )
+    assert reply.body == b"socks"
+    assert seen == [infos[0][4][0]]
+
+
+async def test_socks4_asks_for_an_ipv4_address(client: Any, scripted: Any) -> None:
+    seen: list[bytes] = []
+
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        head = _recv(conn, 8)
+        while not conn.recv(1).endswith(b"\x00"):
+            pass
+        seen.append(head[4:8])
+        conn.sendall(b"\x00\x5a" + b"\x00" * 6)
+        while server.read_request(conn):
+            conn.sendall(response(b"socks4"))
+
+    server = scripted(handler)
+    infos = socket.getaddrinfo("localhost", 80, socket.AF_INET, socket.SOCK_STREAM)
+    reply = await client.fetch("http://localhost/", proxy_host=f"socks4://127.0.0.1:{server.port}")
+    assert reply.body == b"socks4"
+    assert seen == [socket.inet_aton(str(infos[0][4][0]))]
