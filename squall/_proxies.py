@@ -25,7 +25,7 @@ from squall._urls import bracket
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
 
-__all__ = ["PROXY_SCHEMES", "SOCKS_WORDS", "Proxy", "request_proxy"]
+__all__ = ["PROXY_SCHEMES", "SOCKS_WORDS", "Proxy", "redacted", "request_proxy"]
 
 #: Proxy schemes and whether the proxy speaks HTTP (else SOCKS).
 PROXY_SCHEMES = {
@@ -98,6 +98,13 @@ class Proxy:
         return scheme == "http" and self.speaks_http
 
 
+def redacted(text: str) -> str:
+    """``proxy_host`` as an error message may show it: its credentials as ``***``."""
+    scheme, sep, rest = text.rpartition("://")
+    _userinfo, at, location = rest.rpartition("@")
+    return f"{scheme}{sep}***@{location}" if at else text
+
+
 def request_proxy(request: HTTPRequest) -> Proxy | None:
     """The proxy of a resolved request, or None without ``proxy_host``.
 
@@ -130,15 +137,17 @@ def _proxy(
         parts = urlsplit(f"{scheme}://{rest}")
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"malformed proxy_host {text!r}: {exc}") from None
+        raise ValueError(f"malformed proxy_host {redacted(text)!r}: {exc}") from None
     host = parts.hostname or ""
     if not host or parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"malformed proxy_host {text!r}: expected [scheme://]host[:port]")
+        shown = redacted(text)
+        raise ValueError(f"malformed proxy_host {shown!r}: expected [scheme://]host[:port]")
     if ":" in host:
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            raise ValueError(f"malformed proxy_host {text!r}: bad IPv6 address") from None
+            shown = redacted(text)
+            raise ValueError(f"malformed proxy_host {shown!r}: bad IPv6 address") from None
     if username is None and parts.username is not None:
         username, password = unquote(parts.username), unquote(parts.password or "")
     return Proxy(

@@ -279,10 +279,15 @@ class CurlEngine:
             addresses = await asyncio.wait_for(
                 resolver.resolve(to_host, to_port, family), limit or None
             )
-        except asyncio.TimeoutError as exc:
-            message = f"Timeout while resolving {to_host}"
-            raise HTTPTimeoutError(message, phase="resolve", option=option, limit=limit) from exc
         except Exception as exc:
+            if resolver is _SYSTEM:
+                # libcurl resolves it again after dialling the proxy, so it fails
+                # in the simple engine's order: a refused proxy, then the name.
+                return None
+            if isinstance(exc, asyncio.TimeoutError):
+                message = f"Timeout while resolving {to_host}"
+                error = HTTPTimeoutError(message, phase="resolve", option=option, limit=limit)
+                raise error from exc
             raise translate_os_error(exc, to_host) from exc
         ips = [_bracket(str(sockaddr[0])) for _family, sockaddr in addresses]
         if not ips:

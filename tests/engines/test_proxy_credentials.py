@@ -19,6 +19,7 @@ from squall._errors import (
     HTTPConnectionRefusedError,
     HTTPTimeoutError,
 )
+from tests.conftest import simple_only
 from tests.servers.scripted import ScriptedServer, response
 from tests.servers.tls import Certs
 
@@ -133,4 +134,39 @@ async def test_socks5_credentials_refused(client: Any, scripted: Any) -> None:
             f"http://{ORIGIN}/", proxy_host=f"socks5h://{USER}:{SECRET}@127.0.0.1:{server.port}"
         )
     assert f"proxy 127.0.0.1:{server.port}" in str(info.value)
+    _assert_no_credentials(info.value)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"proxy_password": f"{SECRET}\x00"}, id="nul-in-password"),
+        pytest.param({"proxy_host": f"http://{USER}:{SECRET}@127.0.0.1\x00"}, id="nul-in-host"),
+    ],
+)
+async def test_a_refused_option_does_not_print_the_credentials(
+    client: Any, closed_port: int, options: dict[str, Any]
+) -> None:
+    options = {"proxy_host": "127.0.0.1", "proxy_port": closed_port, **options}
+    if "proxy_password" in options:
+        options["proxy_username"] = USER.upper()  # (the user name may be shown)
+    with pytest.raises(ValueError, match="NUL") as info:
+        await client.fetch(f"http://{ORIGIN}/", **options)
+    _assert_no_credentials(info.value)
+
+
+@simple_only
+@pytest.mark.parametrize(
+    "proxy_host",
+    [
+        f"http://{USER}:{SECRET}@[::1",
+        f"ftp://{USER}:{SECRET}@127.0.0.1",
+        f"http://{USER}:{SECRET}@h/x",
+    ],
+)
+async def test_a_malformed_proxy_host_is_refused_without_its_credentials(
+    client: Any, proxy_host: str
+) -> None:
+    with pytest.raises(ValueError, match="proxy") as info:
+        await client.fetch(f"http://{ORIGIN}/", proxy_host=proxy_host)
     _assert_no_credentials(info.value)
