@@ -72,7 +72,13 @@ def _timeout(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
         phase, text = "resolve", f"Timeout while resolving {request.host}"
     elif message.startswith("Connection timed out"):
         tcp_done = curl.getinfo(pycurl.CONNECT_TIME_T) > 0
-        if tcp_done and request.scheme == "https" and not request.proxy_host:
+        if request.proxy_host:
+            # As the simple engine says it: dialling the proxy, or the proxy's
+            # handshake (CONNECT, SOCKS, TLS to an https:// proxy) after it.
+            proxy = _proxy_where(request)
+            where = f"{where} through {proxy}" if tcp_done else proxy
+            phase, text = "connect", f"Timeout while connecting to {where}"
+        elif tcp_done and request.scheme == "https":
             phase, text = "tls", f"Timeout during TLS handshake with {where}"
         else:
             phase, text = "connect", f"Timeout while connecting to {where}"

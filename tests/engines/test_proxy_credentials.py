@@ -68,18 +68,24 @@ async def test_refused_proxy_from_the_environment(
     _assert_no_credentials(info.value)
 
 
-async def test_silent_proxy_timeout(client: Any, scripted: Any) -> None:
+@pytest.mark.parametrize(
+    "scheme, url", [("http", f"https://{ORIGIN}/"), ("socks5h", f"http://{ORIGIN}/")]
+)
+async def test_silent_proxy_timeout(client: Any, scripted: Any, scheme: str, url: str) -> None:
     def silent(conn: socket.socket, server: ScriptedServer) -> None:
-        server.read_head(conn)
         server.wait()
 
     server = scripted(silent)
     with pytest.raises(HTTPTimeoutError) as info:
         await client.fetch(
-            f"https://{ORIGIN}/",
-            proxy_host=f"http://{USER}:{SECRET}@127.0.0.1:{server.port}",
+            url,
+            proxy_host=f"{scheme}://{USER}:{SECRET}@127.0.0.1:{server.port}",
             connect_timeout=0.3,
         )
+    # The proxy took the connection and never answered the CONNECT or SOCKS hello.
+    port = 443 if url.startswith("https") else 80
+    where = f"{ORIGIN}:{port} through proxy 127.0.0.1:{server.port}"
+    assert str(info.value) == f"Timeout while connecting to {where}"
     _assert_no_credentials(info.value)
 
 
