@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from squall._grammar import has_control, is_token, names_are_tokens, value_problem
 from squall._headers import HTTPHeaders, format_timestamp
+from squall._proxies import redacted
 
 __all__ = [
     "SSL_OPTION_KEYS",
@@ -88,7 +89,11 @@ def _check_text(name: str, value: object, kinds: object = None, what: str = "") 
     check_type(name, value, str, "a str")
     text = cast(str, value)
     if "\x00" in text:
-        raise ValueError(f"{name} contains a NUL character: {text!r}")
+        # Never a password in a message, nor proxy_host's credentials.
+        shown = "" if "password" in name else f": {text!r}"
+        if name == "proxy_host":
+            shown = f": {redacted(text)!r}"
+        raise ValueError(f"{name} contains a NUL character{shown}")
     if not text.isascii():
         try:
             text.encode("utf-8")

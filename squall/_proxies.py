@@ -25,7 +25,7 @@ from squall._urls import bracket
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
 
-__all__ = ["PROXY_SCHEMES", "Proxy", "request_proxy"]
+__all__ = ["PROXY_SCHEMES", "SOCKS_WORDS", "Proxy", "redacted", "request_proxy"]
 
 #: Proxy schemes and whether the proxy speaks HTTP (else SOCKS).
 PROXY_SCHEMES = {
@@ -35,6 +35,20 @@ PROXY_SCHEMES = {
     "socks5h": False,
     "socks4": False,
     "socks4a": False,
+}
+
+
+#: How both engines word a SOCKS handshake's failures (``where`` is ``Proxy.where``,
+#: ``target`` the ``host:port`` asked for, ``version`` "SOCKS5" or "SOCKS4").
+SOCKS_WORDS = {
+    "closed": "{where} closed the connection during the handshake",
+    "credentials refused": "{where} refused the SOCKS5 user name and password",
+    "no method": "{where} accepts none of our SOCKS5 authentication methods",
+    "long credentials": "SOCKS5 credentials for {where} over 255 bytes",
+    "origin refused": "Connection refused by {target} (through {where})",
+    "failed": "{where} could not connect to {target}: {version} {reason}",
+    "malformed": "Malformed SOCKS reply from {where}: {reason}",
+    "cannot ask": "Cannot ask {where} for {target}: {reason}",
 }
 
 
@@ -69,14 +83,26 @@ class Proxy:
 
     @property
     def where(self) -> str:
-        """``proxy host:port``, for error messages."""
+        """``proxy host:port``, for error messages (never the credentials)."""
         return f"proxy {bracket(self.host)}:{self.port}"
+
+    @property
+    def socks_version(self) -> str:
+        """``"SOCKS5"`` or ``"SOCKS4"``, for error messages."""
+        return "SOCKS5" if self.scheme.startswith("socks5") else "SOCKS4"
 
     def forwards(self, scheme: str) -> bool:
         """True when a request of ``scheme`` is sent to the proxy as it is, with
         an absolute-form target (plain http through an HTTP proxy); False when it
         goes through a tunnel (CONNECT or SOCKS)."""
         return scheme == "http" and self.speaks_http
+
+
+def redacted(text: str) -> str:
+    """``proxy_host`` as an error message may show it: its credentials as ``***``."""
+    scheme, sep, rest = text.rpartition("://")
+    _userinfo, at, location = rest.rpartition("@")
+    return f"{scheme}{sep}***@{location}" if at else text
 
 
 def request_proxy(request: HTTPRequest) -> Proxy | None:
@@ -111,15 +137,17 @@ def _proxy(
         parts = urlsplit(f"{scheme}://{rest}")
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"malformed proxy_host {text!r}: {exc}") from None
+        raise ValueError(f"malformed proxy_host {redacted(text)!r}: {exc}") from None
     host = parts.hostname or ""
     if not host or parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ValueError(f"malformed proxy_host {text!r}: expected [scheme://]host[:port]")
+        shown = redacted(text)
+        raise ValueError(f"malformed proxy_host {shown!r}: expected [scheme://]host[:port]")
     if ":" in host:
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            raise ValueError(f"malformed proxy_host {text!r}: bad IPv6 address") from None
+            shown = redacted(text)
+            raise ValueError(f"malformed proxy_host {shown!r}: bad IPv6 address") from None
     if username is None and parts.username is not None:
         username, password = unquote(parts.username), unquote(parts.password or "")
     return Proxy(

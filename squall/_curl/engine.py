@@ -107,7 +107,9 @@ class CurlEngine:
             await self._check_tls_files(request)
         settings = self.settings
         route = (
-            await self._route(request) if settings.resolver or settings.hostname_mapping else None
+            await self._route(request)
+            if settings.resolver or settings.hostname_mapping or _resolved_for_socks(request)
+            else None
         )
         loop = self.loop
         bridge = self.bridge
@@ -254,7 +256,10 @@ class CurlEngine:
         # addresses"); the URL, Host header and TLS name stay the request's.
         host, port = request.host, request.port
         mapping = self.settings.hostname_mapping
-        resolver = self.settings.resolver
+        # socks5/socks4 without a resolver: the system's, as the simple engine's
+        # (libcurl would answer "localhost" itself, ::1 first, and ask the
+        # proxy for an address the simple engine does not).
+        resolver = self.settings.resolver or (_SYSTEM if _resolved_for_socks(request) else None)
         mapped = mapping.get((host, port)) or mapping.get(host)
         to_host, to_port = host, port
         if isinstance(mapped, tuple):
@@ -274,10 +279,15 @@ class CurlEngine:
             addresses = await asyncio.wait_for(
                 resolver.resolve(to_host, to_port, family), limit or None
             )
-        except asyncio.TimeoutError as exc:
-            message = f"Timeout while resolving {to_host}"
-            raise HTTPTimeoutError(message, phase="resolve", option=option, limit=limit) from exc
         except Exception as exc:
+            if resolver is _SYSTEM:
+                # libcurl resolves it again after dialling the proxy, so it fails
+                # in the simple engine's order: a refused proxy, then the name.
+                return None
+            if isinstance(exc, asyncio.TimeoutError):
+                message = f"Timeout while resolving {to_host}"
+                error = HTTPTimeoutError(message, phase="resolve", option=option, limit=limit)
+                raise error from exc
             raise translate_os_error(exc, to_host) from exc
         ips = [_bracket(str(sockaddr[0])) for _family, sockaddr in addresses]
         if not ips:
@@ -287,6 +297,32 @@ class CurlEngine:
             # stays in the multi handle's DNS cache for the client's lifetime.
             return pycurl.RESOLVE, [f"+{key}:{','.join(ips)}"]
         return pycurl.CONNECT_TO, [f"{key}:{ips[0]}:{to_port}"]
+
+
+class _SystemResolver:
+    async def resolve(self, host: str, port: int, family: int) -> list[tuple[int, Any]]:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, family=family, type=socket.SOCK_STREAM
+        )
+        return [(info[0], info[4]) for info in infos]
+
+
+_SYSTEM = _SystemResolver()
+
+
+def _resolved_for_socks(request: HTTPRequest) -> bool:
+    # A name the curl engine resolves itself for a socks5:// or socks4:// proxy.
+    proxy_host = request.proxy_host
+    if not proxy_host or proxy_host[:6].lower() not in ("socks5", "socks4"):
+        return False
+    proxy = request_proxy(request)
+    if proxy is None or proxy.remote_dns:
+        return False
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in request.host else socket.AF_INET, request.host)
+    except OSError:
+        return True
+    return False
 
 
 def _open_and_close(path: str) -> None:

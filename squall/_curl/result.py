@@ -23,6 +23,7 @@ from squall._errors import (
     HTTPCertificateError,
     HTTPClientError,
     HTTPConnectionError,
+    HTTPConnectionRefusedError,
     HTTPConnectionResetError,
     HTTPNameResolutionError,
     HTTPStreamClosedError,
@@ -34,6 +35,8 @@ from squall._errors import (
     timeout_option,
 )
 from squall._framing import CLOSED_IN_BODY, CLOSED_WITHOUT_RESPONSE, NOT_HTTP, malformed
+from squall._proxies import SOCKS_WORDS, request_proxy
+from squall._urls import bracket
 
 if TYPE_CHECKING:
     from squall._request import HTTPRequest
@@ -69,7 +72,13 @@ def _timeout(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
         phase, text = "resolve", f"Timeout while resolving {request.host}"
     elif message.startswith("Connection timed out"):
         tcp_done = curl.getinfo(pycurl.CONNECT_TIME_T) > 0
-        if tcp_done and request.scheme == "https" and not request.proxy_host:
+        if request.proxy_host:
+            # As the simple engine says it: dialling the proxy, or the proxy's
+            # handshake (CONNECT, SOCKS, TLS to an https:// proxy) after it.
+            proxy = _proxy_where(request)
+            where = f"{where} through {proxy}" if tcp_done else proxy
+            phase, text = "connect", f"Timeout while connecting to {where}"
+        elif tcp_done and request.scheme == "https":
             phase, text = "tls", f"Timeout during TLS handshake with {where}"
         else:
             phase, text = "connect", f"Timeout while connecting to {where}"
@@ -82,12 +91,13 @@ def _timeout(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
 
 
 def _proxy_where(request: HTTPRequest) -> str:
-    # proxy_host may be "scheme://host" (see options._set_proxy); libcurl's
-    # default port is 1080 for every proxy kind but https (443).
-    scheme, sep, host = str(request.proxy_host).rpartition("://")
-    port = request.proxy_port or (443 if sep and scheme.lower() == "https" else 1080)
-    host = host.strip("[]")
-    return f"proxy [{host}]:{port}" if ":" in host else f"proxy {host}:{port}"
+    # The simple engine's parser reads proxy_host as libcurl does (scheme, port,
+    # credentials), and its ``where`` never shows the credentials.
+    try:
+        proxy = request_proxy(request)
+    except ValueError:  # libcurl took what squall's parser would refuse
+        proxy = None
+    return proxy.where if proxy is not None else "the proxy"
 
 
 def _connect_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
@@ -143,7 +153,67 @@ def _verification_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPC
     return HTTPCertificateError(f"Certificate verification failed for {where}: {message}")
 
 
+# CURLINFO_PROXY_ERROR (a CURLproxycode, libcurl 7.73) -> the simple engine's
+# class and words (SOCKS_WORDS) for the same failure of a SOCKS handshake.
+_SOCKS_FAILURES: dict[int, tuple[Callable[[str], HTTPClientError], str]] = {
+    3: (HTTPStreamClosedError, "closed"),  # CURLPX_CLOSED
+    13: (HTTPStreamClosedError, "closed"),  # CURLPX_RECV_ADDRESS
+    14: (HTTPStreamClosedError, "closed"),  # CURLPX_RECV_AUTH
+    15: (HTTPStreamClosedError, "closed"),  # CURLPX_RECV_CONNECT
+    16: (HTTPStreamClosedError, "closed"),  # CURLPX_RECV_REQACK
+    33: (HTTPConnectionError, "credentials refused"),  # CURLPX_USER_REJECTED
+    12: (HTTPConnectionError, "no method"),  # CURLPX_NO_AUTH
+    10: (HTTPConnectionError, "long credentials"),  # CURLPX_LONG_PASSWD
+    11: (HTTPConnectionError, "long credentials"),  # CURLPX_LONG_USER
+    19: (HTTPConnectionRefusedError, "origin refused"),  # CURLPX_REPLY_CONNECTION_REFUSED
+    9: (HTTPConnectionError, "cannot ask"),  # CURLPX_LONG_HOSTNAME
+    1: (RemoteProtocolError, "malformed"),  # CURLPX_BAD_ADDRESS_TYPE
+    2: (RemoteProtocolError, "malformed"),  # CURLPX_BAD_VERSION
+    25: (RemoteProtocolError, "malformed"),  # CURLPX_REPLY_UNASSIGNED
+}
+# The reply codes, named as socksio names them on the simple engine.
+_SOCKS_REASONS = {
+    7: "connection failed",  # CURLPX_IDENTD (SOCKS4 0x5c)
+    8: "authentication failed",  # CURLPX_IDENTD_DIFFER (SOCKS4 0x5d)
+    17: "address type not supported",
+    18: "command not supported",
+    20: "general server failure",
+    21: "host unreachable",
+    22: "network unreachable",
+    23: "connection not allowed by ruleset",
+    24: "ttl expired",
+    26: "request rejected or failed",  # CURLPX_REQUEST_FAILED (SOCKS4 0x5b)
+}
+_CURLPX_RESOLVE_HOST = 27
+
+
+def _socks_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+    # CURLE_PROXY: a SOCKS handshake failed; CURLINFO_PROXY_ERROR says how.
+    try:
+        proxy = request_proxy(request)
+    except ValueError:
+        proxy = None
+    code = curl.getinfo(pycurl.PROXY_ERROR)
+    if proxy is None:
+        return HTTPConnectionError(f"Proxy handshake failed: {message}")
+    if code == _CURLPX_RESOLVE_HOST:  # socks5/socks4: the origin's name, resolved here
+        return _resolve_failed("Could not resolve {host}: {message}")(curl, request, message)
+    fields = {
+        "where": proxy.where,
+        "target": f"{bracket(request.host)}:{request.port}",
+        "version": proxy.socks_version,
+        "reason": _SOCKS_REASONS.get(code, message),
+    }
+    cls, key = _SOCKS_FAILURES.get(code, (HTTPConnectionError, ""))
+    if code in _SOCKS_REASONS:
+        key = "failed"
+    if not key:
+        return cls(f"SOCKS handshake with {proxy.where} failed: {message}")
+    return cls(SOCKS_WORDS[key].format(**fields))
+
+
 _ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
+    97: _socks_failed,  # CURLE_PROXY (libcurl 7.73)
     pycurl.E_OPERATION_TIMEDOUT: _timeout,
     pycurl.E_COULDNT_CONNECT: _connect_failed,
     pycurl.E_RECV_ERROR: _recv_failed,

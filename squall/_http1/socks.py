@@ -38,12 +38,14 @@ from squall._errors import (
     HTTPStreamClosedError,
     RemoteProtocolError,
 )
-from squall._proxies import Proxy
+from squall._proxies import SOCKS_WORDS, Proxy
+from squall._urls import bracket
 
 __all__ = ["socks_handshake"]
 
-# SOCKS4 needs a non-empty user id (socksio insists); any will do without credentials.
-_ANONYMOUS = b"squall"
+# SOCKS4 without a user name sends an empty user id, as curl and most clients do
+# (socksio takes an empty one only on the request itself).
+_ANONYMOUS = b""
 # The SOCKS5 reply's address length by address type (a name has a length byte first).
 _ADDRESS_LENGTHS = {1: 4, 4: 16}
 
@@ -68,9 +70,24 @@ async def socks_handshake(
         else:
             await _socks4(loop, sock, proxy, host, port)
     except ProtocolError as exc:
-        raise RemoteProtocolError(f"Malformed SOCKS reply from {where}: {exc}") from exc
+        text = SOCKS_WORDS["malformed"].format(where=where, reason=exc)
+        raise RemoteProtocolError(text) from exc
     except SOCKSError as exc:  # what the request cannot say in SOCKS (an IPv6 origin in SOCKS4)
-        raise HTTPConnectionError(f"Cannot ask {where} for {host}:{port}: {exc}") from exc
+        text = SOCKS_WORDS["cannot ask"].format(where=where, target=_target(host, port), reason=exc)
+        raise HTTPConnectionError(text) from exc
+
+
+def _target(host: str, port: int) -> str:
+    return f"{bracket(host)}:{port}"
+
+
+def _failed(proxy: Proxy, host: str, port: int, name: str) -> HTTPConnectionError:
+    reason = name.lower().replace("_", " ")
+    target, version = _target(host, port), proxy.socks_version
+    text = SOCKS_WORDS["failed"].format(
+        where=proxy.where, target=target, version=version, reason=reason
+    )
+    return HTTPConnectionError(text)
 
 
 async def _socks5(
@@ -88,15 +105,15 @@ async def _socks5(
     if auth.method == SOCKS5AuthMethod.USERNAME_PASSWORD and proxy.username is not None:
         username, password = proxy.username.encode("utf-8"), proxy.password.encode("utf-8")
         if len(username) > 255 or len(password) > 255:  # RFC 1929: a length byte each
-            raise HTTPConnectionError(f"SOCKS5 credentials for {where} over 255 bytes")
+            raise HTTPConnectionError(SOCKS_WORDS["long credentials"].format(where=where))
         conn.send(SOCKS5UsernamePasswordRequest(username, password))
         await loop.sock_sendall(sock, conn.data_to_send())
         verdict = conn.receive_data(await _recv_exactly(loop, sock, 2, where))
         assert isinstance(verdict, SOCKS5UsernamePasswordReply)
         if not verdict.success:
-            raise HTTPConnectionError(f"{where} refused the SOCKS5 user name and password")
+            raise HTTPConnectionError(SOCKS_WORDS["credentials refused"].format(where=where))
     elif auth.method != SOCKS5AuthMethod.NO_AUTH_REQUIRED:
-        raise HTTPConnectionError(f"{where} accepts none of our SOCKS5 authentication methods")
+        raise HTTPConnectionError(SOCKS_WORDS["no method"].format(where=where))
     conn.send(SOCKS5CommandRequest.from_address(SOCKS5Command.CONNECT, (host, port)))
     await loop.sock_sendall(sock, conn.data_to_send())
     head = await _recv_exactly(loop, sock, 5, where)
@@ -105,16 +122,16 @@ async def _socks5(
     elif head[3] == 3:
         rest = head[4] + 2
     else:
-        raise RemoteProtocolError(f"Malformed SOCKS5 reply from {where}: address type {head[3]}")
+        reason = f"SOCKS5 address type {head[3]}"
+        raise RemoteProtocolError(SOCKS_WORDS["malformed"].format(where=where, reason=reason))
     reply = conn.receive_data(head + await _recv_exactly(loop, sock, rest, where))
     code = getattr(reply, "reply_code", None)
     if code == SOCKS5ReplyCode.SUCCEEDED:
         return
-    target = f"{host}:{port}"
     if code == SOCKS5ReplyCode.CONNECTION_REFUSED:
-        raise HTTPConnectionRefusedError(f"Connection refused by {target} (through {where})")
-    name = code.name.lower().replace("_", " ") if code is not None else "unknown"
-    raise HTTPConnectionError(f"{where} could not connect to {target}: SOCKS5 {name}")
+        text = SOCKS_WORDS["origin refused"].format(target=_target(host, port), where=where)
+        raise HTTPConnectionRefusedError(text)
+    raise _failed(proxy, host, port, code.name if code is not None else "unknown")
 
 
 async def _socks4(
@@ -129,14 +146,13 @@ async def _socks4(
     except OSError:
         is_ip = False
     if is_ip or proxy.scheme == "socks4":
-        conn.send(SOCKS4Request.from_address(SOCKS4Command.CONNECT, (host, port)))
+        conn.send(SOCKS4Request.from_address(SOCKS4Command.CONNECT, (host, port), user_id))
     else:
-        conn.send(SOCKS4ARequest.from_address(SOCKS4Command.CONNECT, (host, port)))
+        conn.send(SOCKS4ARequest.from_address(SOCKS4Command.CONNECT, (host, port), user_id))
     await loop.sock_sendall(sock, conn.data_to_send())
     reply = conn.receive_data(await _recv_exactly(loop, sock, 8, where))
     if reply.reply_code != SOCKS4ReplyCode.REQUEST_GRANTED:
-        name = reply.reply_code.name.lower().replace("_", " ")
-        raise HTTPConnectionError(f"{where} could not connect to {host}:{port}: SOCKS4 {name}")
+        raise _failed(proxy, host, port, reply.reply_code.name)
 
 
 async def _recv_exactly(
@@ -146,6 +162,6 @@ async def _recv_exactly(
     while len(data) < size:
         chunk = await loop.sock_recv(sock, size - len(data))
         if not chunk:
-            raise HTTPStreamClosedError(f"{where} closed the connection during the handshake")
+            raise HTTPStreamClosedError(SOCKS_WORDS["closed"].format(where=where))
         data += chunk
     return data

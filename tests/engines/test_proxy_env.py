@@ -15,6 +15,7 @@ import pytest
 from tests.servers.app import AppServer
 from tests.servers.helpers import echoed
 from tests.servers.scripted import ScriptedServer, response
+from tests.servers.tls import Certs
 
 # Tornado's clients have no trust_env.
 pytestmark = pytest.mark.squall_only
@@ -92,3 +93,63 @@ async def test_the_environment_is_ignored_by_default(
 async def test_trust_env_must_be_a_bool(make_client: Any) -> None:
     with pytest.raises(TypeError, match="trust_env"):
         make_client(trust_env="yes")
+
+
+@pytest.mark.parametrize("trust_env", [False, True])
+async def test_no_proxy_never_bypasses_an_explicit_proxy_host(
+    make_client: Any,
+    scripted: Any,
+    clean_env: pytest.MonkeyPatch,
+    app_server: AppServer,
+    trust_env: bool,
+) -> None:
+    # squall alone reads NO_PROXY (and only with trust_env): libcurl must not
+    # read it again and send a request around the proxy it was given.
+    own_proxy = scripted(_proxy)
+    clean_env.setenv("NO_PROXY", "127.0.0.1,localhost")
+    clean_env.setenv("no_proxy", "*")
+    client = make_client(trust_env=trust_env)
+    reply = await client.fetch(
+        app_server.http_url + "/echo", proxy_host=f"http://127.0.0.1:{own_proxy.port}"
+    )
+    assert reply.body == b"proxied"
+    assert own_proxy.connections == 1
+
+
+async def test_a_proxy_chosen_from_the_environment_is_used(
+    make_client: Any, scripted: Any, clean_env: pytest.MonkeyPatch
+) -> None:
+    # squall reads the environment once, as the client is made, and decides;
+    # libcurl (which reads it at each transfer) must not second-guess that.
+    proxy = scripted(_proxy)
+    clean_env.setenv("http_proxy", f"http://127.0.0.1:{proxy.port}")
+    client = make_client(trust_env=True)
+    clean_env.setenv("no_proxy", "*")
+    assert (await client.fetch("http://origin.test/via")).body == b"proxied"
+    assert proxy.connections == 1
+
+
+@pytest.mark.parametrize(
+    "variable, scheme",
+    [
+        ("http_proxy", "http"),
+        ("HTTP_PROXY", "http"),
+        ("https_proxy", "https"),
+        ("HTTPS_PROXY", "https"),
+        ("all_proxy", "http"),
+        ("ALL_PROXY", "https"),
+    ],
+)
+async def test_a_dead_proxy_in_the_environment_is_ignored_by_default(
+    make_client: Any,
+    clean_env: pytest.MonkeyPatch,
+    app_server: AppServer,
+    certs: Certs,
+    closed_port: int,
+    variable: str,
+    scheme: str,
+) -> None:
+    clean_env.setenv(variable, f"http://127.0.0.1:{closed_port}")
+    client = make_client()
+    url = (app_server.https_url if scheme == "https" else app_server.http_url) + "/echo"
+    assert echoed(await client.fetch(url, ca_certs=certs.ca))["path"] == "/echo"
