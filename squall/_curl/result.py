@@ -126,6 +126,13 @@ def _resolve_failed(text: str) -> Callable[..., HTTPClientError]:
     return make
 
 
+def _http2_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
+    # libcurl often leaves its error buffer empty for these (a GOAWAY, a framing
+    # error): its text for the code then says at least what failed.
+    text = message or "Stream error in the HTTP/2 framing layer"
+    return RemoteProtocolError(f"HTTP/2 error with {peer(request)}: {text}")
+
+
 def _recv_failed(curl: Any, request: HTTPRequest, message: str) -> HTTPClientError:
     if message.startswith("Failed to connect"):
         # QUIC: an ICMP error on the first datagram comes back as a send error.
@@ -239,7 +246,7 @@ _ERRORS: dict[int, Callable[[Any, HTTPRequest, str], HTTPClientError]] = {
     # libcurl's only answer to a reply that is not HTTP ("Received HTTP/0.9 when not
     # allowed"): the simple engine's reason, and the peer, as every malformed reply.
     pycurl.E_UNSUPPORTED_PROTOCOL: _simple(RemoteProtocolError, malformed("{where}", NOT_HTTP)),
-    pycurl.E_HTTP2: _simple(RemoteProtocolError, "HTTP/2 error with {where}: {message}"),
+    pycurl.E_HTTP2: _http2_failed,
     pycurl.E_BAD_CONTENT_ENCODING: _simple(
         RemoteProtocolError, "Could not decode the body from {where}: {message}"
     ),

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from squall.httpclient import HTTPClientError, HTTPTimeoutError
 from tests.servers.h2_scripted import H2Peer
 from tests.servers.scripted import ScriptedServer
 
@@ -37,3 +38,20 @@ async def test_the_servers_stream_limit_decides(make_client: Any, scripted: Any)
     results = await asyncio.gather(*fetches)
     assert [r.body for r in results] == [b"1"] * IN_FLIGHT
     assert server.connections == 1
+
+
+async def test_a_goaway_mid_response_is_worded(make_client: Any, scripted: Any) -> None:
+    # ENHANCE_YOUR_CALM (0xb) after the head, for the stream being answered: the
+    # server processed it, so nothing is sent again; the message says what happened.
+    def handler(conn: socket.socket, server: ScriptedServer) -> None:
+        peer = H2Peer(conn)
+        if sid := peer.read_request():
+            peer.frames(peer.headers(sid), peer.goaway(sid, 0xB))
+            peer.drain()
+
+    client = make_client()
+    with pytest.raises(HTTPClientError) as info:
+        await client.fetch(scripted(handler).url + "/", http_version="2", request_timeout=10)
+    error = info.value
+    assert error.code == 599 and not isinstance(error, HTTPTimeoutError), repr(error)
+    assert "127.0.0.1:" in error.message and not error.message.rstrip().endswith(":"), error
