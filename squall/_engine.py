@@ -2,12 +2,12 @@
 
 ``AsyncHTTPClient`` does everything both engines share (defaults, validation,
 the ``max_clients`` queue, redirects, callbacks, timings) and hands each hop
-of a fetch to its engine: ``squall._http1.engine.HTTP1Engine`` behind
-``SimpleAsyncHTTPClient``, ``squall._curl.engine.CurlEngine`` behind
-``CurlAsyncHTTPClient``. An engine is built from the event loop and the
-client's ``ClientSettings`` (plus arguments of its own) and does exactly two
-things. Each engine module ends in a TYPE_CHECKING line that has mypy prove it
-conforms.
+of a fetch to its engine: ``squall._simple_engine.SimpleEngine`` (over
+``HTTP1Engine`` and ``HTTP2Engine``) behind ``SimpleAsyncHTTPClient``,
+``squall._curl.engine.CurlEngine`` behind ``CurlAsyncHTTPClient``. An engine
+is built from the event loop and the client's ``ClientSettings`` (plus
+arguments of its own) and does exactly two things. Each engine module ends in
+a TYPE_CHECKING line that has mypy prove it conforms.
 """
 
 from __future__ import annotations

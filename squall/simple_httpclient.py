@@ -14,10 +14,12 @@ Example::
     )
 
 ``http_version="2"`` speaks multiplexed HTTP/2 (ALPN over TLS, prior
-knowledge in clear text) when the ``http2`` extra (jh2) is installed. What it
-does not do (use ``CurlAsyncHTTPClient``): proxies, digest auth and HTTP/3.
+knowledge in clear text) when the ``http2`` extra (jh2) is installed. Proxies
+(HTTP, CONNECT, https://, SOCKS) and digest auth work as on the curl engine;
+HTTP/3 needs ``CurlAsyncHTTPClient``.
 
-This module is glue: the engines live in ``squall._http1`` and ``squall._http2``.
+This module is glue: ``squall._simple_engine.SimpleEngine`` sends each request
+to ``squall._http1`` or ``squall._http2``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any, ClassVar
 
 from squall._arguments import SIMPLE_ARGUMENTS, check_idle_timeout, check_per_host
 from squall._errors import HTTPStreamClosedError, HTTPTimeoutError
-from squall._http2.dispatch import SimpleEngine
+from squall._simple_engine import SimpleEngine
 from squall.httpclient import AsyncHTTPClient
 
 __all__ = ["HTTPStreamClosedError", "HTTPTimeoutError", "SimpleAsyncHTTPClient"]

@@ -1,4 +1,4 @@
-"""The layering rules of STYLE.md, checked on the import statements themselves."""
+"""The project's layering rules (README, "Design"), checked on the import statements themselves."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ and SOCKOPTFUNCTION for one transfer.
 A request that must not be sent twice (not idempotent, or a one-shot
 body_producer) gets these two callbacks. libcurl sends a request again on a new
 connection when a reused one closed with no byte of response (the simple engine
-does that for idempotent requests only), and when it answers an authentication
+never does, once a byte was written: ``squall._resend``), and when it answers an authentication
 challenge; only the first leaves no header line between the two sends. That one
 is refused before it connects (``on_sockopt``) or, should libcurl pick another
 kept-alive connection, before it sends (``on_prereq``). The refusal is the

@@ -30,8 +30,9 @@ expired ones of its key, and ``expire(now)`` sweeps all keys (the caller runs it
 from a timer at ``next_expiry()``). Reuse is LIFO: the connection used last is
 the least likely to have been closed by the server.
 
-HTTP/2 can join later: a connection with ``max_concurrent_requests > 1`` stays
-in ``shared`` while it has capacity, and ``acquire`` offers it before idle ones.
+A connection with ``max_concurrent_requests > 1`` would stay in ``shared`` while
+it has capacity, and ``acquire`` offers it before idle ones (HTTP/2 keeps a pool
+of its own, in ``squall._http2.engine``).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 - ``stream.py``: one request/response on a stream: the upload and the response sink.
 - ``connection.py``: one connection: the Protocol feeding jh2 and dispatching its events.
 - ``engine.py``: ``HTTP2Engine``, one pooled connection per origin carrying many streams.
-- ``dispatch.py``: ``SimpleEngine``, which sends each request to HTTP/1.1 or HTTP/2.
 
-jh2 is optional (the ``http2`` extra); only ``engine.py`` and what it imports need it,
-and ``dispatch.py`` imports them only when a request asks for HTTP/2.
+``squall._simple_engine.SimpleEngine`` sends each request to HTTP/1.1 or here. jh2 is
+optional (the ``http2`` extra); only ``engine.py`` and what it imports need it, and
+``SimpleEngine`` imports them only when a request asks for HTTP/2.
 """

@@ -65,7 +65,7 @@ async def test_without_jh2_http2_names_the_extra(
     client: Any, dead_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in [m for m in sys.modules if m == "jh2" or m.startswith(("jh2.", "squall._http2."))]:
-        if name != "squall._http2.dispatch":
+        if name != "squall._simple_engine":
             monkeypatch.delitem(sys.modules, name)
     for name in ("engine", "connection", "stream"):  # a loaded submodule is the package's attribute
         monkeypatch.delattr(squall._http2, name, raising=False)
