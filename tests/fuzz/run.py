@@ -8,7 +8,8 @@ applies to modules imported after it starts). Each starts from its committed
 seeds in ``tests/fuzz/corpus/<target>/``, which are only read: the inputs it
 finds and any crash go to the work directory (a fresh temporary one by default).
 
-Prints one line per target (inputs executed, corpus size, crashes) and a
+Prints one line per target (inputs executed, the inputs it added to the work
+directory's corpus -- the committed seeds not counted --, crashes) and a
 total; exits 1 if any target crashed, naming the input file to replay: a
 crash becomes a regular test in ``tests/fuzz/test_found.py``.
 """
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(result)
         status = "ok" if not result.crashes and not result.returncode else "CRASH"
         print(
-            f"fuzz {target:15} {result.executions:>9,} inputs  corpus {result.corpus:>5}  "
+            f"fuzz {target:15} {result.executions:>9,} inputs  new corpus {result.corpus:>5}  "
             f"{status} {' '.join(map(str, result.crashes))}",
             flush=True,
         )
