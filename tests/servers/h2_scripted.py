@@ -120,7 +120,9 @@ class H2Peer:
             if not data:
                 return
             for event in h2c.receive_data(data):
-                if isinstance(event, h2.events.RequestReceived):
+                if isinstance(event, h2.events.StreamReset):
+                    bodies.pop(event.stream_id, None)  # the client gave up on it
+                elif isinstance(event, h2.events.RequestReceived):
                     fields: dict[Any, Any] = dict(event.headers or [])  # str: header_encoding
                     head, answer = respond(fields[":path"])
                     h2c.send_headers(event.stream_id, [(":status", "200"), *head])
