@@ -151,6 +151,7 @@ class Connection(asyncio.Protocol):
 
     def cancel(self, stream: Stream) -> None:
         """The fetch is over without the stream's end (timeout, cancel, error): reset it."""
+        stream.abandon()  # what it holds is never delivered: its flow credit comes back
         sid = stream.stream_id
         if self.streams.pop(sid, None) is None:
             return
@@ -295,12 +296,17 @@ class Connection(asyncio.Protocol):
         self._guarded(event.stream_id, lambda s: s.on_informational(event.headers))
 
     def _on_data(self, event: Any) -> None:
-        if event.stream_id not in self.streams:
+        # The hot path of a download (one call per DATA frame): _guarded inlined.
+        stream = self.streams.get(event.stream_id)
+        if stream is None:
             # Frames in flight for a stream we reset: the window is still ours to refill.
             self.consumed(event.stream_id, event.flow_controlled_length)
             return
-        data, size = event.data, event.flow_controlled_length
-        self._guarded(event.stream_id, lambda s: s.on_data(data, size))
+        try:
+            stream.on_data(event.data, event.flow_controlled_length)
+        except Exception as exc:
+            self.cancel(stream)
+            stream.on_error(exc)
 
     def _on_end(self, event: Any) -> None:
         stream = self.streams.get(event.stream_id)
@@ -326,7 +332,11 @@ class Connection(asyncio.Protocol):
         elif event.error_code == ErrorCodes.HTTP_1_1_REQUIRED:
             stream.on_error(NeedsHTTP1(message))
         elif event.error_code == ErrorCodes.NO_ERROR and stream.head is not None:
-            stream.on_end()  # RFC 9113 §8.1: a complete response, the upload declined
+            try:
+                stream.on_end()  # RFC 9113 §8.1: a complete response, the upload declined
+            except Exception as exc:  # its decoder's end, a user callback
+                stream.abandon()
+                stream.on_error(exc)
         else:
             stream.on_error(HTTPStreamClosedError(message))
         self._changed()

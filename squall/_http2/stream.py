@@ -6,11 +6,20 @@ exchange applies: the redirect rule (a followed response is read and dropped,
 with no callbacks), ``header_callback``, content decoding, the body size limit
 (on decoded bytes), then ``streaming_callback`` or the buffer.
 
-Flow control is per stream. Received bytes are handed back to jh2 as consumed
-(``Connection.consumed``; jh2 batches the WINDOW_UPDATEs) as soon as they are
-buffered, or, for a ``streaming_callback`` that returns an awaitable, once that
-awaitable has completed: a slow consumer stops its own stream's window, never
-the connection or the other streams.
+A buffered body goes into a ``BodyBuffer`` (squall._bodies): one of known
+length (Content-Length, no content coding) straight into memory of its size,
+else grown no further than the body size limit.
+
+A ``streaming_callback`` that returns an awaitable gets back-pressure, as on
+HTTP/1.1: nothing more is delivered until ``wait`` has awaited it. Meanwhile
+DATA frames are held undecoded; each is decoded only once the one before it is
+delivered, and pulled from the (lazy) decoder one piece at a time, so what is
+held stays within the stream's window however high the compression ratio.
+
+Flow control is per stream. A frame's bytes are handed back to jh2 as consumed
+(``Connection.consumed``; jh2 batches the WINDOW_UPDATEs) once the frame is
+delivered: buffered, or its last piece's awaitable completed. A slow consumer
+closes its own stream's window, never the connection or the other streams.
 
 The upload is an outbox of byte chunks that ``pump`` moves into DATA frames as
 far as the peer's windows, the maximum frame size and the transport's write
@@ -24,15 +33,17 @@ import asyncio
 import inspect
 import time
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
+from squall._bodies import BodyBuffer
 from squall._body_setup import body_decoder
 from squall._callbacks import callback_failed, cancelled_by_its_task
 from squall._decoding import Decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._framing import body_too_long
+from squall._headers import HTTPHeaders
 from squall._http2.headers import ResponseHead, response_head
 from squall._redirects import will_follow
 from squall._request import HTTPRequest
@@ -66,19 +77,24 @@ class Stream:
     """
 
     __slots__ = (
-        "chunks",
+        "buffer",
         "conn",
         "continue_waiter",
+        "credit",
         "decoder",
         "discard",
         "done",
         "drained",
         "end_after",
+        "ended",
         "first_byte",
         "head",
+        "held",
+        "length",
         "limit",
         "outbox",
         "pending",
+        "pieces",
         "request",
         "signal",
         "size",
@@ -94,12 +110,21 @@ class Stream:
         self.stream_id = 0
         self.done: asyncio.Future[None] = loop.create_future()
         self.head: ResponseHead | None = None
-        self.chunks: list[bytes] = []
-        self.size = 0
+        self.buffer: BodyBuffer | None = None  # buffered (no streaming_callback)
+        self.length = -1  # the buffered body's announced size
+        self.size = 0  # undecoded body bytes, against the limit
         self.decoder: Decoder | None = None
         self.discard = False
         self.streaming = request.streaming_callback
-        self.pending: deque[tuple[Awaitable[Any], int]] = deque()
+        # A coroutine callback's awaitable not awaited yet; meanwhile frames are
+        # held (undecoded, with their flow credit), the one being delivered has
+        # its pieces left in ``pieces`` and its credit in ``credit``, and the end
+        # of the stream waits in ``ended``.
+        self.pending: Awaitable[Any] | None = None
+        self.held: deque[tuple[bytes, int]] = deque()
+        self.pieces: Iterator[bytes] | None = None
+        self.credit = 0
+        self.ended = False
         self.signal: asyncio.Future[None] | None = None
         self.continue_waiter: asyncio.Future[bool] | None = None
         self.outbox: deque[memoryview] = deque()
@@ -201,7 +226,8 @@ class Stream:
     # -- waiting for the response -----------------------------------------------------
 
     async def wait(self) -> None:
-        """Until the response is complete; runs awaitable streaming callbacks in order.
+        """Until the response is complete; runs a coroutine streaming callback's
+        awaitables one at a time, delivering what is held after each.
 
         Raises:
             HTTPClientError: a 599 leaf, or whatever a user callback raised.
@@ -210,30 +236,37 @@ class Stream:
             await self.done
             return
         while True:
-            while self.pending:
-                awaitable, consumed = self.pending.popleft()
+            pending = self.pending
+            if pending is not None:
+                self.pending = None
                 try:
-                    await awaitable
+                    await pending
                 except (Exception, asyncio.CancelledError) as exc:
-                    self._give_up()
                     if cancelled_by_its_task(exc):
                         raise
                     raise callback_failed(exc, "streaming_callback") from exc
-                self.conn.consumed(self.stream_id, consumed)
+                if not self.done.done():
+                    self._advance()  # may make the next awaitable, or end the body
+                continue
             if self.done.done():
                 self.done.result()
                 return
             signal = self.signal = self.conn.loop.create_future()
             await signal
 
-    def _give_up(self) -> None:
-        # The awaitables after a failed one never run: close them, unawaited, quietly.
-        # (The engine resets the stream.)
-        pending, self.pending = self.pending, deque()
-        for awaitable, _consumed in pending:
-            close = getattr(awaitable, "close", None)
-            if close is not None:
-                close()
+    def abandon(self) -> None:
+        """The stream is over before its body was delivered (reset, failed, cancelled):
+        drop what is held, close an awaitable not run yet, give the flow credit back."""
+        credit = self.credit + sum(flow for _data, flow in self.held)
+        self.held.clear()
+        self.pieces = None
+        self.credit = 0
+        self.ended = False
+        pending, self.pending = self.pending, None
+        close = getattr(pending, "close", None)
+        if close is not None:
+            close()  # never awaited: quietly
+        self.conn.consumed(self.stream_id, credit)
 
     def _poke(self) -> None:
         signal = self.signal
@@ -266,56 +299,86 @@ class Stream:
             except Exception as exc:
                 raise callback_failed(exc, "header_callback") from exc
         self.decoder = body_decoder(request, head.status_code, headers, self.limit)
+        if self.streaming is None:
+            self.buffer = BodyBuffer(self.limit)
+            # Content-Length is the size of what we are given unless we decode it.
+            self.length = -1 if self.decoder is not None else _content_length(headers)
 
     def on_data(self, data: bytes, flow_length: int) -> None:
-        """A DATA frame's payload; ``flow_length`` (padding included) is what to hand back."""
-        deferred = False
-        try:
-            deferred = self._deliver(data, flow_length)
-        finally:
-            if not deferred:
+        """A DATA frame's payload; ``flow_length`` (padding included) is its flow
+        credit, handed back once the frame's bytes are delivered."""
+        if self.decoder is None:
+            size = self.size = self.size + len(data)
+            if size > self.limit:
                 self.conn.consumed(self.stream_id, flow_length)
-
-    def _deliver(self, data: bytes, flow_length: int) -> bool:
-        decoder = self.decoder
-        if decoder is None:
-            self.size += len(data)
-            if self.size > self.limit:
                 raise ResponseTooLargeError(
                     body_too_long(self.limit), option="max_body_size", limit=self.limit
                 )
-            return self._take(data, flow_length)
-        # Decoded in bounded pieces; the frame's flow credit rides on the last one.
-        previous: bytes | None = None
-        for piece in decoder.decode(data):
-            if previous is not None:
-                self._take(previous, 0)
-            previous = piece
-        return previous is not None and self._take(previous, flow_length)
+            buffer = self.buffer
+            if buffer is not None:  # buffered and not decoded: never held
+                buffer.write(data, self.length)
+                self.conn.consumed(self.stream_id, flow_length)
+                return
+        self.held.append((data, flow_length))
+        self._advance()
 
-    def _take(self, data: bytes, flow_length: int) -> bool:
+    def _advance(self) -> None:
+        # Deliver what is held, in order, until a coroutine callback's awaitable must
+        # run first (``wait`` runs it, then calls this again). A frame is decoded
+        # only once the one before it is delivered, one piece at a time, and its
+        # credit is handed back after its last piece: while a callback is slow its
+        # stream's window closes, and the peer stops sending that stream alone.
+        while self.pending is None:
+            pieces = self.pieces
+            if pieces is not None:
+                piece = next(pieces, None)
+                if piece is not None:
+                    self._take(piece)
+                    continue
+                self.pieces = None
+                credit, self.credit = self.credit, 0
+                self.conn.consumed(self.stream_id, credit)
+            held = self.held
+            if held:
+                data, self.credit = held.popleft()
+                decoder = self.decoder
+                self.pieces = decoder.decode(data) if decoder is not None else iter((data,))
+                continue
+            if not self.ended:
+                return
+            decoder = self.decoder
+            if decoder is not None:
+                self.decoder = None
+                self.pieces = decoder.flush()
+                continue
+            self.ended = False
+            self._finish()
+            return
+
+    def _take(self, data: bytes) -> None:
         if self.discard or self.head is None:
-            return False
+            return
         callback = self.streaming
         if callback is None:
-            self.chunks.append(data)
-            return False
+            buffer = self.buffer
+            assert buffer is not None
+            buffer.write(data, self.length)
+            return
         try:
             result = callback(data)
         except Exception as exc:
             raise callback_failed(exc, "streaming_callback") from exc
         if result is not None and inspect.isawaitable(result):
-            self.pending.append((result, flow_length))
+            self.pending = result  # nothing more is delivered until it has run
             self._poke()
-            return True
-        return False
 
     def on_end(self) -> None:
-        decoder = self.decoder
-        if decoder is not None:
-            self.decoder = None
-            for tail in decoder.flush():
-                self._take(tail, 0)
+        """The stream ended: the body is complete once what is held is delivered."""
+        self.ended = True
+        self._advance()
+        self._poke()
+
+    def _finish(self) -> None:
         if not self.done.done():
             if self.head is None:
                 where = self.conn.where
@@ -323,7 +386,6 @@ class Stream:
                 self.done.set_exception(exc)
             else:
                 self.done.set_result(None)
-        self._poke()
 
     def on_error(self, exc: BaseException) -> None:
         waiter = self.continue_waiter
@@ -338,8 +400,21 @@ class Stream:
 
     def body(self) -> BytesIO:
         """The buffered body (empty when streamed or discarded)."""
-        chunks = self.chunks
-        return BytesIO(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        buffer = self.buffer
+        if buffer is None:
+            return BytesIO()
+        buffer.finish()
+        out = buffer.buffer
+        out.seek(0)
+        return out
+
+
+def _content_length(headers: HTTPHeaders) -> int:
+    # The announced size, or -1 (absent or unreadable: jh2 checks it against the DATA).
+    value = headers.get("Content-Length")
+    if value is None or not (value.isascii() and value.isdigit()):
+        return -1
+    return int(value)
 
 
 def _resolve(waiter: asyncio.Future[bool], value: bool) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from squall._errors import HTTPClientError
+from tests.servers.h2_scripted import H2Peer
 from tests.servers.helpers import compress
 from tests.servers.scripted import ScriptedServer
 
@@ -221,3 +222,86 @@ async def test_slow_coroutine_callback_gets_held_pieces_in_order(
     response = await client.fetch(server.url, streaming_callback=slow)
     assert response.code == 200
     assert b"".join(received) == body
+
+
+# -- over HTTP/2, from a frame-level peer that keeps to the client's windows ---------
+
+
+def serve_h2(scripted: Callable[..., ScriptedServer], routes: dict[str, Any]) -> ScriptedServer:
+    """An h2c server (prior knowledge) answering each path with ``(coding, body)``."""
+
+    def respond(path: str) -> tuple[list[tuple[str, str]], bytes]:
+        coding, body = routes[path]
+        head = [("content-length", str(len(body)))]
+        return [*head, ("content-encoding", coding)] if coding else head, body
+
+    return scripted(lambda conn, server: H2Peer(conn).serve(respond))
+
+
+@pytest.mark.squall_only  # Tornado's clients have no HTTP/2
+@pytest.mark.parametrize("coding", ["gzip", pytest.param("", id="plain")])
+async def test_slow_coroutine_callback_over_http2_holds_its_stream_alone(
+    client: Any, scripted: Callable[..., ScriptedServer], coding: str
+) -> None:
+    # The bomb's frames are decoded one piece at a time as the callback takes them,
+    # and a frame's flow credit comes back only once it is delivered: the peer
+    # stops sending this stream (its window closes), and this stream only. While
+    # the callback waits on its first piece, another stream on the same connection
+    # (past its own window) must flow to its end.
+    size = 64 * MiB
+    expected = plain_body(size) if not coding else bytes(size)
+    side = plain_body(4 * MiB)
+    routes = {"/bomb": (coding, bomb(coding, size) if coding else expected), "/side": ("", side)}
+    server = serve_h2(scripted, routes)
+    options: dict[str, Any] = {"http_version": "2", "request_timeout": 120}
+    digest, side_digest = hashlib.sha256(), hashlib.sha256()
+    received = 0
+    running = 0
+    side_code = 0
+
+    async def slow(chunk: bytes) -> None:
+        nonlocal received, running, side_code
+        running += 1
+        assert running == 1, "a piece delivered before the previous one was consumed"
+        if not received:
+            reply = await client.fetch(
+                server.url + "/side", streaming_callback=side_digest.update, **options
+            )
+            side_code = reply.code
+        for _ in range(3):
+            await asyncio.sleep(0)
+        digest.update(chunk)
+        received += len(chunk)
+        running -= 1
+
+    want = hashlib.sha256(expected).hexdigest()
+    tracemalloc.start()
+    try:
+        response = await client.fetch(server.url + "/bomb", streaming_callback=slow, **options)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert response.code == 200
+    assert received == size
+    assert digest.hexdigest() == want  # every byte, in order
+    assert side_code == 200
+    assert side_digest.hexdigest() == hashlib.sha256(side).hexdigest()
+    assert server.connections == 1  # the other stream was on the same connection
+    assert peak < 16 * MiB, f"{coding or 'plain'}: peak {peak / MiB:.1f} MiB for a slow callback"
+
+
+@pytest.mark.squall_only  # Tornado's clients have no HTTP/2
+async def test_buffered_bomb_over_http2_is_refused_near_max_body_size(
+    client: Any, scripted: Callable[..., ScriptedServer]
+) -> None:
+    limit = 100 * MiB  # the default max_body_size
+    server = serve_h2(scripted, {"/": ("gzip", bomb("gzip", 256 * MiB))})
+    tracemalloc.start()
+    try:
+        with pytest.raises(HTTPClientError) as info:
+            await client.fetch(server.url + "/", http_version="2", request_timeout=60)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert info.value.code == 599
+    assert peak < limit + 5 * MiB, f"peak {peak / MiB:.1f} MiB to refuse a bomb over HTTP/2"

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import h2.config
 import h2.connection
@@ -88,6 +89,45 @@ class H2Peer:
         self.h2.send_headers(sid, [(":status", "200"), ("content-length", str(len(body)))])
         self.h2.send_data(sid, body, end_stream=True)
         return self.send_bytes(self.h2.data_to_send())
+
+    def serve(self, respond: Callable[[str], tuple[list[tuple[str, str]], bytes]]) -> None:
+        """Answer every request, as a well-behaved server, until the client closes:
+        ``respond(path)`` gives the head and body, sent within the client's windows,
+        the streams interleaved frame by frame."""
+        h2c = self.h2
+        bodies: dict[int, memoryview] = {}
+        while True:
+            sent = False
+            for sid, body in list(bodies.items()):
+                size = min(h2c.local_flow_control_window(sid), h2c.max_outbound_frame_size)
+                size = min(size, len(body))
+                if size or not body:
+                    end = size == len(body)
+                    h2c.send_data(sid, bytes(body[:size]), end_stream=end)
+                    if end:
+                        del bodies[sid]
+                    else:
+                        bodies[sid] = body[size:]
+                    sent = True
+            if not self.send_bytes(h2c.data_to_send()):
+                return
+            if sent:
+                continue
+            try:
+                data = self.conn.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            for event in h2c.receive_data(data):
+                if isinstance(event, h2.events.StreamReset):
+                    bodies.pop(event.stream_id, None)  # the client gave up on it
+                elif isinstance(event, h2.events.RequestReceived):
+                    fields: dict[Any, Any] = dict(event.headers or [])  # str: header_encoding
+                    head, answer = respond(fields[":path"])
+                    h2c.send_headers(event.stream_id, [(":status", "200"), *head])
+                    bodies[event.stream_id] = memoryview(answer)
+            self.send_bytes(h2c.data_to_send())
 
     def block(self, headers: Iterable[tuple[str, str]]) -> bytes:
         """An HPACK header block."""
