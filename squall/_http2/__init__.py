@@ -1,7 +1,10 @@
 """HTTP/2 for the simple engine: jh2 (sans-I/O) driven by one asyncio Protocol per connection.
 
 - ``headers.py``: the request's fields as an HTTP/2 header list, and the response's back.
-- ``stream.py``: one request/response on a stream: the upload and the response sink.
+- ``upload.py``: a stream's upload (DATA frames as the windows allow, 100-continue).
+- ``stream.py``: one request/response on a stream: the response sink, on the upload.
+- ``connection_base.py``: a connection's jh2 set-up, state and what the engine asks
+  (open, reset, window back, write, close).
 - ``connection.py``: one connection: the Protocol feeding jh2 and dispatching its events.
 - ``engine.py``: ``HTTP2Engine``, one pooled connection per origin carrying many streams.
 

@@ -1,4 +1,4 @@
-"""One request/response on an HTTP/2 stream: its upload and its response sink.
+"""One request/response on an HTTP/2 stream: its response sink, on its upload.
 
 The connection calls ``on_response``/``on_data``/``on_end``/``on_error``
 synchronously from ``data_received``; they apply, in order, what the HTTP/1.1
@@ -21,10 +21,8 @@ Flow control is per stream. A frame's bytes are handed back to jh2 as consumed
 delivered: buffered, or its last piece's awaitable completed. A slow consumer
 closes its own stream's window, never the connection or the other streams.
 
-The upload is an outbox of byte chunks that ``pump`` moves into DATA frames as
-far as the peer's windows, the maximum frame size and the transport's write
-buffer allow; the connection pumps again when a window opens or the transport
-drains. ``drained`` resolves when the outbox is empty.
+The upload (``queue``, ``pump``, ``send_body``, 100-continue) is the base
+class, ``Upload`` (upload.py).
 """
 
 from __future__ import annotations
@@ -45,17 +43,14 @@ from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._framing import body_too_long
 from squall._headers import HTTPHeaders
 from squall._http2.headers import ResponseHead, response_head
+from squall._http2.upload import Upload
 from squall._redirects import will_follow
 from squall._request import HTTPRequest
 
 if TYPE_CHECKING:
     from squall._http2.connection import Connection
 
-__all__ = ["CONTINUE_WAIT", "NeedsHTTP1", "Refused", "Stream"]
-
-#: Seconds to wait for a ``100 Continue`` before sending the body unasked
-#: (libcurl's default, CURLOPT_EXPECT_100_TIMEOUT_MS, is the same second).
-CONTINUE_WAIT = 1.0
+__all__ = ["NeedsHTTP1", "Refused", "Stream"]
 
 
 class Refused(HTTPStreamClosedError):
@@ -67,7 +62,7 @@ class NeedsHTTP1(Refused):
     """The server said HTTP_1_1_REQUIRED (RFC 9113 §7): send this over HTTP/1.1."""
 
 
-class Stream:
+class Stream(Upload):
     """The client side of one stream (see the module docstring).
 
     Args:
@@ -78,37 +73,25 @@ class Stream:
 
     __slots__ = (
         "buffer",
-        "conn",
-        "continue_waiter",
         "credit",
         "decoder",
         "discard",
-        "done",
-        "drained",
-        "end_after",
         "ended",
         "first_byte",
         "head",
         "held",
         "length",
         "limit",
-        "outbox",
         "pending",
         "pieces",
-        "request",
         "signal",
         "size",
-        "stream_id",
         "streaming",
     )
 
     def __init__(self, conn: Connection, request: HTTPRequest, limit: int) -> None:
-        loop = conn.loop
-        self.conn = conn
-        self.request = request
+        super().__init__(conn, request)
         self.limit = limit
-        self.stream_id = 0
-        self.done: asyncio.Future[None] = loop.create_future()
         self.head: ResponseHead | None = None
         self.buffer: BodyBuffer | None = None  # buffered (no streaming_callback)
         self.length = -1  # the buffered body's announced size
@@ -126,102 +109,7 @@ class Stream:
         self.credit = 0
         self.ended = False
         self.signal: asyncio.Future[None] | None = None
-        self.continue_waiter: asyncio.Future[bool] | None = None
-        self.outbox: deque[memoryview] = deque()
-        self.end_after = False
-        self.drained: asyncio.Future[None] | None = None
         self.first_byte = 0.0
-
-    # -- sending -------------------------------------------------------------------
-
-    def queue(self, data: bytes, end: bool) -> None:
-        """Add ``data`` to the upload (and end the stream after it if ``end``)."""
-        if data:
-            self.outbox.append(memoryview(data))
-        self.end_after = end
-        self.pump()
-
-    def pump(self) -> None:
-        """Send what the windows allow; end the stream or resolve ``drained`` once empty."""
-        conn = self.conn
-        h2 = conn.h2
-        sid = self.stream_id
-        outbox = self.outbox
-        if sid not in conn.streams or conn.closed:
-            outbox.clear()  # reset, answered or broken: nothing more to send
-            self.end_after = False
-        try:
-            while outbox and not conn.writing_paused:
-                chunk = outbox[0]
-                window = h2.local_flow_control_window(sid)
-                size = min(len(chunk), window, h2.max_outbound_frame_size)
-                if size <= 0:
-                    break
-                h2.send_data(sid, chunk[:size].tobytes())
-                if size == len(chunk):
-                    outbox.popleft()
-                else:
-                    outbox[0] = chunk[size:]
-            if not outbox and self.end_after:
-                self.end_after = False
-                if sid in conn.streams:
-                    h2.end_stream(sid)
-        except conn.StreamClosed:
-            # jh2 takes in a whole read before its events are handled: a reset
-            # later in the read has closed the stream while an earlier
-            # WINDOW_UPDATE is pumping it. Nothing more to send.
-            outbox.clear()
-            self.end_after = False
-        if not outbox:
-            drained = self.drained
-            if drained is not None and not drained.done() and not conn.writing_paused:
-                drained.set_result(None)
-        conn.flush()
-
-    async def wait_drained(self) -> None:
-        """Until the outbox is empty (the peer took it or the stream is over)."""
-        while (self.outbox or self.conn.writing_paused) and not self.done.done():
-            self.drained = self.conn.loop.create_future()
-            waiters: list[asyncio.Future[Any]] = [self.drained, self.done]
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-
-    async def send_body(self) -> None:
-        """Upload ``body`` or run ``body_producer`` (after a 100 if asked), then end."""
-        request = self.request
-        if request.expect_100_continue and not await self._wait_continue():
-            return
-        producer = request.body_producer
-        if producer is None:
-            self.queue(request.body or b"", end=True)
-            await self.wait_drained()
-            return
-
-        def write(chunk: bytes | str) -> asyncio.Future[None]:
-            # Tornado's contract: the data is taken now; the future says when to write more.
-            if self.done.done() and self.head is None:
-                raise HTTPStreamClosedError(f"HTTP/2 stream to {self.conn.where} closed")
-            self.queue(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk), False)
-            return asyncio.ensure_future(self.wait_drained())
-
-        result = producer(write)
-        if result is not None and inspect.isawaitable(result):
-            await result
-        self.queue(b"", end=True)
-        await self.wait_drained()
-
-    async def _wait_continue(self) -> bool:
-        # RFC 9110 §10.1.1: send the body after a 100; a final response first means
-        # the body is not wanted. A server may never send a 100 (hypercorn does not
-        # over HTTP/2): after CONTINUE_WAIT without an answer, send it anyway, as
-        # libcurl does.
-        loop = self.conn.loop
-        waiter: asyncio.Future[bool] = loop.create_future()
-        self.continue_waiter = waiter
-        handle = loop.call_later(CONTINUE_WAIT, _resolve, waiter, True)
-        try:
-            return await waiter
-        finally:
-            handle.cancel()
 
     # -- waiting for the response -----------------------------------------------------
 
@@ -415,8 +303,3 @@ def _content_length(headers: HTTPHeaders) -> int:
     if value is None or not (value.isascii() and value.isdigit()):
         return -1
     return int(value)
-
-
-def _resolve(waiter: asyncio.Future[bool], value: bool) -> None:
-    if not waiter.done():
-        waiter.set_result(value)
