@@ -11,11 +11,12 @@ reused.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from squall._errors import HTTPStreamClosedError
 from squall._logging import app_log
 
-__all__ = ["callback_failed", "cancelled_by_its_task"]
+__all__ = ["await_streaming", "callback_failed", "cancelled_by_its_task"]
 
 
 def callback_failed(exc: BaseException, name: str) -> HTTPStreamClosedError:
@@ -30,6 +31,18 @@ def callback_failed(exc: BaseException, name: str) -> HTTPStreamClosedError:
     error = HTTPStreamClosedError(f"Connection closed: the {name} raised {type(exc).__name__}")
     error.__cause__ = exc
     return error
+
+
+async def await_streaming(pending: Awaitable[object]) -> None:
+    """Await what a coroutine ``streaming_callback`` returned (both protocols of
+    the simple engine): its failure becomes the fetch's (``callback_failed``);
+    the fetch's own cancellation passes through unchanged."""
+    try:
+        await pending
+    except (Exception, asyncio.CancelledError) as exc:
+        if cancelled_by_its_task(exc):
+            raise
+        raise callback_failed(exc, "streaming_callback") from exc
 
 
 def cancelled_by_its_task(exc: BaseException) -> bool:

@@ -30,7 +30,7 @@ from typing import Any
 
 from squall._bodies import presized_body
 from squall._body_setup import body_decoder
-from squall._callbacks import callback_failed, cancelled_by_its_task
+from squall._callbacks import await_streaming, callback_failed
 from squall._decoding import Decoder
 from squall._errors import ResponseTooLargeError
 from squall._framing import body_too_long
@@ -134,12 +134,10 @@ class Exchange:
             if pending is not None:
                 self.pending = None
                 try:
-                    await pending
-                except (Exception, asyncio.CancelledError) as exc:
+                    await await_streaming(pending)
+                except BaseException:
                     self._drop_pending()
-                    if cancelled_by_its_task(exc):
-                        raise
-                    raise callback_failed(exc, "streaming_callback") from exc
+                    raise
                 continue
             if self.held is not None and not self.done.done():
                 data = self._next_held()

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from squall._bodies import BodyBuffer
 from squall._body_setup import body_decoder
-from squall._callbacks import callback_failed, cancelled_by_its_task
+from squall._callbacks import await_streaming, callback_failed
 from squall._decoding import Decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._framing import body_too_long
@@ -127,12 +127,7 @@ class Stream(Upload):
             pending = self.pending
             if pending is not None:
                 self.pending = None
-                try:
-                    await pending
-                except (Exception, asyncio.CancelledError) as exc:
-                    if cancelled_by_its_task(exc):
-                        raise
-                    raise callback_failed(exc, "streaming_callback") from exc
+                await await_streaming(pending)
                 if not self.done.done():
                     self._advance()  # may make the next awaitable, or end the body
                 continue
