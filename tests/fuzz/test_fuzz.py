@@ -43,6 +43,6 @@ def test_fuzz_run(tmp_path: Path) -> None:
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     report = proc.stdout + proc.stderr
     assert proc.returncode == 0, report[-8000:]
-    counts = dict(re.findall(r"^fuzz (\w+) +([\d,]+) inputs +corpus", report, re.MULTILINE))
+    counts = dict(re.findall(r"^fuzz (\w+) +([\d,]+) inputs +new corpus", report, re.MULTILINE))
     assert set(counts) == set(TARGETS), report
     assert all(int(count.replace(",", "")) > 0 for count in counts.values()), report
