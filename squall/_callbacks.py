@@ -11,12 +11,12 @@ reused.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Iterable
 
 from squall._errors import HTTPStreamClosedError
 from squall._logging import app_log
 
-__all__ = ["await_streaming", "callback_failed", "cancelled_by_its_task"]
+__all__ = ["await_streaming", "callback_failed", "cancelled_by_its_task", "deliver_header_lines"]
 
 
 def callback_failed(exc: BaseException, name: str) -> HTTPStreamClosedError:
@@ -31,6 +31,16 @@ def callback_failed(exc: BaseException, name: str) -> HTTPStreamClosedError:
     error = HTTPStreamClosedError(f"Connection closed: the {name} raised {type(exc).__name__}")
     error.__cause__ = exc
     return error
+
+
+def deliver_header_lines(callback: Callable[[str], object], lines: Iterable[str]) -> None:
+    """Hand a response head's lines to the user's ``header_callback`` (both protocols
+    of the simple engine); its failure becomes the fetch's (``callback_failed``)."""
+    try:
+        for line in lines:
+            callback(line)
+    except Exception as exc:
+        raise callback_failed(exc, "header_callback") from exc
 
 
 async def await_streaming(pending: Awaitable[object]) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from squall._bodies import presized_body
 from squall._body_setup import body_decoder
-from squall._callbacks import await_streaming, callback_failed
+from squall._callbacks import await_streaming, callback_failed, deliver_header_lines
 from squall._decoding import Decoder
 from squall._errors import ResponseTooLargeError
 from squall._framing import body_too_long
@@ -201,11 +201,7 @@ class Exchange:
             return
         callback = request.header_callback
         if callback is not None:
-            try:
-                for line in event.header_lines():
-                    callback(line)
-            except Exception as exc:
-                raise callback_failed(exc, "header_callback") from exc
+            deliver_header_lines(callback, event.header_lines())
         self.decoder = body_decoder(request, event.status_code, headers, self.limit)
 
     def on_data(self, data: bytes) -> None:

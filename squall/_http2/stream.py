@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from squall._bodies import BodyBuffer
 from squall._body_setup import body_decoder
-from squall._callbacks import await_streaming, callback_failed
+from squall._callbacks import await_streaming, callback_failed, deliver_header_lines
 from squall._decoding import Decoder
 from squall._errors import HTTPStreamClosedError, ResponseTooLargeError
 from squall._framing import body_too_long
@@ -176,11 +176,7 @@ class Stream(Upload):
             return
         callback = request.header_callback
         if callback is not None:
-            try:
-                for line in head.header_lines():
-                    callback(line)
-            except Exception as exc:
-                raise callback_failed(exc, "header_callback") from exc
+            deliver_header_lines(callback, head.header_lines())
         self.decoder = body_decoder(request, head.status_code, headers, self.limit)
         if self.streaming is None:
             self.buffer = BodyBuffer(self.limit)
